@@ -1,0 +1,46 @@
+"""One exception hierarchy. Every user-facing failure is an `SrhwError`; the CLI prints its
+message on one line and exits with status 2."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SrhwError(Exception):
+    """Base class of every error srhw reports to a user."""
+
+
+class ModelLoadError(SrhwError):
+    """The file is not a loadable ONNX model."""
+
+
+@dataclass(frozen=True)
+class NodeProblem:
+    """One offending node: which node, which op, which attribute, and what is supported."""
+
+    node: str
+    op: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"node '{self.node}' ({self.op}): {self.detail}"
+
+
+class UnsupportedModelError(SrhwError):
+    """The model uses ops or attributes outside what srhw compiles; lists every problem."""
+
+    def __init__(self, problems: list[NodeProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        n = len(self.problems)
+        head = f"unsupported model: {n} problem{'s' if n != 1 else ''}"
+        return head + "; " + "; ".join(str(p) for p in self.problems)
+
+
+class QuantizationError(SrhwError):
+    """Quantization was asked for something it cannot represent."""
+
+
+class UsageError(SrhwError):
+    """Bad command-line or API arguments."""

@@ -1,0 +1,129 @@
+"""Fixed-point formats and every bit-width rule of srhw, in one place.
+
+A value with format Q(width, frac, signed) is an integer code c with value c * 2**-frac;
+codes lie in [lo, hi] of the format. Every rule below is a pure function of integer bounds, so
+each can be checked exhaustively against NumPy (tests/test_fixed.py).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_WIDTH = 62  # codes and accumulators must fit int64 with headroom for one sign bit
+
+
+@dataclass(frozen=True)
+class Fmt:
+    """Power-of-two fixed-point format: `width` bits, `frac` fractional bits."""
+
+    width: int
+    frac: int
+    signed: bool
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.width, int) or not 1 <= self.width <= MAX_WIDTH:
+            raise ValueError(f"width must be an int in 1..{MAX_WIDTH}, not {self.width!r}")
+        if not isinstance(self.frac, int):
+            raise ValueError(f"frac must be an int, not {self.frac!r}")
+        if self.signed and self.width < 2:
+            raise ValueError("a signed format needs at least 2 bits")
+
+    @property
+    def lo(self) -> int:
+        return -(1 << (self.width - 1)) if self.signed else 0
+
+    @property
+    def hi(self) -> int:
+        return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
+
+    @property
+    def max_abs(self) -> int:
+        """Largest |code| the format holds (the bound used by accumulator certificates)."""
+        return max(-self.lo, self.hi)
+
+    @property
+    def step(self) -> float:
+        return 2.0 ** -self.frac
+
+    def to_dict(self) -> dict:
+        return {"width": self.width, "frac": self.frac, "signed": self.signed}
+
+    @staticmethod
+    def from_dict(d: dict) -> "Fmt":
+        return Fmt(int(d["width"]), int(d["frac"]), bool(d["signed"]))
+
+    def __str__(self) -> str:
+        return f"{'s' if self.signed else 'u'}{self.width}.{self.frac}"
+
+
+PIXEL = Fmt(8, 0, False)  # the kernel's input and output: 8-bit pixel codes
+
+
+def signed_width(bound: int) -> int:
+    """Smallest two's-complement width holding every integer in [-bound, bound]."""
+    if bound < 0:
+        raise ValueError(f"bound must be >= 0, not {bound}")
+    return int(bound).bit_length() + 1
+
+
+def frac_for_range(max_abs: float, width: int, signed: bool) -> int:
+    """Largest frac such that max_abs * 2**frac fits the format's positive range.
+
+    With max_abs == 0 the tensor is constant zero; any frac is exact and we return width.
+    """
+    top = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
+    if max_abs <= 0 or not math.isfinite(max_abs):
+        return width
+    f = math.floor(math.log2(top / max_abs))
+    # guard against log2 rounding at exact powers of two
+    while max_abs * 2.0 ** (f + 1) <= top:
+        f += 1
+    while max_abs * 2.0**f > top:
+        f -= 1
+    return f
+
+
+def round_half_up(x: np.ndarray) -> np.ndarray:
+    """floor(x + 1/2), element-wise, in float64 (exact for |x| < 2**52)."""
+    return np.floor(np.asarray(x, dtype=np.float64) + 0.5)
+
+
+def quantize_real(x: np.ndarray, fmt: Fmt) -> np.ndarray:
+    """Real values -> saturated integer codes of `fmt` (round half up), as int64."""
+    codes = round_half_up(np.asarray(x, dtype=np.float64) * 2.0**fmt.frac)
+    return np.clip(codes, fmt.lo, fmt.hi).astype(np.int64)
+
+
+def shift_round(acc: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
+    """Requantising shift: acc * 2**-shift rounded half up; a negative shift is exact.
+
+    Integer semantics: for s > 0, (acc + (1 << (s - 1))) >> s with an arithmetic shift;
+    for s <= 0, acc << -s. Works on int64 arrays; `shift` may be per-channel (broadcast).
+    """
+    acc = np.asarray(acc, dtype=np.int64)
+    s = np.asarray(shift, dtype=np.int64)
+    pos = np.maximum(s, 0)
+    half = np.where(pos > 0, np.left_shift(np.int64(1), np.maximum(pos - 1, 0)), 0)
+    right = np.right_shift(acc + half, pos)
+    return np.where(s > 0, right, np.left_shift(acc, np.maximum(-s, 0)))
+
+
+def saturate(codes: np.ndarray, fmt: Fmt) -> np.ndarray:
+    return np.clip(codes, fmt.lo, fmt.hi)
+
+
+def product_bound(a_max_abs: int, b_max_abs: int) -> int:
+    return int(a_max_abs) * int(b_max_abs)
+
+
+def dot_bound(weights: np.ndarray, x_max_abs: int, bias: int = 0) -> int:
+    """Certificate bound of one accumulator: sum |w| * max|x| + |b| (exact Python ints)."""
+    return int(np.abs(weights.astype(np.int64)).sum()) * int(x_max_abs) + abs(int(bias))
+
+
+def aligned_sum_bound(a: Fmt, b: Fmt) -> tuple[int, int]:
+    """Add of two tensors aligned to frac F = max(fa, fb): returns (F, bound of the sum)."""
+    f = max(a.frac, b.frac)
+    return f, (a.max_abs << (f - a.frac)) + (b.max_abs << (f - b.frac))

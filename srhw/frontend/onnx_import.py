@@ -1,0 +1,361 @@
+"""ONNX -> raw float IR.
+
+Each handler takes the ONNX attributes as keyword arguments with the ONNX defaults, so its
+signature is the operator spec; it returns an IR op or raises `_Reject` with what is wrong.
+Every rejected node is collected, and one `UnsupportedModelError` lists them all.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from srhw import ir
+from srhw.errors import ModelLoadError, NodeProblem, UnsupportedModelError
+
+OPSET_RANGE = (11, 20)
+FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64"}
+
+
+class _Reject(Exception):
+    pass
+
+
+class _Ctx:
+    """What a handler may look at: static values of initializers and Constant nodes."""
+
+    def __init__(self, static: dict[str, np.ndarray]) -> None:
+        self.static = static
+
+    def value(self, name: str, what: str) -> np.ndarray:
+        if name not in self.static:
+            raise _Reject(f"{what} must be a constant (initializer or Constant node)")
+        return self.static[name]
+
+
+def _ints(v: Any, n: int, what: str) -> tuple[int, ...]:
+    t = tuple(int(x) for x in v)
+    if len(t) != n:
+        raise _Reject(f"{what}={list(t)} must have {n} values (only 2-D images are supported)")
+    return t
+
+
+def _conv_pads(kernel: tuple[int, int], auto_pad: str, pads: Any) -> tuple[int, int, int, int]:
+    """ONNX pads [t, l, b, r] for stride 1 and dilation 1, auto_pad resolved."""
+    if auto_pad in ("NOTSET", ""):
+        if pads is None:
+            return (0, 0, 0, 0)
+        p = _ints(pads, 4, "pads")
+        if min(p) < 0:
+            raise _Reject(f"pads={list(p)} must be >= 0")
+        return p[0], p[1], p[2], p[3]
+    if auto_pad == "VALID":
+        return (0, 0, 0, 0)
+    total = [k - 1 for k in kernel]
+    if auto_pad == "SAME_UPPER":
+        begin = [t // 2 for t in total]
+    elif auto_pad == "SAME_LOWER":
+        begin = [t - t // 2 for t in total]
+    else:
+        raise _Reject(f"auto_pad={auto_pad!r}; supported: NOTSET, VALID, SAME_UPPER, SAME_LOWER")
+    return begin[0], begin[1], total[0] - begin[0], total[1] - begin[1]
+
+
+def _kernel_of(ctx: _Ctx, node, kernel_shape: Any) -> tuple[int, int]:
+    if kernel_shape is not None:
+        return _ints(kernel_shape, 2, "kernel_shape")  # type: ignore[return-value]
+    w = ctx.static.get(node.input[1])
+    if w is None or w.ndim != 4:
+        raise _Reject("the weight must be a constant 4-D tensor (only 2-D convolutions are supported)")
+    return int(w.shape[2]), int(w.shape[3])
+
+
+# ------------------------------------------------------------------------------ handlers
+def Conv(ctx, node, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None):
+    kernel = _kernel_of(ctx, node, kernel_shape)
+    problems = []
+    if group != 1:
+        problems.append(f"group={group}; only group=1 is supported")
+    if dilations is not None and any(d != 1 for d in dilations):
+        problems.append(f"dilations={list(dilations)}; only dilation 1 is supported")
+    if strides is not None and any(s != 1 for s in strides):
+        problems.append(f"strides={list(strides)}; only stride 1 is supported for Conv "
+                        "(downsampling layers have no place in these SR networks)")
+    if problems:
+        raise _Reject("; ".join(problems))
+    return ir.Conv(name=node.name, inputs=tuple(node.input), output=node.output[0],
+                   pads=_conv_pads(kernel, auto_pad, pads))
+
+
+def ConvTranspose(ctx, node, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
+                  output_padding=None, output_shape=None, pads=None, strides=None):
+    _kernel_of(ctx, node, kernel_shape)
+    problems = []
+    if group != 1:
+        problems.append(f"group={group}; only group=1 is supported")
+    if dilations is not None and any(d != 1 for d in dilations):
+        problems.append(f"dilations={list(dilations)}; only dilation 1 is supported")
+    st = (1, 1) if strides is None else _ints(strides, 2, "strides")
+    if st[0] != st[1] or st[0] not in (1, 2, 3, 4):
+        problems.append(f"strides={list(st)}; supported: equal strides 1, 2, 3 or 4")
+    if output_shape is not None:
+        problems.append("output_shape is set; give pads and output_padding instead")
+    if auto_pad not in ("NOTSET", ""):
+        problems.append(f"auto_pad={auto_pad!r}; only explicit pads are supported for ConvTranspose")
+    op = (0, 0) if output_padding is None else _ints(output_padding, 2, "output_padding")
+    p = (0, 0, 0, 0) if pads is None else _ints(pads, 4, "pads")
+    if problems:
+        raise _Reject("; ".join(problems))
+    if min(p) < 0 or min(op) < 0:
+        raise _Reject(f"pads={list(p)}, output_padding={list(op)} must be >= 0")
+    return ir.ConvTranspose(name=node.name, inputs=tuple(node.input), output=node.output[0],
+                            strides=st, pads=(p[0], p[1], p[2], p[3]), output_padding=op)  # type: ignore[arg-type]
+
+
+def DepthToSpace(ctx, node, *, blocksize, mode="DCR"):
+    if mode not in ("DCR", "CRD"):
+        raise _Reject(f"mode={mode!r}; supported: DCR, CRD")
+    return ir.DepthToSpace(name=node.name, inputs=(node.input[0],), output=node.output[0],
+                           blocksize=int(blocksize), mode=mode)
+
+
+def Relu(ctx, node):
+    return ir.Relu(name=node.name, inputs=(node.input[0],), output=node.output[0])
+
+
+def LeakyRelu(ctx, node, *, alpha=0.01):
+    return ir.LeakyRelu(name=node.name, inputs=(node.input[0],), output=node.output[0], alpha=float(alpha))
+
+
+def PRelu(ctx, node):
+    return ir.PRelu(name=node.name, inputs=tuple(node.input[:2]), output=node.output[0])
+
+
+def Tanh(ctx, node):
+    return ir.Tanh(name=node.name, inputs=(node.input[0],), output=node.output[0])
+
+
+def Clip(ctx, node, *, min=None, max=None):  # noqa: A002 - ONNX attribute names (opset < 11)
+    lo, hi = (float("-inf") if min is None else float(min)), (float("inf") if max is None else float(max))
+    if len(node.input) > 1 and node.input[1]:
+        lo = float(ctx.value(node.input[1], "the min input").reshape(()))
+    if len(node.input) > 2 and node.input[2]:
+        hi = float(ctx.value(node.input[2], "the max input").reshape(()))
+    return ir.Clip(name=node.name, inputs=(node.input[0],), output=node.output[0], lo=lo, hi=hi)
+
+
+def _binary(kind: str) -> Callable:
+    def handler(ctx, node):
+        return ir.Binary(name=node.name, inputs=tuple(node.input[:2]), output=node.output[0], kind=kind)
+
+    handler.__name__ = kind
+    return handler
+
+
+def Abs(ctx, node):
+    return ir.Abs(name=node.name, inputs=(node.input[0],), output=node.output[0])
+
+
+def Neg(ctx, node):
+    return ir.Neg(name=node.name, inputs=(node.input[0],), output=node.output[0])
+
+
+def Identity(ctx, node):
+    return ir.Identity(name=node.name, inputs=(node.input[0],), output=node.output[0])
+
+
+def Dropout(ctx, node, *, seed=0, ratio=0.5):
+    return ir.Identity(name=node.name, inputs=(node.input[0],), output=node.output[0])
+
+
+def Cast(ctx, node, *, to, saturate=1, round_mode="up"):
+    import onnx
+
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(to)
+    return ir.Cast(name=node.name, inputs=(node.input[0],), output=node.output[0], to=np.dtype(dtype).name)
+
+
+def Constant(ctx, node, *, value=None, value_float=None, value_floats=None, value_int=None, value_ints=None):
+    return ir.Constant(name=node.name, inputs=(), output=node.output[0], value=ctx.static[node.output[0]])
+
+
+def Shape(ctx, node, *, start=0, end=None):
+    return ir.Shape(name=node.name, inputs=(node.input[0],), output=node.output[0], start=int(start),
+                    end=None if end is None else int(end))
+
+
+def Gather(ctx, node, *, axis=0):
+    return ir.Gather(name=node.name, inputs=tuple(node.input[:2]), output=node.output[0], axis=int(axis))
+
+
+def Concat(ctx, node, *, axis):
+    return ir.Concat(name=node.name, inputs=tuple(node.input), output=node.output[0], axis=int(axis))
+
+
+def Slice(ctx, node):
+    return ir.Slice(name=node.name, inputs=tuple(node.input), output=node.output[0])
+
+
+def Reshape(ctx, node, *, allowzero=0):
+    return ir.Reshape(name=node.name, inputs=tuple(node.input[:2]), output=node.output[0], allowzero=int(allowzero))
+
+
+def Transpose(ctx, node, *, perm=None):
+    if perm is None:
+        raise _Reject("perm is missing; give the permutation explicitly")
+    return ir.Transpose(name=node.name, inputs=(node.input[0],), output=node.output[0], perm=tuple(int(p) for p in perm))
+
+
+def Squeeze(ctx, node, *, axes=None):
+    if len(node.input) > 1 and node.input[1]:
+        axes = ctx.value(node.input[1], "the axes input").tolist()
+    return ir.Squeeze(name=node.name, inputs=(node.input[0],), output=node.output[0],
+                      axes=None if axes is None else tuple(int(a) for a in axes))
+
+
+def Unsqueeze(ctx, node, *, axes=None):
+    if len(node.input) > 1 and node.input[1]:
+        axes = ctx.value(node.input[1], "the axes input").tolist()
+    if axes is None:
+        raise _Reject("axes is missing")
+    return ir.Unsqueeze(name=node.name, inputs=(node.input[0],), output=node.output[0], axes=tuple(int(a) for a in axes))
+
+
+HANDLERS: dict[str, Callable] = {f.__name__: f for f in (
+    Conv, ConvTranspose, DepthToSpace, Relu, LeakyRelu, PRelu, Tanh, Clip, Abs, Neg, Identity, Dropout, Cast,
+    Constant, Shape, Gather, Concat, Slice, Reshape, Transpose, Squeeze, Unsqueeze,
+    _binary("Add"), _binary("Sub"), _binary("Mul"), _binary("Div"))}
+SUPPORTED = ", ".join(sorted(HANDLERS))
+
+
+# ------------------------------------------------------------------------------ loading
+def load_onnx(path: str | Path):
+    """Reads an ONNX file; any decoding failure becomes a `ModelLoadError` naming the file."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ModelLoadError(f"{p}: no such model file")
+    try:
+        model = onnx.load(str(p))  # reads external weight files beside the model too
+    except (DecodeError, ValueError, RuntimeError, UnicodeDecodeError, OSError, onnx.checker.ValidationError) as e:
+        raise ModelLoadError(f"{p}: not a readable ONNX model ({type(e).__name__}: {str(e)[:120]})") from None
+    if not model.graph.node or not model.graph.output:
+        raise ModelLoadError(f"{p}: not a readable ONNX model (no graph nodes or outputs; truncated file?)")
+    return model
+
+
+def _attrs(node) -> dict[str, Any]:
+    import onnx
+
+    out = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        if isinstance(v, bytes):
+            v = v.decode()
+        elif isinstance(v, onnx.TensorProto):
+            v = onnx.numpy_helper.to_array(v)
+        out[a.name] = v
+    return out
+
+
+def _to_numpy(tensor) -> np.ndarray:
+    import onnx
+
+    arr = onnx.numpy_helper.to_array(tensor)
+    return arr.astype(np.float64) if arr.dtype.kind == "f" else arr
+
+
+def _dims(vi) -> tuple[int | str, ...]:
+    t = vi.type.tensor_type
+    return tuple(d.dim_param if d.HasField("dim_param") or not d.HasField("dim_value") else int(d.dim_value)
+                 for d in t.shape.dim)
+
+
+def import_onnx(model_or_path) -> ir.Graph:
+    """ONNX ModelProto or path -> raw IR `Graph`. Raises one error listing every problem."""
+    if isinstance(model_or_path, (str, Path)):
+        model = load_onnx(model_or_path)
+    else:  # names are normalised in place below: never touch the caller's proto
+        import onnx
+
+        model = onnx.ModelProto()
+        model.CopyFrom(model_or_path)
+    g = model.graph
+    problems: list[NodeProblem] = []
+
+    opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
+    version = opsets.get("ai.onnx")
+    if version is None or not OPSET_RANGE[0] <= version <= OPSET_RANGE[1]:
+        problems.append(NodeProblem("<model>", "opset_import", f"default-domain opset {version}; supported: "
+                                    f"{OPSET_RANGE[0]}..{OPSET_RANGE[1]}"))
+
+    static: dict[str, np.ndarray] = {t.name: _to_numpy(t) for t in g.initializer}
+    nodes: list[ir.Op] = [ir.Constant(name=t.name, inputs=(), output=t.name, value=static[t.name]) for t in g.initializer]
+    names: set[str] = set()
+    for idx, node in enumerate(g.node):
+        if not node.name or node.name in names:
+            node.name = f"{node.op_type}_{idx}" if not node.name else f"{node.name}_{idx}"
+        names.add(node.name)
+        if node.op_type == "Constant":
+            a = _attrs(node)
+            val = a.get("value", a.get("value_float", a.get("value_floats", a.get("value_int", a.get("value_ints")))))
+            if val is None:
+                problems.append(NodeProblem(node.name, "Constant", f"attributes {sorted(a)}; supported: value, "
+                                            "value_float(s), value_int(s)"))
+                continue
+            arr = np.asarray(val)
+            static[node.output[0]] = arr.astype(np.float64) if arr.dtype.kind == "f" else arr
+
+    for name, arr in static.items():
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            users = [n.name for n in g.node if name in n.input] or [name]
+            bad = int(np.size(arr) - np.isfinite(arr).sum())
+            problems.append(NodeProblem(users[0], "initializer", f"'{name}' holds {bad} NaN/Inf value(s); "
+                                        "weights must be finite"))
+
+    ctx = _Ctx(static)
+    for node in g.node:
+        if node.domain not in ("", "ai.onnx"):
+            problems.append(NodeProblem(node.name, f"{node.domain}:{node.op_type}",
+                                        f"custom-domain op; supported ops (default domain): {SUPPORTED}"))
+            continue
+        handler = HANDLERS.get(node.op_type)
+        if handler is None:
+            problems.append(NodeProblem(node.name, node.op_type, f"op not supported; supported ops: {SUPPORTED}"))
+            continue
+        try:
+            nodes.append(handler(ctx, node, **_attrs(node)))
+        except _Reject as e:
+            problems.append(NodeProblem(node.name, node.op_type, str(e)))
+        except TypeError as e:  # an attribute the handler's signature does not know
+            problems.append(NodeProblem(node.name, node.op_type, f"unexpected attribute ({e})"))
+
+    init_names = set(static)
+    data_inputs = [vi for vi in g.input if vi.name not in init_names]
+    if len(data_inputs) != 1:
+        problems.append(NodeProblem("<graph>", "input", f"{len(data_inputs)} data inputs "
+                                    f"{[v.name for v in data_inputs]}; supported: exactly one image input"))
+    if len(g.output) != 1:
+        problems.append(NodeProblem("<graph>", "output", f"{len(g.output)} outputs; supported: exactly one"))
+    inputs = tuple(ir.TensorInfo(vi.name, _dims(vi)) for vi in data_inputs)
+    for vi in data_inputs:
+        elem = vi.type.tensor_type.elem_type
+        if elem not in FLOAT_TYPES:
+            problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has element type {elem}; supported: float"))
+        if len(_dims(vi)) != 4:
+            problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has rank {len(_dims(vi))} "
+                                        f"(shape {list(_dims(vi))}); supported: rank 4, NCHW or NHWC with batch 1"))
+        elif _dims(vi)[0] not in (1,) and not isinstance(_dims(vi)[0], str):
+            problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has batch {_dims(vi)[0]}; supported: 1"))
+    if problems:
+        raise UnsupportedModelError(problems)
+    outputs = tuple(ir.TensorInfo(vi.name, _dims(vi)) for vi in g.output)
+    graph = ir.Graph(nodes=tuple(nodes), inputs=inputs, outputs=outputs, name=g.name or "model")
+    try:
+        ir.check(graph)
+    except RuntimeError as e:
+        raise UnsupportedModelError([NodeProblem("<graph>", "graph", str(e).removeprefix("IR check: "))]) from None
+    return ir.prune(graph)

@@ -1,0 +1,43 @@
+"""The float pipeline: an explicit, ordered list of named passes, each checked by `ir.check`.
+
+Every pass is a pure function Graph -> Graph in its own module, with its contract in its
+docstring and an equivalence test in tests/passes/.
+"""
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Callable
+
+from srhw import ir
+from srhw.passes.fold_constants import fold_constants
+from srhw.passes.fuse_activations import fuse_activations
+from srhw.passes.fuse_prelu_pattern import fuse_prelu_pattern
+from srhw.passes.lower_conv_transpose import lower_conv_transpose
+from srhw.passes.normalize_layout import normalize_layout
+from srhw.passes.pixel_boundary import InputRange, pixel_boundary
+from srhw.passes.verify_supported import verify_supported
+
+log = logging.getLogger(__name__)
+
+Pass = Callable[[ir.Graph], ir.Graph]
+
+
+def pipeline(input_range: InputRange = "auto", output_range: InputRange = "auto") -> list[tuple[str, Pass]]:
+    return [
+        ("fold_constants", fold_constants),
+        ("normalize_layout", normalize_layout),
+        ("fuse_prelu_pattern", fuse_prelu_pattern),
+        ("lower_conv_transpose", lower_conv_transpose),
+        ("pixel_boundary", partial(pixel_boundary, input_range=input_range, output_range=output_range)),
+        ("fuse_activations", fuse_activations),
+        ("verify_supported", verify_supported),
+    ]
+
+
+def run_pipeline(graph: ir.Graph, steps: list[tuple[str, Pass]] | None = None) -> ir.Graph:
+    for name, step in steps or pipeline():
+        graph = step(graph)
+        ir.check(graph)
+        log.debug("after %s: %d nodes", name, sum(1 for _ in graph.compute_nodes()))
+    return graph

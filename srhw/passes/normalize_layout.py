@@ -1,0 +1,433 @@
+"""Layout normalisation: raw graph -> canonical NCHW graph.
+
+Contract: the result computes, on a [1, C, H, W] input, the model's function with its input
+and output layouts recorded in `Boundary` (NHWC, squeezed unit axes, ...). Layout-only ops
+(Transpose, Reshape, Squeeze, Unsqueeze, Identity) disappear: each raw tensor is tracked as a
+*view* of a canonical tensor, i.e. per axis the row-major list of *atoms* (a piece of the
+channel index, H, or W) it is made of. A chain is accepted exactly when it is a permutation of
+unit axes or NHWC<->NCHW at the boundary, or exactly a depth-to-space (PixelShuffle as
+Reshape/Transpose/Reshape), which becomes a `DepthToSpace`. Shape arithmetic (Shape, Gather,
+Concat, Mul, ...) is evaluated symbolically. Elementwise ops with constants become per-channel
+`Affine` ops; Add of two tensors becomes `Add`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from srhw import float_exec, ir
+from srhw.errors import NodeProblem, UnsupportedModelError
+from srhw.symbolic import Sym, SymbolicError, divides
+
+Size = int | Sym
+
+
+@dataclass(frozen=True)
+class Atom:
+    kind: str  # "C", "H" or "W"
+    size: Size
+    stride: int = 1  # for C pieces: this piece is (c // stride) % size
+
+
+Axes = tuple[tuple[Atom, ...], ...]
+
+
+@dataclass(frozen=True)
+class View:
+    source: str  # the canonical value holding the data
+    axes: Axes
+
+
+class _Fail(Exception):
+    pass
+
+
+def _merge(axis: tuple[Atom, ...]) -> tuple[Atom, ...]:
+    """Joins adjacent channel pieces that are consecutive parts of one index."""
+    out: list[Atom] = []
+    for a in axis:
+        if out and a.kind == "C" and out[-1].kind == "C" and out[-1].stride == a.stride * a.size:
+            prev = out.pop()
+            a = Atom("C", prev.size * a.size, a.stride)
+        out.append(a)
+    return tuple(out)
+
+
+def _prod(sizes) -> Size:
+    p: Size = 1
+    for s in sizes:
+        p = p * s
+    return p
+
+
+def _axis_size(axis: tuple[Atom, ...]) -> Size:
+    return _prod(a.size for a in axis)
+
+
+class _Normalizer:
+    def __init__(self, graph: ir.Graph, layout: str) -> None:
+        self.graph = graph
+        self.layout = layout
+        self.out: list[ir.Op] = []
+        self.static: dict[str, np.ndarray] = {}
+        self.views: dict[str, View] = {}
+        self.chan: dict[str, int] = {}
+        self.hw: dict[str, tuple[Size, Size]] = {}
+        self.problems: list[NodeProblem] = []
+        self.poisoned: set[str] = set()
+        self.names = ir.NameGen(graph)
+        self.emitted_consts: dict[str, str] = {}
+        self.d2s_cache: dict[tuple, str] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def canonical_axes(self, src: str) -> Axes:
+        c = self.chan[src]
+        h, w = self.hw[src]
+        return ((), (Atom("C", c, 1),) if c > 1 else (), (Atom("H", h),), (Atom("W", w),))
+
+    def const_node(self, value: np.ndarray, hint: str) -> str:
+        name = self.names(hint)
+        self.out.append(ir.Constant(name=name, inputs=(), output=name, value=value))
+        return name
+
+    def static_const(self, raw: str) -> str:
+        """Emits (once) a Constant for a static raw value that a canonical node reads."""
+        if raw not in self.emitted_consts:
+            v = self.static[raw]
+            if v.dtype == object:
+                raise _Fail(f"'{raw}' is a dynamic shape, used where a weight is expected")
+            self.out.append(ir.Constant(name=raw, inputs=(), output=raw, value=v))
+            self.emitted_consts[raw] = raw
+        return self.emitted_consts[raw]
+
+    def new_value(self, op: ir.Op, like: str, view_axes: Axes, chan: int | None = None,
+                  hw: tuple[Size, Size] | None = None) -> None:
+        self.out.append(op)
+        self.chan[op.output] = self.chan[like] if chan is None else chan
+        self.hw[op.output] = self.hw[like] if hw is None else hw
+        self.views[op.output] = View(op.output, view_axes)
+
+    def per_channel(self, view: View, k: np.ndarray) -> np.ndarray:
+        c = self.chan[view.source]
+        k = np.asarray(k, dtype=np.float64)
+        if k.size == 1:
+            return np.full(c, float(k.reshape(())))
+        rank = len(view.axes)
+        if k.ndim > rank:
+            raise _Fail(f"constant of shape {list(k.shape)} has more axes than the tensor")
+        kk = k.reshape((1,) * (rank - k.ndim) + k.shape)
+        varying = [a for a in range(rank) if kk.shape[a] != 1]
+        if len(varying) == 1 and view.axes[varying[0]] == (Atom("C", c, 1),) and kk.shape[varying[0]] == c:
+            return kk.reshape(-1).copy()
+        raise _Fail(f"constant of shape {list(k.shape)} does not broadcast per channel "
+                    "(supported: scalars and per-channel constants)")
+
+    def materialize(self, view: View, node: ir.Op) -> str:
+        """The canonical value equal to `view`, emitting a DepthToSpace if the view is one."""
+        src = view.source
+        axes = tuple(_merge(a) for a in view.axes)
+        if axes == self.canonical_axes(src):
+            return src
+        key = (src, axes)
+        if key in self.d2s_cache:
+            return self.d2s_cache[key]
+        c = self.chan[src]
+        h, w = self.hw[src]
+        if len(axes) == 4 and axes[0] == () and len(axes[2]) == 2 and len(axes[3]) == 2 \
+                and axes[2][0] == Atom("H", h) and axes[3][0] == Atom("W", w):
+            p, q = axes[2][1], axes[3][1]
+            r = p.size
+            if p.kind == q.kind == "C" and q.size == r and isinstance(r, int) and c % (r * r) == 0:
+                co = c // (r * r)
+                a = axes[1][0] if len(axes[1]) == 1 else None
+                if (a is None and co == 1) or (a is not None and a.kind == "C" and a.size == co):
+                    mode = None
+                    if p.stride == r and q.stride == 1 and (a is None or a.stride == r * r):
+                        mode = "CRD"
+                    elif p.stride == r * co and q.stride == co and (a is None or a.stride == 1):
+                        mode = "DCR"
+                    if mode:
+                        name = self.names(f"{node.output}_d2s")
+                        op = ir.DepthToSpace(name=f"{node.name}/depth_to_space", inputs=(src,), output=name,
+                                             blocksize=r, mode=mode)
+                        self.new_value(op, src, (), chan=co, hw=(h * r, w * r))
+                        self.views[name] = View(name, self.canonical_axes(name))
+                        self.d2s_cache[key] = name
+                        return name
+        raise _Fail(f"input is not an NCHW tensor here (its layout is {self.describe(view)}); "
+                    "supported: NCHW, NHWC at the model boundary, and depth-to-space rearrangements")
+
+    def describe(self, view: View) -> str:
+        def atom(a: Atom) -> str:
+            return a.kind if a.kind != "C" else f"C[{a.size}/{a.stride}]"
+        return "[" + ", ".join("(" + "*".join(atom(a) for a in ax) + ")" if ax else "1" for ax in view.axes) + "]"
+
+    # ------------------------------------------------------------------ layout ops
+    def reshape(self, view: View, target: list) -> Axes:
+        seq = [a for ax in view.axes for a in ax]
+        total = _prod(a.size for a in seq)
+        dims: list[Size] = []
+        for i, t in enumerate(target):
+            if isinstance(t, (int, np.integer)) and int(t) == 0:
+                if i >= len(view.axes):
+                    raise _Fail(f"shape {target} copies axis {i} which does not exist")
+                dims.append(_axis_size(view.axes[i]))
+            else:
+                dims.append(t if isinstance(t, Sym) else int(t))
+        if sum(1 for d in dims if isinstance(d, int) and d == -1) == 1:
+            known = _prod(d for d in dims if not (isinstance(d, int) and d == -1))
+            if not divides(total, known):
+                raise _Fail(f"shape {target} does not divide the tensor")
+            dims = [total // known if isinstance(d, int) and d == -1 else d for d in dims]
+        out: list[tuple[Atom, ...]] = []
+        i = 0
+        for d in dims:
+            axis: list[Atom] = []
+            rem: Size = d
+            while not (isinstance(rem, int) and rem == 1):
+                if i >= len(seq):
+                    raise _Fail(f"shape {target} does not match the tensor")
+                a = seq[i]
+                if divides(rem, a.size):
+                    axis.append(a)
+                    rem = rem // a.size
+                    i += 1
+                elif a.kind == "C" and isinstance(rem, int) and isinstance(a.size, int) and a.size % rem == 0:
+                    inner = a.size // rem
+                    axis.append(Atom("C", rem, a.stride * inner))
+                    seq[i] = Atom("C", inner, a.stride)
+                    rem = 1
+                else:
+                    raise _Fail(f"shape {target} splits the {a.kind} axis; only channel axes may be split")
+            out.append(tuple(axis))
+        if i != len(seq):
+            raise _Fail(f"shape {target} does not match the tensor")
+        return tuple(_merge(a) for a in out)
+
+    # ------------------------------------------------------------------ nodes
+    def visit(self, node: ir.Op) -> None:
+        ins = node.inputs
+        if isinstance(node, ir.Constant):
+            self.static[node.output] = node.value
+            return
+        args = [i for i in ins if i]
+        if all(i in self.static for i in args):
+            try:
+                self.static[node.output] = float_exec.evaluate(node, *[self.static[i] if i else None for i in ins])
+            except SymbolicError as e:
+                raise _Fail(f"shape arithmetic on dynamic sizes: {e}") from None
+            return
+        x = self.views.get(ins[0]) if ins else None
+        match node:
+            case ir.Shape():
+                sizes = [_axis_size(ax) for ax in x.axes][node.start: node.end]
+                arr = np.empty(len(sizes), dtype=object)
+                arr[:] = sizes
+                self.static[node.output] = arr if any(isinstance(s, Sym) for s in sizes) else arr.astype(np.int64)
+            case ir.Identity() | ir.Cast():
+                self.views[node.output] = x
+            case ir.Transpose(perm=perm):
+                if sorted(perm) != list(range(len(x.axes))):
+                    raise _Fail(f"perm={list(perm)} does not match rank {len(x.axes)}")
+                self.views[node.output] = View(x.source, tuple(x.axes[p] for p in perm))
+            case ir.Reshape():
+                self.views[node.output] = View(x.source, self.reshape(x, list(self.static_input(ins[1], "shape"))))
+            case ir.Squeeze(axes=axes):
+                rank = len(x.axes)
+                drop = {a % rank for a in axes} if axes is not None else {i for i, ax in enumerate(x.axes) if not ax}
+                if any(x.axes[a] for a in drop):
+                    raise _Fail(f"axes={sorted(drop)} include an axis that is not of size 1")
+                self.views[node.output] = View(x.source, tuple(ax for i, ax in enumerate(x.axes) if i not in drop))
+            case ir.Unsqueeze(axes=axes):
+                rank = len(x.axes) + len(axes)
+                new = {a % rank for a in axes}
+                it = iter(x.axes)
+                self.views[node.output] = View(x.source, tuple(() if i in new else next(it) for i in range(rank)))
+            case ir.Binary():
+                self.binary(node)
+            case ir.Relu() | ir.LeakyRelu() | ir.Tanh() | ir.Abs() | ir.Clip():
+                self.new_value(replace(node, inputs=(x.source,)), x.source, x.axes)
+            case ir.Neg():
+                c = self.chan[x.source]
+                self.new_value(ir.Affine(name=node.name, inputs=(x.source,), output=node.output, scale=-np.ones(c),
+                                         bias=np.zeros(c)), x.source, x.axes)
+            case ir.PRelu():
+                slope = self.per_channel(x, self.static_input(ins[1], "slope"))
+                sname = self.const_node(slope.reshape(1, -1, 1, 1), f"{node.output}_slope")
+                self.new_value(ir.PRelu(name=node.name, inputs=(x.source, sname), output=node.output), x.source, x.axes)
+            case ir.Conv() | ir.ConvTranspose():
+                self.conv(node, x)
+            case ir.DepthToSpace(blocksize=r):
+                src = self.materialize(x, node)
+                c = self.chan[src]
+                if c % (r * r):
+                    raise _Fail(f"blocksize={r} does not divide the {c} channels")
+                h, w = self.hw[src]
+                self.new_value(replace(node, inputs=(src,)), src, (), chan=c // (r * r), hw=(h * r, w * r))
+                self.views[node.output] = View(node.output, self.canonical_axes(node.output))
+            case _:
+                raise _Fail("cannot be applied to image tensors here")
+
+    def static_input(self, name: str, what: str) -> np.ndarray:
+        if name not in self.static:
+            raise _Fail(f"the {what} input must be constant or computed from shapes")
+        return self.static[name]
+
+    def binary(self, node: ir.Binary) -> None:
+        a, b = node.inputs
+        if a in self.views and b in self.views:
+            va, vb = self.views[a], self.views[b]
+            if va.axes != vb.axes:
+                va = View(self.materialize(va, node), ())
+                vb = View(self.materialize(vb, node), ())
+                va = View(va.source, self.canonical_axes(va.source))
+                vb = View(vb.source, self.canonical_axes(vb.source))
+                if va.axes != vb.axes:
+                    raise _Fail("the two inputs have different shapes; supported: Add of equal shapes")
+            op: ir.Op
+            if node.kind == "Add":
+                op = ir.Add(name=node.name, inputs=(va.source, vb.source), output=node.output)
+            else:
+                op = replace(node, inputs=(va.source, vb.source))
+            self.new_value(op, va.source, va.axes)
+            return
+        view_first = a in self.views
+        x = self.views[a if view_first else b]
+        k = self.per_channel(x, self.static[b if view_first else a])
+        one, zero = np.ones_like(k), np.zeros_like(k)
+        match (node.kind, view_first):
+            case ("Add", _):
+                scale, bias = one, k
+            case ("Sub", True):
+                scale, bias = one, -k
+            case ("Sub", False):
+                scale, bias = -one, k
+            case ("Mul", _):
+                scale, bias = k, zero
+            case ("Div", True):
+                if np.any(k == 0):
+                    raise _Fail("division by a constant that contains zero")
+                scale, bias = 1.0 / k, zero
+            case _:
+                raise _Fail("division of a constant by a tensor is not supported")
+        self.new_value(ir.Affine(name=node.name, inputs=(x.source,), output=node.output, scale=scale, bias=bias),
+                       x.source, x.axes)
+
+    def conv(self, node: ir.Op, x: View) -> None:
+        src = self.materialize(x, node)
+        w = self.static_input(node.inputs[1], "weight")
+        has_bias = len(node.inputs) > 2 and node.inputs[2]
+        if w.ndim != 4:
+            raise _Fail(f"weight of shape {list(w.shape)}; only 2-D convolutions are supported")
+        c = self.chan[src]
+        h, wd = self.hw[src]
+        kh, kw = w.shape[2:]
+        if isinstance(node, ir.Conv):
+            cin, cout = w.shape[1], w.shape[0]
+            t, l, b, r = node.pads
+            hw = (h + t + b - kh + 1, wd + l + r - kw + 1)
+        else:
+            cin, cout = w.shape[0], w.shape[1]
+            s = node.strides[0]
+            t, l, b, r = node.pads
+            op_h, op_w = node.output_padding
+            hw = ((h - 1) * s + kh - t - b + op_h, (wd - 1) * s + kw - l - r + op_w)
+        if cin != c:
+            raise _Fail(f"weight expects {cin} input channels but the input has {c}")
+        if has_bias:
+            bias = self.static_input(node.inputs[2], "bias")
+            if bias.size != cout:
+                raise _Fail(f"bias has {bias.size} values for {cout} output channels")
+        inputs = (src, self.static_const(node.inputs[1])) + ((self.static_const(node.inputs[2]),) if has_bias else ())
+        op = replace(node, inputs=inputs)
+        self.new_value(op, src, (), chan=int(cout), hw=hw)
+        self.views[node.output] = View(node.output, self.canonical_axes(node.output))
+
+    # ------------------------------------------------------------------ driver
+    def run(self) -> ir.Graph:
+        g = self.graph
+        inp = g.inputs[0]
+        d = inp.shape
+
+        def size(v, label):
+            return Sym.var(label) if isinstance(v, str) else int(v)
+
+        if self.layout == "NCHW":
+            c, h, w = d[1], size(d[2], "H"), size(d[3], "W")
+            labels = ("N", "C", "H", "W")
+        else:
+            c, h, w = d[3], size(d[1], "H"), size(d[2], "W")
+            labels = ("N", "H", "W", "C")
+        if not isinstance(c, int):
+            raise _Fail("the channel axis must have a fixed size")
+        self.chan[inp.name] = c
+        self.hw[inp.name] = (h, w)
+        canon = self.canonical_axes(inp.name)
+        self.views[inp.name] = View(inp.name, canon if self.layout == "NCHW" else (canon[0], canon[2], canon[3], canon[1]))
+        for node in g.nodes:
+            if any(i in self.poisoned for i in node.inputs):
+                self.poisoned.add(node.output)
+                continue
+            try:
+                self.visit(node)
+            except _Fail as e:
+                self.problems.append(NodeProblem(node.name, node.op_type if not isinstance(node, ir.Binary)
+                                                 else node.kind, str(e)))
+                self.poisoned.add(node.output)
+        if self.problems:
+            raise UnsupportedModelError(self.problems)
+        out = g.outputs[0]
+        if out.name in self.static or out.name not in self.views:
+            raise UnsupportedModelError([NodeProblem("<graph>", "output", "the output does not depend on the input")])
+        view = self.views[out.name]
+        try:
+            src, out_labels = self.output_layout(view)
+        except _Fail as e:
+            raise UnsupportedModelError([NodeProblem("<graph>", "output", str(e))]) from None
+        oc, (oh, ow) = self.chan[src], self.hw[src]
+        graph = ir.Graph(
+            nodes=tuple(self.out),
+            inputs=(ir.TensorInfo(inp.name, (1, c, str(h), str(w))),),
+            outputs=(ir.TensorInfo(src, (1, oc, str(oh), str(ow))),),
+            boundary=replace(g.boundary, input_layout=labels, output_layout=out_labels),
+            name=g.name,
+        )
+        return ir.prune(graph)
+
+    def output_layout(self, view: View) -> tuple[str, tuple[str, ...]]:
+        src = view.source
+        canon = self.canonical_axes(src)
+        labels = []
+        for ax in (_merge(a) for a in view.axes):
+            if not ax:
+                labels.append("1")
+            elif ax in (canon[1], canon[2], canon[3]):
+                labels.append({canon[1]: "C", canon[2]: "H", canon[3]: "W"}[ax])
+            else:
+                return self.materialize(view, ir.Identity(name="<output>", inputs=(), output="output")), ("N", "C", "H", "W")
+        if labels == ["1", "C", "H", "W"] or (labels == ["1", "1", "H", "W"] and self.chan[src] == 1):
+            labels[0] = "N"
+            labels[1] = "C"
+        return src, tuple(labels)
+
+
+def normalize_layout(graph: ir.Graph) -> ir.Graph:
+    shape = graph.inputs[0].shape
+    candidates = []
+    if isinstance(shape[1], int):
+        candidates.append("NCHW")
+    if isinstance(shape[3], int):
+        candidates.append("NHWC")
+    if not candidates:
+        raise UnsupportedModelError([NodeProblem("<graph>", "input", f"shape {list(shape)} has no fixed "
+                                                 "channel axis (NCHW or NHWC with 1..N channels)")])
+    errors: list[UnsupportedModelError] = []
+    for layout in candidates:
+        try:
+            return _Normalizer(graph, layout).run()
+        except _Fail as e:
+            errors.append(UnsupportedModelError([NodeProblem("<graph>", "input", str(e))]))
+        except UnsupportedModelError as e:
+            errors.append(e)
+    raise min(errors, key=lambda e: len(e.problems))

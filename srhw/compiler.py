@@ -1,0 +1,159 @@
+"""`srhw compile`: ONNX -> float pipeline -> calibration -> quantized IR -> output directory."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from srhw import float_exec, golden, ir
+from srhw.errors import UsageError
+from srhw.frontend import import_onnx
+from srhw.imaging import list_images, load_y, psnr
+from srhw.passes import pipeline, run_pipeline
+from srhw.qir import QGraph, to_json
+from srhw.quant import METHODS, calibrate, quantize
+from srhw.resources import calib_dir, zoo_dir
+
+log = logging.getLogger(__name__)
+
+BITS_RANGE = (4, 16)
+DEFAULT_MODEL = "fsrcnn_x2"
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    qgraph: QGraph
+    float_graph: ir.Graph
+    summary: dict
+    report: str
+
+
+def resolve_model(model: str | Path | None) -> Path:
+    """A path to an .onnx file, or the name of a zoo model (default: fsrcnn_x2)."""
+    name = str(model) if model is not None else DEFAULT_MODEL
+    p = Path(name)
+    if p.suffix.lower() == ".onnx" or p.exists():
+        return p
+    zoo = zoo_dir() / f"{name}.onnx"
+    if zoo.is_file():
+        return zoo
+    known = ", ".join(sorted(f.stem for f in zoo_dir().glob("*.onnx")))
+    raise UsageError(f"'{name}' is neither an ONNX file nor a zoo model (zoo: {known})")
+
+
+def _check_bits(flag: str, value: int | None) -> None:
+    lo, hi = BITS_RANGE
+    if value is not None and not (isinstance(value, int) and lo <= value <= hi):
+        raise UsageError(f"{flag} must be an integer in {lo}..{hi}, not {value!r}")
+
+
+def load_frames(folder: Path | None, channels: int) -> list[np.ndarray]:
+    """Calibration frames as uint8 [C, H, W]: Y for one-channel models, RGB for three."""
+    from PIL import Image
+
+    d = calib_dir() if folder is None else Path(folder)
+    if not d.is_dir():
+        raise UsageError(f"calibration directory '{d}' does not exist")
+    paths = list_images(d)
+    if not paths:
+        raise UsageError(f"calibration directory '{d}' holds no images (.png, .bmp, .jpg, .tif)")
+    frames = []
+    for p in paths:
+        if channels == 1:
+            frames.append(load_y(p)[None])
+        elif channels == 3:
+            with Image.open(p) as im:
+                frames.append(np.asarray(im.convert("RGB")).transpose(2, 0, 1).copy())
+        else:
+            raise UsageError(f"the model takes {channels} channels; calibration images give 1 (Y) or 3 (RGB)")
+    return frames
+
+
+def float_reference(graph: ir.Graph, frame: np.ndarray) -> np.ndarray:
+    """The float model's output in pixel units, clamped to [0, 255] (what an 8-bit sink shows)."""
+    y = float_exec.run(graph, frame[None].astype(np.float64))[graph.output][0]
+    return np.clip(y, 0.0, 255.0)
+
+
+def fixed_vs_float_psnr(q: QGraph, refs: list[np.ndarray], frames: list[np.ndarray]) -> float:
+    return float(np.mean([psnr(golden.run(q, f), r) for f, r in zip(frames, refs)]))
+
+
+def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None = None, abits: int | None = None,
+            calib: str | Path | None = None, method: str = "auto", input_range: str = "auto",
+            output_range: str = "auto", out: str | Path | None = None, force: bool = False,
+            progress: bool = True) -> CompileResult:
+    """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given."""
+    _check_bits("--bits", bits)
+    _check_bits("--wbits", wbits)
+    _check_bits("--abits", abits)
+    if method != "auto" and method not in METHODS:
+        raise UsageError(f"--calib-method must be auto or one of {', '.join(METHODS)}, not {method!r}")
+    for flag, v in (("--input-range", input_range), ("--output-range", output_range)):
+        if v not in ("auto", "unit", "byte"):
+            raise UsageError(f"{flag} must be auto, unit or byte, not {v!r}")
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
+        raise UsageError(f"output directory '{out_dir}' exists and is not empty; use --force to replace it")
+    wb, ab = wbits or bits, abits or bits
+    path = resolve_model(model)
+    graph = run_pipeline(import_onnx(path), pipeline(input_range, output_range))  # type: ignore[arg-type]
+    frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]))
+
+    from tqdm import tqdm
+
+    with tqdm(total=len(frames), desc="calibrating", unit="frame", disable=not progress, leave=False) as bar:
+        stats = calibrate(graph, frames, bar)
+    refs = [float_reference(graph, f) for f in frames]
+    candidates = METHODS if method == "auto" else (method,)
+    scored = {}
+    for m in candidates:
+        q = quantize(graph, stats, wb, ab, m)
+        scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
+    best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
+    psnr_db, q = scored[best]
+    meta = {"model": path.stem, "bits": bits, "calibration_frames": len(frames),
+            "calibration_set": "default" if calib is None else Path(calib).name,
+            "psnr_fixed_vs_float_db": round(psnr_db, 4),
+            "psnr_by_method_db": {m: round(scored[m][0], 4) for m in candidates}}
+    q = QGraph(q.name, q.input, q.input_channels, q.output, q.layers, q.boundary, q.meta | meta)
+
+    from srhw.report import render_report, summary_of
+
+    summary = summary_of(q)
+    report = render_report(q, summary)
+    if out_dir is not None:
+        write_outputs(out_dir, {"ir.json": to_json(q), "report.md": report,
+                                "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"}, force)
+    return CompileResult(q, graph, summary, report)
+
+
+def write_outputs(out_dir: Path, files: dict[str, str], force: bool) -> None:
+    """Writes every file into a fresh sibling directory, then swaps it in: whole or not at all."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        if out_dir.exists():
+            if not force and (not out_dir.is_dir() or any(out_dir.iterdir())):
+                raise UsageError(f"output directory '{out_dir}' exists and is not empty; use --force to replace it")
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            os.replace(out_dir, old / "x")
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,67 @@
+"""The human report (report.md, rendered from templates/report/report.md.j2) and summary.json."""
+from __future__ import annotations
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from srhw.qir import QAffine, QConv, QGraph, QLayer
+from srhw.resources import templates_dir
+
+
+def layer_row(l: QLayer, q: QGraph) -> dict:
+    """A flat, pre-formatted view of one layer for the report (no arithmetic in templates)."""
+    ins = ", ".join(str(q.fmt_of(i)) for i in l.inputs)
+    row = {"name": l.name, "kind": l.kind, "source": l.source, "in_fmt": ins, "out_fmt": str(l.out_fmt),
+           "shape": "", "weights": "", "act": getattr(getattr(l, "act", None), "kind", ""),
+           "acc_bound": l.cert.get("acc_bound", ""), "acc_width": l.cert.get("acc_width", ""),
+           "round_width": l.cert.get("round_width", ""), "macs": l.cert.get("macs_per_lr_pixel", 0),
+           "params": 0}
+    if isinstance(l, QConv):
+        o, i, kh, kw = l.weight.shape
+        row |= {"shape": f"{i}->{o}, {kh}x{kw}, pads {list(l.pads)}",
+                "weights": f"s{l.w_width}, frac {int(l.w_frac.min())}..{int(l.w_frac.max())}",
+                "params": int(l.weight.size + l.bias.size)}
+    elif isinstance(l, QAffine):
+        row |= {"shape": f"{l.scale.size} channels", "weights": f"s{l.s_width}, frac {int(l.s_frac.min())}.."
+                f"{int(l.s_frac.max())}", "params": int(l.scale.size + l.bias.size)}
+    if row["act"] == "prelu":
+        row["act"] = f"prelu (slopes {l.act.slope_fmt})"
+        row["params"] += int(l.act.slope.size)
+    elif row["act"] == "tanh":
+        row["act"] = f"tanh (LUT {l.cert['lut_entries']} x {l.out_fmt})"
+    return row
+
+
+def summary_of(q: QGraph) -> dict:
+    rows = [layer_row(l, q) for l in q.layers]
+    widths = [l.cert["round_width"] for l in q.layers if "round_width" in l.cert]
+    return {
+        "model": q.meta["model"],
+        "bits": q.meta["bits"],
+        "wbits": q.meta["wbits"],
+        "abits": q.meta["abits"],
+        "calibration_method": q.meta["calibration"],
+        "calibration_frames": q.meta["calibration_frames"],
+        "psnr_fixed_vs_float_db": q.meta["psnr_fixed_vs_float_db"],
+        "psnr_by_method_db": q.meta["psnr_by_method_db"],
+        "scale": q.scale,
+        "layers": len(q.layers),
+        "macs_per_lr_pixel": int(sum(r["macs"] for r in rows)),
+        "parameters": int(sum(r["params"] for r in rows)),
+        "max_accumulator_width": int(max(l.cert["acc_width"] for l in q.layers if "acc_width" in l.cert)),
+        "max_datapath_width": int(max(widths)) if widths else 0,
+    }
+
+
+def _md(text: object) -> str:
+    """Escapes a model-supplied string for a Markdown table cell."""
+    s = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    return " ".join(s.split())
+
+
+def render_report(q: QGraph, summary: dict) -> str:
+    env = Environment(loader=FileSystemLoader(str(templates_dir() / "report")), undefined=StrictUndefined,
+                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["md"] = _md
+    rows = [layer_row(l, q) for l in q.layers]
+    return env.get_template("report.md.j2").render(q=q, rows=rows, s=summary, boundary=q.boundary,
+                                                   methods=sorted(summary["psnr_by_method_db"].items()))

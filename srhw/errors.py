@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def printable(name: str) -> str:
+    """A model-supplied name shown on one line: control characters escaped, nothing else touched."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(name))
+
+
 class SrhwError(Exception):
     """Base class of every error srhw reports to a user."""
 
@@ -22,7 +27,7 @@ class NodeProblem:
     detail: str
 
     def __str__(self) -> str:
-        return f"node '{self.node}' ({self.op}): {self.detail}"
+        return f"node '{printable(self.node)}' ({printable(self.op)}): {self.detail}"
 
 
 class UnsupportedModelError(SrhwError):

@@ -66,9 +66,22 @@ def _(op: Shape, x):
     return arr if any(not isinstance(v, (int, np.integer)) for v in vals) else np.array(vals, dtype=np.int64)
 
 
+def as_array(v) -> np.ndarray:
+    """Wraps the scalars NumPy returns from object arrays; ints-only object arrays become int64."""
+    if isinstance(v, np.ndarray):
+        if v.dtype == object and all(isinstance(e, (int, np.integer)) for e in v.reshape(-1)):
+            return v.astype(np.int64)
+        return v
+    if isinstance(v, (int, np.integer)):
+        return np.array(v, dtype=np.int64)
+    arr = np.empty((), dtype=object)
+    arr[()] = v
+    return arr
+
+
 @evaluate.register
 def _(op: Gather, x, idx):
-    return np.take(x, np.asarray(idx, dtype=np.int64), axis=op.axis)
+    return as_array(np.take(x, np.asarray(idx, dtype=np.int64), axis=op.axis))
 
 
 @evaluate.register

@@ -214,7 +214,8 @@ class _Normalizer:
         args = [i for i in ins if i]
         if all(i in self.static for i in args):
             try:
-                self.static[node.output] = float_exec.evaluate(node, *[self.static[i] if i else None for i in ins])
+                self.static[node.output] = float_exec.as_array(
+                    float_exec.evaluate(node, *[self.static[i] if i else None for i in ins]))
             except SymbolicError as e:
                 raise _Fail(f"shape arithmetic on dynamic sizes: {e}") from None
             return

@@ -1,0 +1,223 @@
+"""Factories for tiny SR models: torch modules exported by both torch exporters, hand-built
+ONNX graphs in tf2onnx's idioms, and onnxruntime as the independent reference."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from srhw import float_exec, ir
+from srhw.boundary import to_model_layout
+from srhw.frontend import import_onnx
+from srhw.passes import pipeline, run_pipeline
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+EXPORTERS = ["torchscript", "dynamo"]
+
+
+# ------------------------------------------------------------------------- torch models
+class TinyFSRCNN(nn.Module):
+    """FSRCNN(d, s, m) shape with the paper's ConvTranspose, small enough for fast tests."""
+
+    def __init__(self, scale=2, d=8, s=4, m=1, k=9, channels=1, output_padding=None):
+        super().__init__()
+        layers = [nn.Conv2d(channels, d, 5, padding=2), nn.PReLU(d), nn.Conv2d(d, s, 1), nn.PReLU(s)]
+        for _ in range(m):
+            layers += [nn.Conv2d(s, s, 3, padding=1), nn.PReLU(s)]
+        layers += [nn.Conv2d(s, d, 1), nn.PReLU(d)]
+        self.body = nn.Sequential(*layers)
+        op = scale - 1 if output_padding is None else output_padding
+        self.up = nn.ConvTranspose2d(d, channels, k, stride=scale, padding=k // 2, output_padding=op)
+
+    def forward(self, x):
+        return self.up(self.body(x))
+
+
+class TinyESPCN(nn.Module):
+    """ESPCN: tanh, PixelShuffle; fed [0, 255] and clamped like many deployed exports."""
+
+    def __init__(self, scale=3, channels=1, byte_io=True):
+        super().__init__()
+        self.byte_io = byte_io
+        self.c1, self.c2 = nn.Conv2d(channels, 16, 5, padding=2), nn.Conv2d(16, 8, 3, padding=1)
+        self.c3 = nn.Conv2d(8, channels * scale * scale, 3, padding=1)
+        self.ps = nn.PixelShuffle(scale)
+
+    def forward(self, x):
+        if self.byte_io:
+            x = x / 255.0
+        y = self.ps(self.c3(torch.tanh(self.c2(torch.tanh(self.c1(x))))))
+        return y.clamp(0.0, 1.0) * 255.0 if self.byte_io else y
+
+
+class TinySRCNN(nn.Module):
+    """SRCNN 9-1-5 without padding: the output is 12 pixels smaller on each axis."""
+
+    def __init__(self, n1=8, n2=4, channels=1):
+        super().__init__()
+        self.c1, self.c2, self.c3 = nn.Conv2d(channels, n1, 9), nn.Conv2d(n1, n2, 1), nn.Conv2d(n2, channels, 5)
+
+    def forward(self, x):
+        return self.c3(torch.relu(self.c2(torch.relu(self.c1(x)))))
+
+
+class ManualShuffle(nn.Module):
+    """PixelShuffle written out as view/permute/reshape, as some users do."""
+
+    def __init__(self, scale=2, channels=1, dcr=False):
+        super().__init__()
+        self.r, self.c, self.dcr = scale, channels, dcr
+        self.conv = nn.Conv2d(channels, channels * scale * scale, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        n, _, h, w = y.shape
+        r, c = self.r, self.c
+        if self.dcr:
+            y = y.reshape(n, r, r, c, h, w).permute(0, 3, 4, 1, 5, 2)
+        else:
+            y = y.reshape(n, c, r, r, h, w).permute(0, 1, 4, 2, 5, 3)
+        return y.reshape(n, c, h * r, w * r)
+
+
+class ResidualSR(nn.Module):
+    """Conv/ReLU body with a residual Add and LeakyRelu, then ConvTranspose x3, RGB."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Conv2d(3, 8, 3, padding=1)
+        self.b1, self.b2 = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1)
+        self.act = nn.LeakyReLU(0.1)
+        self.up = nn.ConvTranspose2d(8, 3, 7, stride=3, padding=3, output_padding=2)
+
+    def forward(self, x):
+        h = self.act(self.head(x))
+        h = torch.relu(h + self.b2(torch.relu(self.b1(h))))
+        return self.up(h)
+
+
+def randomize(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Weights with realistic spread (and non-trivial PReLU slopes) so tests exercise them."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "weight" in name and p.ndim == 1:  # PReLU slopes
+                p.copy_(torch.rand(p.shape, generator=g) * 0.5 - 0.1)
+            elif p.ndim == 4:
+                fan_in = p.shape[1] * p.shape[2] * p.shape[3]
+                p.copy_(torch.randn(p.shape, generator=g) * (1.5 / fan_in) ** 0.5)
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+    return model.eval()
+
+
+def export(model: nn.Module, path: Path, exporter: str, channels: int = 1, hw=(16, 20)) -> Path:
+    x = torch.rand(1, channels, *hw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if exporter == "dynamo":
+            dims = {2: torch.export.Dim("h", min=8, max=2048), 3: torch.export.Dim("w", min=8, max=2048)}
+            torch.onnx.export(model, (x,), str(path), dynamo=True, input_names=["x"], output_names=["y"],
+                              dynamic_shapes={"x": dims}, external_data=False, verbose=False)
+        else:
+            torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=17, input_names=["x"],
+                              output_names=["y"], dynamic_axes={"x": {2: "h", 3: "w"}, "y": {2: "oh", 3: "ow"}})
+    return path
+
+
+# ------------------------------------------------------------------------- onnx helpers
+def make_model(nodes, inits: dict[str, np.ndarray], in_shape, out_shape, opset: int = 13,
+               extra_opsets: dict[str, int] | None = None) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+        initializer=[numpy_helper.from_array(np.asarray(v, dtype=np.float32 if np.asarray(v).dtype.kind == "f"
+                                                        else np.int64), k) for k, v in inits.items()])
+    ops = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, v) for d, v in (extra_opsets or {}).items()]
+    m = helper.make_model(graph, opset_imports=ops)
+    m.ir_version = 8
+    return m
+
+
+def save(model: onnx.ModelProto, path: Path) -> Path:
+    onnx.save(model, str(path))
+    return path
+
+
+def ort_run(path: Path, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32)})[0]
+
+
+def pixels(c: int, h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A uint8 test frame [c, h, w]: smooth content plus noise, full range."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = 127.5 + 100 * np.sin(yy / 3.1 + np.arange(c)[:, None, None]) * np.cos(xx / 4.3)
+    return np.clip(base + rng.normal(0, 20, (c, h, w)), 0, 255).astype(np.uint8)
+
+
+def ort_pixels(path: Path, graph: ir.Graph, frame: np.ndarray) -> np.ndarray:
+    """onnxruntime's output for a pixel frame, in pixel units and the model's output layout."""
+    b = graph.boundary
+    x = np.transpose(frame[None].astype(np.float64), [("N", "C", "H", "W").index(a) for a in b.input_layout])
+    return ort_run(path, x * b.input_scale).astype(np.float64) * b.output_scale
+
+
+def assert_float_matches_ort(path: Path, graph: ir.Graph, frame: np.ndarray, tol: float = 1e-5) -> float:
+    """Float IR vs onnxruntime: max error relative to the output's range must be <= tol."""
+    ours = to_model_layout(float_exec.run(graph, frame[None].astype(np.float64))[graph.output], graph.boundary.output_layout)
+    ref = ort_pixels(path, graph, frame)
+    assert ours.shape == ref.shape, (ours.shape, ref.shape)
+    rel = float(np.abs(ours - ref).max() / max(float(ref.max() - ref.min()), 1e-12))
+    assert rel <= tol, f"float IR differs from onnxruntime by {rel:.3g} of the output range"
+    return rel
+
+
+def compile_float(path: Path, **kw) -> ir.Graph:
+    return run_pipeline(import_onnx(path), pipeline(**kw))
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+_CACHE: dict[tuple, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def exported(model_dir):
+    """exported(name, exporter) -> path of a cached export of one of the factory models."""
+    factories = {
+        "fsrcnn_x2": lambda: (TinyFSRCNN(2), 1),
+        "fsrcnn_x3": lambda: (TinyFSRCNN(3, k=7), 1),
+        "fsrcnn_x4": lambda: (TinyFSRCNN(4, k=9), 1),
+        "fsrcnn_x2_odd": lambda: (TinyFSRCNN(2, output_padding=0), 1),  # 2H-1 output: needs a crop
+        "espcn_x3": lambda: (TinyESPCN(3), 1),
+        "espcn_x2_rgb": lambda: (TinyESPCN(2, channels=3, byte_io=False), 3),
+        "srcnn": lambda: (TinySRCNN(), 1),
+        "shuffle_crd": lambda: (ManualShuffle(2), 1),
+        "shuffle_dcr_rgb": lambda: (ManualShuffle(3, channels=3, dcr=True), 3),
+        "residual_rgb": lambda: (ResidualSR(), 3),
+    }
+
+    def get(name: str, exporter: str) -> Path:
+        key = (name, exporter)
+        if key not in _CACHE:
+            model, channels = factories[name]()
+            _CACHE[key] = export(randomize(model, seed=len(_CACHE)), model_dir / f"{name}_{exporter}.onnx", exporter,
+                                 channels)
+        return _CACHE[key]
+
+    get.names = sorted(factories)  # type: ignore[attr-defined]
+    return get

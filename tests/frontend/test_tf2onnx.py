@@ -1,0 +1,104 @@
+"""tf2onnx idioms, hand-built with onnx.helper, against onnxruntime."""
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+from srhw import ir
+from tests.conftest import assert_float_matches_ort, compile_float, make_model, pixels, save
+
+rng = np.random.default_rng(7)
+
+
+def _nhwc_prelu_d2s_model():
+    k = (rng.uniform(0.05, 0.3, size=(8, 1, 1)) / 2).astype(np.float32)  # alpha / 2 pre-folded
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t0"], perm=[0, 3, 1, 2], name="in/transpose"),
+        helper.make_node("Cast", ["t0"], ["t0c"], to=TensorProto.FLOAT, name="cast"),
+        helper.make_node("Conv", ["t0c", "w1", "b1"], ["c1"], auto_pad="SAME_UPPER", name="conv1"),
+        helper.make_node("Relu", ["c1"], ["r"], name="prelu/relu"),
+        helper.make_node("Abs", ["c1"], ["a"], name="prelu/abs"),
+        helper.make_node("Sub", ["c1", "a"], ["s"], name="prelu/sub"),
+        helper.make_node("Mul", ["s", "k"], ["m"], name="prelu/mul"),
+        helper.make_node("Add", ["r", "m"], ["p"], name="prelu/add"),
+        helper.make_node("Conv", ["p", "w2", "b2"], ["c2"], auto_pad="SAME_UPPER", name="conv2"),
+        helper.make_node("Identity", ["c2"], ["i"], name="identity"),
+        helper.make_node("DepthToSpace", ["i"], ["d"], blocksize=2, mode="DCR", name="d2s"),
+        helper.make_node("Transpose", ["d"], ["t1"], perm=[0, 2, 3, 1], name="out/transpose"),
+        helper.make_node("Constant", [], ["half"], value=helper.make_tensor("v", TensorProto.FLOAT, [], [0.01]),
+                         name="const"),
+        helper.make_node("Add", ["t1", "half"], ["y"], name="out/bias"),
+    ]
+    inits = {"w1": rng.normal(0, 0.3, (8, 1, 3, 3)), "b1": rng.normal(0, 0.05, 8), "k": k,
+             "w2": rng.normal(0, 0.1, (4, 8, 4, 4)), "b2": rng.normal(0, 0.05, 4)}
+    return make_model(nodes, inits, [1, "h", "w", 1], [1, "oh", "ow", 1], opset=13, extra_opsets={"ai.onnx.ml": 3})
+
+
+def test_nhwc_prelu_pattern_d2s(tmp_path):
+    path = save(_nhwc_prelu_d2s_model(), tmp_path / "tf.onnx")
+    g = compile_float(path)
+    assert g.boundary.input_layout == ("N", "H", "W", "C")
+    assert g.boundary.output_layout == ("1", "H", "W", "1")
+    ops = [n.op_type for n in g.compute_nodes()]
+    assert ops == ["Conv", "Conv", "DepthToSpace"], ops  # PReLU pattern fused, bias folded before the D2S
+    conv1 = next(n for n in g.nodes if isinstance(n, ir.Conv))
+    assert isinstance(conv1.act, ir.PReluAct) and conv1.pads == (1, 1, 1, 1)
+    for h, w in ((13, 17), (8, 8)):
+        frame = pixels(1, h, w, seed=h)
+        assert_float_matches_ort(path, g, frame)
+
+
+def test_unit_axis_reshapes_squeeze_unsqueeze(tmp_path):
+    nodes = [
+        helper.make_node("Squeeze", ["x", "ax3"], ["sq"], name="squeeze"),
+        helper.make_node("Unsqueeze", ["sq", "ax1"], ["us"], name="unsqueeze"),
+        helper.make_node("Conv", ["us", "w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        helper.make_node("DepthToSpace", ["c"], ["d"], blocksize=3, mode="CRD", name="d2s"),
+        helper.make_node("Transpose", ["d"], ["t"], perm=[0, 2, 3, 1], name="to_nhwc"),
+        helper.make_node("Reshape", ["t", "shape0"], ["rs"], name="reshape_copy_dims"),
+        helper.make_node("Unsqueeze", ["rs", "ax3"], ["y"], name="unsqueeze_out"),
+    ]
+    inits = {"ax3": np.array([3]), "ax1": np.array([1]), "w": rng.normal(0, 0.3, (9, 1, 3, 3)),
+             "shape0": np.array([0, 0, -1])}
+    path = save(make_model(nodes, inits, [1, "h", "w", 1], [1, "oh", "ow", 1], opset=13), tmp_path / "u.onnx")
+    g = compile_float(path)
+    assert [n.op_type for n in g.compute_nodes()] == ["Conv", "DepthToSpace"]
+    assert_float_matches_ort(path, g, pixels(1, 11, 6))
+
+
+@pytest.mark.parametrize("mode", ["CRD", "DCR"])
+def test_static_reshape_transpose_pixel_shuffle(tmp_path, mode):
+    """PixelShuffle as Reshape/Transpose/Reshape with constant shapes, RGB, both orders."""
+    c, r, h, w = 3, 2, 5, 7
+    if mode == "CRD":
+        shape1, perm = [1, c, r, r, h, w], [0, 1, 4, 2, 5, 3]
+    else:
+        shape1, perm = [1, r, r, c, h, w], [0, 3, 4, 1, 5, 2]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["cv"], pads=[1, 1, 1, 1], name="conv"),
+        helper.make_node("Reshape", ["cv", "s1"], ["r1"], name="split"),
+        helper.make_node("Transpose", ["r1"], ["tr"], perm=perm, name="shuffle"),
+        helper.make_node("Reshape", ["tr", "s2"], ["y"], name="merge"),
+    ]
+    inits = {"w": rng.normal(0, 0.3, (c * r * r, c, 3, 3)), "b": rng.normal(0, 0.1, c * r * r),
+             "s1": np.array(shape1), "s2": np.array([1, c, h * r, w * r])}
+    path = save(make_model(nodes, inits, [1, c, h, w], [1, c, h * r, w * r]), tmp_path / "ps.onnx")
+    g = compile_float(path)
+    d2s = [n for n in g.nodes if isinstance(n, ir.DepthToSpace)]
+    assert len(d2s) == 1 and d2s[0].mode == mode and d2s[0].blocksize == r
+    assert_float_matches_ort(path, g, pixels(c, h, w))
+
+
+def test_shuffle_that_is_not_depth_to_space_is_refused(tmp_path):
+    """Same Reshape/Transpose shape but a permutation that mixes H into channels: refused."""
+    from srhw.errors import UnsupportedModelError
+
+    nodes = [
+        helper.make_node("Reshape", ["x", "s1"], ["r1"], name="split"),
+        helper.make_node("Transpose", ["r1"], ["tr"], perm=[0, 1, 4, 3, 2, 5], name="bad_shuffle"),
+        helper.make_node("Reshape", ["tr", "s2"], ["y"], name="merge"),
+        ]
+    inits = {"s1": np.array([1, 1, 2, 2, 5, 7]), "s2": np.array([1, 1, 10, 14])}
+    path = save(make_model(nodes, inits, [1, 4, 5, 7], [1, 1, 10, 14]), tmp_path / "bad.onnx")
+    with pytest.raises(UnsupportedModelError) as e:
+        compile_float(path)
+    assert "merge" in str(e.value) or "output" in str(e.value)

@@ -1,0 +1,61 @@
+"""The bit-width rules of srhw.fixed, checked exhaustively against exact rational arithmetic."""
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from srhw.fixed import Fmt, frac_for_range, quantize_real, saturate, shift_round, signed_width
+
+
+def test_shift_round_is_round_half_up_exhaustively():
+    acc = np.arange(-(1 << 11), 1 << 11, dtype=np.int64)
+    for s in range(-3, 10):
+        got = shift_round(acc, s)
+        want = [math.floor(Fraction(int(a), 1) / Fraction(2) ** s + Fraction(1, 2)) if s > 0 else int(a) * 2 ** -s
+                for a in acc]
+        assert got.tolist() == want, s
+
+
+def test_shift_round_hand_cases():
+    # 2.5 -> 3, -2.5 -> -2, -2.75 -> -3, 0.5 -> 1, -0.5 -> 0
+    assert shift_round(np.array([5, -5, -11, 1, -1]), np.array([1, 1, 2, 1, 1])).tolist() == [3, -2, -3, 1, 0]
+
+
+def test_shift_round_per_channel_broadcast():
+    acc = np.array([[[6]], [[6]], [[6]]])
+    assert shift_round(acc, np.array([1, 2, -1]).reshape(-1, 1, 1)).reshape(-1).tolist() == [3, 2, 12]
+
+
+@pytest.mark.parametrize("bound", list(range(0, 300)) + [2**31 - 1, 2**31, 2**40 + 5])
+def test_signed_width_is_minimal(bound):
+    w = signed_width(bound)
+    assert -(1 << (w - 1)) <= -bound and bound <= (1 << (w - 1)) - 1
+    if w > 1:
+        v = w - 1
+        assert not (-(1 << (v - 1)) <= -bound and bound <= (1 << (v - 1)) - 1) if v >= 1 else True
+
+
+@pytest.mark.parametrize("width", range(2, 17))
+@pytest.mark.parametrize("signed", [True, False])
+def test_frac_for_range_is_the_largest_that_fits(width, signed):
+    fmt_top = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
+    for m in [1e-6, 0.003, 0.25, 0.5, 0.9999, 1.0, 1.5, 3.0, 127.0, 128.0, 255.0, 1000.0]:
+        f = frac_for_range(m, width, signed)
+        assert m * 2.0**f <= fmt_top
+        assert m * 2.0 ** (f + 1) > fmt_top
+
+
+def test_fmt_ranges_and_validation():
+    assert (Fmt(8, 0, False).lo, Fmt(8, 0, False).hi) == (0, 255)
+    assert (Fmt(8, 3, True).lo, Fmt(8, 3, True).hi, Fmt(8, 3, True).max_abs) == (-128, 127, 128)
+    for bad in [(0, 0, True), (63, 0, True), (1, 0, True)]:
+        with pytest.raises(ValueError):
+            Fmt(*bad)
+
+
+def test_quantize_real_rounds_half_up_and_saturates():
+    f = Fmt(4, 1, True)  # codes -8..7, step 0.5
+    assert quantize_real(np.array([0.25, -0.25, 0.74, 3.5, 3.75, -4.0, -4.3, 100.0]), f).tolist() == \
+        [1, 0, 1, 7, 7, -8, -8, 7]
+    assert saturate(np.array([-300, 300]), Fmt(8, 0, False)).tolist() == [0, 255]

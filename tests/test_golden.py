@@ -1,0 +1,77 @@
+"""The golden model against an independent naive integer implementation (tests/reference_int.py),
+on whole odd and non-square frames, borders included, every activation kind; and against the
+float model it approximates."""
+import json
+
+import numpy as np
+import pytest
+
+from srhw import golden
+from srhw.compiler import float_reference
+from srhw.qir import from_json, to_json
+from srhw.quant import calibrate, quantize
+from tests import reference_int
+from tests.conftest import compile_float, pixels
+
+MODELS = ["fsrcnn_x2", "fsrcnn_x2_odd", "fsrcnn_x3", "espcn_x3", "srcnn", "residual_rgb", "shuffle_dcr_rgb"]
+
+
+def _quantized(exported, name, bits, method="max"):
+    graph = compile_float(exported(name, "torchscript"))
+    c = int(graph.inputs[0].shape[1])
+    frames = [pixels(c, 24, 31, seed=s) for s in range(2)]
+    return graph, quantize(graph, calibrate(graph, frames), bits, bits, method)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("bits", [4, 8, 12])
+def test_golden_equals_naive_reference(exported, name, bits):
+    graph, q = _quantized(exported, name, bits)
+    doc = json.loads(to_json(q))
+    c = q.input_channels
+    h, w = (13, 14) if name == "srcnn" else (5, 7)
+    for frame in (pixels(c, h, w, seed=9), np.full((c, h, w), 255, np.uint8),
+                  (np.indices((c, h, w)).sum(0) % 2 * 255).astype(np.uint8)):
+        got = golden.run(q, frame, keep_all=True)[q.output]
+        want = reference_int.run(doc, frame)
+        assert got.shape == want.shape
+        assert np.array_equal(got, want), f"{np.count_nonzero(got != want)} codes differ"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_golden_at_16_bits_tracks_the_float_model(exported, name):
+    graph, q = _quantized(exported, name, 16)
+    frame = pixels(q.input_channels, 21, 30, seed=4)
+    ref = float_reference(graph, frame)
+    got = golden.run(q, frame).astype(np.float64)
+    assert got.shape == ref.shape
+    assert np.abs(got - ref).max() <= 1.0  # one output code of rounding
+
+
+def test_more_bits_is_never_much_worse(exported):
+    graph = compile_float(exported("fsrcnn_x2", "dynamo"))
+    frames = [pixels(1, 24, 24, seed=s) for s in range(3)]
+    stats = calibrate(graph, frames)
+    errs = []
+    for bits in (4, 6, 8, 10, 12):
+        q = quantize(graph, stats, bits, bits, "max")
+        errs.append(np.mean([np.mean((golden.run(q, f) - float_reference(graph, f)) ** 2) for f in frames]))
+    assert errs[-1] < errs[0] / 100
+    assert all(b <= a * 1.05 for a, b in zip(errs, errs[1:])), errs
+
+
+def test_ir_round_trip_is_lossless(exported):
+    _, q = _quantized(exported, "espcn_x3", 8)
+    text = to_json(q)
+    q2 = from_json(text)
+    assert to_json(q2) == text
+    frame = pixels(1, 9, 11)
+    assert np.array_equal(golden.run(q, frame), golden.run(q2, frame))
+
+
+def test_frame_validation(exported):
+    _, q = _quantized(exported, "espcn_x3", 8)
+    with pytest.raises(TypeError):
+        golden.run(q, np.zeros((1, 8, 8), np.float32))
+    with pytest.raises(ValueError):
+        golden.run(q, np.zeros((3, 8, 8), np.uint8))

@@ -1,9 +1,15 @@
 """The golden model: executes the quantized IR on uint8 frames in exact integer arithmetic.
 
-Bit-exact by construction: convolutions run as float32 or float64 GEMMs only when the layer's
-certified accumulator bound shows every partial sum is an integer below 2**24 or 2**53 (so
-float addition is exact in any order); otherwise in int64. Requantization follows
-docs/arithmetic.md with int64 shifts. Vectorised over whole frames.
+Bit-exact by construction. Codes travel between layers as integers held in float32 (or
+float64) arrays wherever the layer's certificate proves every intermediate is an integer
+below 2**24 (2**53): then each float add, power-of-two scale and floor is exact, and BLAS can
+do the convolutions in any summation order. Layers whose bounds exceed that run in int64.
+The integer semantics are docs/arithmetic.md; tests compare against a naive Python-int
+implementation of that page.
+
+Convolutions run on a flat zero-padded buffer: tap (u, v) of every output pixel is one
+contiguous slice of it, so each tap is a GEMM on a strided view (no im2col for wide inputs),
+done in row chunks that stay in cache together with their epilogue.
 """
 from __future__ import annotations
 
@@ -17,13 +23,19 @@ from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, Q
 
 F32_EXACT = 1 << 24
 F64_EXACT = 1 << 53
-IM2COL_BYTES = 96 << 20
+CHUNK_COLUMNS = 4096   # output pixels per GEMM chunk: accumulators stay cache-resident
+IM2COL_MAX_K = 256     # stack taps into one GEMM when Cin*kh*kw is at most this
+
+
+def exact_dtype(bound: int) -> type | None:
+    """The float type in which every integer of magnitude <= bound is exact, if any."""
+    return np.float32 if bound < F32_EXACT else np.float64 if bound < F64_EXACT else None
 
 
 def run(g: QGraph, frame: np.ndarray, keep_all: bool = False) -> np.ndarray | dict[str, np.ndarray]:
     """uint8 frame [C, H, W] (or [H, W] for one channel) -> uint8 output [C, rH, rW].
 
-    With keep_all, returns every layer's integer codes by value name instead.
+    With keep_all, returns every value's integer codes (int64) by name instead.
     """
     x = np.asarray(frame)
     if x.dtype != np.uint8:
@@ -32,57 +44,205 @@ def run(g: QGraph, frame: np.ndarray, keep_all: bool = False) -> np.ndarray | di
         x = x[None]
     if x.ndim != 3 or x.shape[0] != g.input_channels:
         raise ValueError(f"frame shape {frame.shape}: expected [{g.input_channels}, H, W]")
-    env: dict[str, np.ndarray] = {g.input: x.astype(np.int64)}
+    env: dict[str, np.ndarray] = {g.input: x.astype(np.float32)}
     for layer in g.layers:
         env[layer.output] = execute(layer, *[env[i] for i in layer.inputs])
     if keep_all:
-        return env
+        return {k: v.astype(np.int64) for k, v in env.items()}
     return env[g.output].astype(np.uint8)
 
 
+# ------------------------------------------------------------------------------ epilogue
+def _per_channel(v: np.ndarray | int, ndim: int) -> np.ndarray:
+    return np.asarray(v, dtype=np.int64).reshape((-1,) + (1,) * (ndim - 1))
+
+
+def _round_shift_float(acc: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """rs(acc, shift) on exact float integers: floor((acc + 2^(s-1)) * 2^-s); s <= 0 scales up."""
+    half = np.where(shift > 0, np.ldexp(1.0, np.maximum(shift - 1, 0)), 0.0).astype(acc.dtype)
+    y = acc + half
+    y *= np.ldexp(1.0, -shift).astype(acc.dtype)
+    return np.floor(y, out=y)
+
+
 def epilogue(acc: np.ndarray, acc_frac: np.ndarray | int, act: QAct, out_fmt) -> np.ndarray:
-    """Accumulator codes (frac `acc_frac`, per channel on axis 0) -> output codes."""
-    af = np.asarray(acc_frac, dtype=np.int64).reshape(-1, 1, 1) if np.ndim(acc_frac) else np.int64(acc_frac)
-    shift = af - out_fmt.frac
+    """Accumulator codes (channel on axis 0, frac `acc_frac` per channel) -> output codes.
+
+    Works on int64 arrays with integer shifts, or on exact float arrays (see module doc).
+    """
+    af = _per_channel(acc_frac, acc.ndim) if np.ndim(acc_frac) else np.int64(acc_frac)
+    is_float = acc.dtype.kind == "f"
+    rs = _round_shift_float if is_float else shift_round
     if act.kind == "tanh":
-        idx = saturate(shift_round(acc, af - act.lut_fmt.frac), act.lut_fmt)
-        return act.lut[idx - act.lut_fmt.lo]
+        idx = np.clip(rs(acc, af - act.lut_fmt.frac), act.lut_fmt.lo, act.lut_fmt.hi)
+        table = act.lut.astype(acc.dtype)
+        return table[(idx - act.lut_fmt.lo).astype(np.int64)]
+    shift = af - out_fmt.frac
+    y = rs(acc, shift)
     if act.kind == "prelu":
-        slope = act.slope.reshape(-1, 1, 1)
-        y = np.where(acc >= 0, shift_round(acc, shift), shift_round(acc * slope, shift + act.slope_fmt.frac))
-    else:
-        y = shift_round(acc, shift)
-    if act.kind == "relu":
-        y = np.maximum(y, 0)
+        slope = _per_channel(act.slope, acc.ndim)
+        neg = rs(acc * slope.astype(acc.dtype), shift + act.slope_fmt.frac)
+        np.copyto(y, neg, where=acc < 0)
+    elif act.kind == "relu":
+        np.maximum(y, 0, out=y)
     elif act.kind == "clip":
-        y = np.clip(y, act.lo, act.hi)
-    return saturate(y, out_fmt)
+        np.clip(y, act.lo, act.hi, out=y)
+    return np.clip(y, out_fmt.lo, out_fmt.hi, out=y) if is_float else saturate(y, out_fmt)
 
 
+# ---------------------------------------------------------------------------- convolution
 def int_conv(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int], bound: int) -> np.ndarray:
-    """Exact integer correlation of x [Cin, H, W] with w [Cout, Cin, kh, kw] (no bias)."""
-    dtype = np.float32 if bound < F32_EXACT else np.float64 if bound < F64_EXACT else np.int64
+    """Exact correlation of integer codes x [Cin, H, W] with w [Cout, Cin, kh, kw] -> int64 (no bias)."""
+    dtype = exact_dtype(bound)
+    if dtype is None:
+        return _conv_int64(x.astype(np.int64), w, pads)
+    cout = w.shape[0]
+    zero = np.zeros((cout, 1), dtype=dtype)
+    return _conv_float(x.astype(dtype), w.astype(dtype), zero, pads, lambda z: z).astype(np.int64)
+
+
+def _conv_int64(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
     cin, h, wd = x.shape
     cout, _, kh, kw = w.shape
     t, l, b, r = pads
-    xp = np.zeros((cin, h + t + b, wd + l + r), dtype=dtype)
+    xp = np.zeros((cin, h + t + b, wd + l + r), dtype=np.int64)
     xp[:, t: t + h, l: l + wd] = x
     oh, ow = h + t + b - kh + 1, wd + l + r - kw + 1
-    wm = w.astype(dtype).reshape(cout, -1)
-    if kh == kw == 1:
-        out = wm @ xp.reshape(cin, -1)
-        return out.reshape(cout, oh, ow).astype(np.int64)
-    out = np.empty((cout, oh, ow), dtype=dtype)
-    row_bytes = cin * kh * kw * ow * np.dtype(dtype).itemsize
-    rows = max(1, min(oh, IM2COL_BYTES // max(row_bytes, 1)))
-    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))  # [cin, oh, ow, kh, kw]
+    out = np.zeros((cout, oh, ow), dtype=np.int64)
+    for u in range(kh):
+        for v in range(kw):
+            out += np.einsum("oc,chw->ohw", w[:, :, u, v].astype(np.int64), xp[:, u: u + oh, v: v + ow])
+    return out
+
+
+def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, int, int, int], finish) -> np.ndarray:
+    """Correlation + bias on exact float codes, `finish` applied per contiguous row chunk.
+
+    The frame is zero-padded once into a flat buffer of row pitch wp; output pixel i = y*wp + x
+    reads tap (u, v) at flat index i + u*wp + v, so a tap is a contiguous slice (columns
+    x >= OW of each row are spill-over and dropped). Three GEMM shapes, by what is cheapest:
+    1x1 without padding: one GEMM; few input taps (Cin*kh*kw small): taps stacked (im2col);
+    fewer outputs than inputs (the sub-pixel conv): one GEMM for all taps, then shifted adds.
+    """
+    cin, h, wd = x.shape
+    cout, _, kh, kw = w.shape
+    t, l, bo, r = pads
+    hp, wp = h + t + bo, wd + l + r
+    oh, ow = hp - kh + 1, wp - kw + 1
+    out = np.empty((cout, oh, ow), dtype=x.dtype)
+    if kh == kw == 1 and not any(pads):
+        flat, wm = x.reshape(cin, -1), w.reshape(cout, cin)
+        rows = max(1, CHUNK_COLUMNS // max(wd, 1))
+        for r0 in range(0, oh, rows):
+            r1 = min(oh, r0 + rows)
+            z = wm @ flat[:, r0 * wd: r1 * wd]
+            z += b
+            out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wd)
+        return out
+    xp = np.zeros((cin, (hp + 1) * wp), dtype=x.dtype)  # one spare row: the last row's spill-over
+    xp[:, : hp * wp].reshape(cin, hp, wp)[:, t: t + h, l: l + wd] = x
+    offsets = [u * wp + v for u in range(kh) for v in range(kw)]
+    rows = max(1, CHUNK_COLUMNS // wp)
+    if cin * kh * kw <= IM2COL_MAX_K:
+        wm = np.concatenate([w.transpose(0, 2, 3, 1).reshape(cout, -1), b], axis=1)  # bias as a last column
+        for r0 in range(0, oh, rows):
+            r1 = min(oh, r0 + rows)
+            n, base = (r1 - r0) * wp, r0 * wp
+            cols = np.empty((len(offsets) * cin + 1, n), dtype=x.dtype)
+            for i, off in enumerate(offsets):
+                cols[i * cin: (i + 1) * cin] = xp[:, base + off: base + off + n]
+            cols[-1] = 1
+            out[:, r0:r1] = finish(wm @ cols).reshape(cout, r1 - r0, wp)[:, :, :ow]
+        return out
+    if cout < cin:
+        stacked = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw * cout, cin))
+        for r0 in range(0, oh, rows):
+            r1 = min(oh, r0 + rows)
+            n, base = (r1 - r0) * wp, r0 * wp
+            y = stacked @ xp[:, base: base + n + offsets[-1]]
+            z = np.repeat(b, n, axis=1)
+            for i, off in enumerate(offsets):
+                z += y[i * cout: (i + 1) * cout, off: off + n]
+            out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wp)[:, :, :ow]
+        return out
+    taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw, cout, cin))
     for r0 in range(0, oh, rows):
         r1 = min(oh, r0 + rows)
-        cols = np.ascontiguousarray(win[:, r0:r1].transpose(0, 3, 4, 1, 2)).reshape(cin * kh * kw, -1)
-        out[:, r0:r1] = (wm @ cols).reshape(cout, r1 - r0, ow)
-    return out.astype(np.int64)
+        n, base = (r1 - r0) * wp, r0 * wp
+        z = taps[0] @ xp[:, base + offsets[0]: base + offsets[0] + n]
+        tmp = np.empty_like(z)
+        for i in range(1, len(offsets)):
+            np.matmul(taps[i], xp[:, base + offsets[i]: base + offsets[i] + n], out=tmp)
+            z += tmp
+        z += b
+        out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wp)[:, :, :ow]
+    return out
 
 
+class _Requant:
+    """A layer's epilogue precomputed for exact float execution.
+
+    The accumulator is produced already scaled: z = (acc + half) * 2^-s per channel (weights
+    and bias carry the power of two, the bias the rounding half), so rs(acc, s) = floor(z).
+    PReLU's negative branch rs(acc*slope, s + fs) is floor(z*k + d) with k = slope * 2^-fs and
+    d = (half2 - half*slope) * 2^-(s+fs); it runs in float64 when its products need it.
+    """
+
+    def __init__(self, acc_frac: np.ndarray, act: QAct, out_fmt, acc_bound: int, dtype) -> None:
+        af = np.asarray(acc_frac, dtype=np.int64).reshape(-1, 1)
+        target = act.lut_fmt.frac if act.kind == "tanh" else out_fmt.frac
+        s = af - target
+        half = np.where(s > 0, np.ldexp(1.0, np.maximum(s - 1, 0)), 0.0)
+        self.dtype = dtype
+        self.scale = np.ldexp(1.0, -s)              # multiplies weights (per output row) and bias
+        self.half = half
+        self.act = act
+        lo, hi = out_fmt.lo, out_fmt.hi
+        if act.kind == "relu":
+            lo = max(lo, 0)
+        elif act.kind == "clip":
+            lo, hi = max(lo, act.lo), min(hi, act.hi)
+        elif act.kind == "tanh":
+            lo, hi = act.lut_fmt.lo, act.lut_fmt.hi
+            self.table = act.lut.astype(dtype)
+        self.lo, self.hi = lo, hi
+        if act.kind == "prelu":
+            slope = act.slope.reshape(-1, 1).astype(np.float64)
+            s2 = s + act.slope_fmt.frac
+            half2 = np.where(s2 > 0, np.ldexp(1.0, np.maximum(s2 - 1, 0)), 0.0)
+            bound = (acc_bound + float(half.max())) * float(np.abs(slope).max()) + float(half2.max()) + \
+                float(half.max()) * float(np.abs(slope).max())
+            self.neg_dtype = exact_dtype(int(bound) + 1) or np.float64
+            self.k = (slope * np.ldexp(1.0, -act.slope_fmt.frac)).astype(self.neg_dtype)
+            self.d = ((half2 - half * slope) * np.ldexp(1.0, -s2)).astype(self.neg_dtype)
+            # Rounding half up is monotone, so for slope <= 1 the branch PReLU takes is always the
+            # larger of the two rounded values, and for slope >= 1 the smaller: no masks needed.
+            steep = act.slope.reshape(-1, 1) > (1 << act.slope_fmt.frac)
+            self.sign = np.where(steep, -1.0, 1.0).astype(self.neg_dtype) if steep.any() else None
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        if self.act.kind == "prelu":
+            zn = z if self.neg_dtype == z.dtype else z.astype(self.neg_dtype)
+            neg = zn * self.k
+            neg += self.d
+            pos = np.floor(zn)
+            np.floor(neg, out=neg)
+            if self.sign is not None:  # min(a, b) = -max(-a, -b) on the channels with slope > 1
+                pos *= self.sign
+                neg *= self.sign
+            np.maximum(pos, neg, out=pos)
+            if self.sign is not None:
+                pos *= self.sign
+            np.clip(pos, self.lo, self.hi, out=pos)
+            return pos if pos.dtype == z.dtype else pos.astype(z.dtype)
+        y = np.floor(z)
+        np.clip(y, self.lo, self.hi, out=y)
+        if self.act.kind == "tanh":
+            return np.take(self.table, (y - self.lo).astype(np.intp))
+        return y
+
+
+# ---------------------------------------------------------------------------------- layers
 @singledispatch
 def execute(layer: QLayer, *args: np.ndarray) -> np.ndarray:
     raise NotImplementedError(layer.kind)
@@ -90,21 +250,62 @@ def execute(layer: QLayer, *args: np.ndarray) -> np.ndarray:
 
 @execute.register
 def _(layer: QConv, x: np.ndarray) -> np.ndarray:
-    acc = int_conv(x, layer.weight, layer.pads, layer.cert["acc_bound"]) + layer.bias.reshape(-1, 1, 1)
-    return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt)
+    acc_bound = layer.cert["acc_bound"]
+    half_max = 1 << max(int(np.max(layer.acc_frac)) - layer.out_fmt.frac - 1, 0)
+    dtype = exact_dtype(acc_bound + half_max)
+    if dtype is None:
+        acc = _conv_int64(x.astype(np.int64), layer.weight, layer.pads) + layer.bias.reshape(-1, 1, 1)
+        return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt).astype(np.float64)
+    rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, acc_bound, dtype)
+    w = (layer.weight * rq.scale.reshape(-1, 1, 1, 1)).astype(dtype)
+    b = ((layer.bias.reshape(-1, 1) + rq.half) * rq.scale).astype(dtype)
+    return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq)
+
+
+def _elementwise(acc_int_bound: int, acc_frac, act: QAct, out_fmt, make_z) -> np.ndarray | None:
+    """Affine/Add on exact floats: make_z(dtype, scale, half) -> z; None when int64 is needed."""
+    half_max = 1 << max(int(np.max(acc_frac)) - out_fmt.frac - 1, 0)
+    dtype = exact_dtype(acc_int_bound + half_max)
+    if dtype is None:
+        return None
+    rq = _Requant(acc_frac, act, out_fmt, acc_int_bound, dtype)
+    z = make_z(dtype, rq.scale.reshape(-1, 1, 1), rq.half.reshape(-1, 1, 1))
+    c = z.shape[0]
+    return rq(z.reshape(c, -1)).reshape(z.shape)
 
 
 @execute.register
 def _(layer: QAffine, x: np.ndarray) -> np.ndarray:
-    acc = x * layer.scale.reshape(-1, 1, 1) + layer.bias.reshape(-1, 1, 1)
-    return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt)
+    def make_z(dtype, scale, half):
+        z = x.astype(dtype) * (layer.scale.reshape(-1, 1, 1) * scale).astype(dtype)
+        z += ((layer.bias.reshape(-1, 1, 1) + half) * scale).astype(dtype)
+        return z
+
+    y = _elementwise(layer.cert["acc_bound"], layer.acc_frac, layer.act, layer.out_fmt, make_z)
+    if y is None:
+        acc = x.astype(np.int64) * layer.scale.reshape(-1, 1, 1) + layer.bias.reshape(-1, 1, 1)
+        y = epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt)
+    return y
 
 
 @execute.register
 def _(layer: QAdd, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     fa, fb = layer.cert["in_fracs"]
-    acc = np.left_shift(a, layer.acc_frac - fa) + np.left_shift(b, layer.acc_frac - fb)
-    return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt)
+    f = layer.acc_frac
+    c = a.shape[0]
+
+    def make_z(dtype, scale, half):
+        z = a.astype(dtype) * (np.ldexp(1.0, f - fa) * scale).astype(dtype)
+        z += b.astype(dtype) * (np.ldexp(1.0, f - fb) * scale).astype(dtype)
+        z += (half * scale).astype(dtype)
+        return z
+
+    frac = np.full(c, f, dtype=np.int64)
+    y = _elementwise(layer.cert["acc_bound"], frac, layer.act, layer.out_fmt, make_z)
+    if y is None:
+        acc = np.left_shift(a.astype(np.int64), f - fa) + np.left_shift(b.astype(np.int64), f - fb)
+        y = epilogue(acc, frac, layer.act, layer.out_fmt)
+    return y
 
 
 @execute.register

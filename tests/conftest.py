@@ -102,13 +102,13 @@ class ResidualSR(nn.Module):
         return self.up(h)
 
 
-def randomize(model: nn.Module, seed: int = 0) -> nn.Module:
+def randomize(model: nn.Module, seed: int = 0, slopes: tuple[float, float] = (-0.1, 0.4)) -> nn.Module:
     """Weights with realistic spread (and non-trivial PReLU slopes) so tests exercise them."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "weight" in name and p.ndim == 1:  # PReLU slopes
-                p.copy_(torch.rand(p.shape, generator=g) * 0.5 - 0.1)
+                p.copy_(torch.rand(p.shape, generator=g) * (slopes[1] - slopes[0]) + slopes[0])
             elif p.ndim == 4:
                 fan_in = p.shape[1] * p.shape[2] * p.shape[3]
                 p.copy_(torch.randn(p.shape, generator=g) * (1.5 / fan_in) ** 0.5)
@@ -203,6 +203,7 @@ def exported(model_dir):
         "fsrcnn_x3": lambda: (TinyFSRCNN(3, k=7), 1),
         "fsrcnn_x4": lambda: (TinyFSRCNN(4, k=9), 1),
         "fsrcnn_x2_odd": lambda: (TinyFSRCNN(2, output_padding=0), 1),  # 2H-1 output: needs a crop
+        "fsrcnn_steep": lambda: (TinyFSRCNN(2), 1),  # PReLU slopes in [-0.5, 2]
         "espcn_x3": lambda: (TinyESPCN(3), 1),
         "espcn_x2_rgb": lambda: (TinyESPCN(2, channels=3, byte_io=False), 3),
         "srcnn": lambda: (TinySRCNN(), 1),
@@ -215,8 +216,9 @@ def exported(model_dir):
         key = (name, exporter)
         if key not in _CACHE:
             model, channels = factories[name]()
-            _CACHE[key] = export(randomize(model, seed=len(_CACHE)), model_dir / f"{name}_{exporter}.onnx", exporter,
-                                 channels)
+            slopes = (-0.5, 2.0) if name == "fsrcnn_steep" else (-0.1, 0.4)
+            _CACHE[key] = export(randomize(model, seed=len(_CACHE), slopes=slopes), model_dir / f"{name}_{exporter}.onnx",
+                                 exporter, channels)
         return _CACHE[key]
 
     get.names = sorted(factories)  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import EXPORTERS, assert_float_matches_ort, compile_float, pixels
 
-MODELS = ["fsrcnn_x2", "fsrcnn_x2_odd", "fsrcnn_x3", "fsrcnn_x4", "espcn_x3", "espcn_x2_rgb", "srcnn", "shuffle_crd",
+MODELS = ["fsrcnn_x2", "fsrcnn_x2_odd", "fsrcnn_steep", "fsrcnn_x3", "fsrcnn_x4", "espcn_x3", "espcn_x2_rgb", "srcnn", "shuffle_crd",
           "shuffle_dcr_rgb", "residual_rgb"]
 
 

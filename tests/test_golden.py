@@ -13,7 +13,7 @@ from srhw.quant import calibrate, quantize
 from tests import reference_int
 from tests.conftest import compile_float, pixels
 
-MODELS = ["fsrcnn_x2", "fsrcnn_x2_odd", "fsrcnn_x3", "espcn_x3", "srcnn", "residual_rgb", "shuffle_dcr_rgb"]
+MODELS = ["fsrcnn_x2", "fsrcnn_x2_odd", "fsrcnn_steep", "fsrcnn_x3", "espcn_x3", "srcnn", "residual_rgb", "shuffle_dcr_rgb"]
 
 
 def _quantized(exported, name, bits, method="max"):
@@ -24,7 +24,7 @@ def _quantized(exported, name, bits, method="max"):
 
 
 @pytest.mark.parametrize("name", MODELS)
-@pytest.mark.parametrize("bits", [4, 8, 12])
+@pytest.mark.parametrize("bits", [4, 8, 12, 16])
 def test_golden_equals_naive_reference(exported, name, bits):
     graph, q = _quantized(exported, name, bits)
     doc = json.loads(to_json(q))
@@ -75,3 +75,17 @@ def test_frame_validation(exported):
         golden.run(q, np.zeros((1, 8, 8), np.float32))
     with pytest.raises(ValueError):
         golden.run(q, np.zeros((3, 8, 8), np.uint8))
+
+
+@pytest.mark.parametrize("name", ["fsrcnn_steep", "espcn_x3", "residual_rgb"])
+def test_fast_float_path_equals_the_int64_path(exported, name, monkeypatch):
+    """The exact-float execution and the plain int64 execution agree (forced by lowering the
+    exactness limits so that every layer takes the int64 route)."""
+    graph, q = _quantized(exported, name, 8)
+    frame = pixels(q.input_channels, 33, 18, seed=2)
+    fast = golden.run(q, frame, keep_all=True)
+    monkeypatch.setattr(golden, "F32_EXACT", 0)
+    monkeypatch.setattr(golden, "F64_EXACT", 0)
+    slow = golden.run(q, frame, keep_all=True)
+    for k in fast:
+        assert np.array_equal(fast[k], slow[k]), k

@@ -1,0 +1,44 @@
+"""Shared helpers of the benchmark scripts: timing, the machine line, result files."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def timeit(fn: Callable[[], object], repeat: int, warmup: int = 2) -> dict:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": repeat}
+
+
+def write(name: str, data: dict, table: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = {"date": date.today().isoformat(), "machine": machine()} | data
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    (RESULTS / f"{name}.md").write_text(f"# {name}\n\n{data['date']} on {data['machine']}\n\n{table}\n")
+    print(table)

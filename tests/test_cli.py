@@ -1,0 +1,103 @@
+"""`srhw compile` and `srhw inspect` end to end: outputs, determinism, --force, atomicity."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import srhw
+from tests.conftest import pixels
+
+
+def srhw_cli(*args):
+    return subprocess.run([sys.executable, "-m", "srhw.cli", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def compiled(exported, tmp_path_factory):
+    out = tmp_path_factory.mktemp("c") / "out"
+    res = srhw_cli("compile", exported("fsrcnn_x2", "dynamo"), "--bits", "8", "-o", out)
+    assert res.returncode == 0, res.stderr
+    return out, res
+
+
+def test_compile_writes_ir_report_summary(compiled):
+    out, res = compiled
+    assert sorted(p.name for p in out.iterdir()) == ["ir.json", "report.md", "summary.json"]
+    s = json.loads((out / "summary.json").read_text())
+    for key in ("model", "bits", "layers", "macs_per_lr_pixel", "max_accumulator_width", "psnr_fixed_vs_float_db"):
+        assert key in s
+    assert s["bits"] == 8 and s["scale"] == 2
+    # the tiny FSRCNN: 5x5 1->8, 1x1 8->4, 3x3 4->4, 1x1 4->8, and the 9x9 deconv as a 5x5 8->4 sub-pixel conv
+    assert s["macs_per_lr_pixel"] == 25 * 8 + 8 * 4 + 9 * 16 + 4 * 8 + 25 * 8 * 4
+    assert s["psnr_fixed_vs_float_db"] > 30
+    report = (out / "report.md").read_text()
+    assert "acc bound" in report and "l00_conv" in report
+    assert "wrote" in res.stdout
+
+
+def test_ir_loads_back_and_runs(compiled):
+    out, _ = compiled
+    ir = srhw.load_ir(out)
+    y = srhw.run_golden(out / "ir.json", pixels(1, 17, 29)[0])
+    assert y.shape == (1, 34, 58) and y.dtype == np.uint8
+    assert ir.scale == 2
+
+
+def test_two_runs_are_byte_identical(compiled, exported, tmp_path):
+    out, _ = compiled
+    again = tmp_path / "again"
+    assert srhw_cli("compile", exported("fsrcnn_x2", "dynamo"), "--bits", "8", "-o", again).returncode == 0
+    for name in ("ir.json", "report.md", "summary.json"):
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_existing_output_needs_force(exported, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("user data")
+    res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out)
+    assert res.returncode == 2 and "--force" in res.stderr
+    assert (out / "keep.txt").read_text() == "user data"
+    res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--force", "--bits", "6")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["ir.json", "report.md", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["bits"] == 6
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]  # no temporary leftovers
+
+
+def test_failed_compile_leaves_existing_output_untouched(exported, tmp_path):
+    out = tmp_path / "o"
+    assert srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--force", "--calib", tmp_path / "missing")
+    assert res.returncode == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_bits_overrides_and_calibration_choice(exported, tmp_path):
+    r = srhw.compile(exported("espcn_x3", "torchscript"), bits=8, wbits=6, abits=10, method="mse", progress=False)
+    assert (r.summary["wbits"], r.summary["abits"], r.summary["calibration_method"]) == (6, 10, "mse")
+    auto = srhw.compile(exported("espcn_x3", "torchscript"), bits=8, progress=False)
+    scores = auto.summary["psnr_by_method_db"]
+    assert set(scores) == {"max", "percentile", "mse"}
+    assert auto.summary["psnr_fixed_vs_float_db"] == max(scores.values())
+
+
+def test_user_calibration_folder(exported, tmp_path):
+    from PIL import Image
+
+    d = tmp_path / "calib"
+    d.mkdir()
+    for i in range(2):
+        Image.fromarray(np.moveaxis(pixels(3, 30, 40, seed=i), 0, -1)).save(d / f"f{i}.png")
+    r = srhw.compile(exported("espcn_x2_rgb", "dynamo"), calib=d, progress=False)
+    assert r.summary["calibration_frames"] == 2
+
+
+def test_inspect_prints_layers_and_macs(exported):
+    res = srhw_cli("inspect", exported("fsrcnn_x2", "torchscript"))
+    assert res.returncode == 0, res.stderr
+    assert "DepthToSpace" in res.stdout and "MACs per LR pixel" in res.stdout
+    assert "prelu" in res.stdout

@@ -13,6 +13,8 @@ done in row chunks that stay in cache together with their epilogue.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import singledispatch
 
 import numpy as np
@@ -23,7 +25,7 @@ from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, Q
 
 F32_EXACT = 1 << 24
 F64_EXACT = 1 << 53
-CHUNK_COLUMNS = 4096   # output pixels per GEMM chunk: accumulators stay cache-resident
+CHUNK_COLUMNS = 8192   # output pixels per GEMM chunk: accumulators stay cache-resident
 IM2COL_MAX_K = 256     # stack taps into one GEMM when Cin*kh*kw is at most this
 
 
@@ -45,8 +47,9 @@ def run(g: QGraph, frame: np.ndarray, keep_all: bool = False) -> np.ndarray | di
     if x.ndim != 3 or x.shape[0] != g.input_channels:
         raise ValueError(f"frame shape {frame.shape}: expected [{g.input_channels}, H, W]")
     env: dict[str, np.ndarray] = {g.input: x.astype(np.float32)}
-    for layer in g.layers:
-        env[layer.output] = execute(layer, *[env[i] for i in layer.inputs])
+    with _blas_single_threaded():
+        for layer in g.layers:
+            env[layer.output] = execute(layer, *[env[i] for i in layer.inputs])
     if keep_all:
         return {k: v.astype(np.int64) for k, v in env.items()}
     return env[g.output].astype(np.uint8)
@@ -123,6 +126,8 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
     x >= OW of each row are spill-over and dropped). Three GEMM shapes, by what is cheapest:
     1x1 without padding: one GEMM; few input taps (Cin*kh*kw small): taps stacked (im2col);
     fewer outputs than inputs (the sub-pixel conv): one GEMM for all taps, then shifted adds.
+    Row chunks are independent and write disjoint rows, so they run on a thread pool (NumPy
+    and BLAS release the GIL).
     """
     cin, h, wd = x.shape
     cout, _, kh, kw = w.shape
@@ -132,51 +137,83 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
     out = np.empty((cout, oh, ow), dtype=x.dtype)
     if kh == kw == 1 and not any(pads):
         flat, wm = x.reshape(cin, -1), w.reshape(cout, cin)
-        rows = max(1, CHUNK_COLUMNS // max(wd, 1))
-        for r0 in range(0, oh, rows):
-            r1 = min(oh, r0 + rows)
+
+        def chunk_1x1(r0: int, r1: int) -> None:
             z = wm @ flat[:, r0 * wd: r1 * wd]
             z += b
             out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wd)
+
+        _for_row_chunks(oh, wd, chunk_1x1)
         return out
     xp = np.zeros((cin, (hp + 1) * wp), dtype=x.dtype)  # one spare row: the last row's spill-over
     xp[:, : hp * wp].reshape(cin, hp, wp)[:, t: t + h, l: l + wd] = x
     offsets = [u * wp + v for u in range(kh) for v in range(kw)]
-    rows = max(1, CHUNK_COLUMNS // wp)
+
     if cin * kh * kw <= IM2COL_MAX_K:
         wm = np.concatenate([w.transpose(0, 2, 3, 1).reshape(cout, -1), b], axis=1)  # bias as a last column
-        for r0 in range(0, oh, rows):
-            r1 = min(oh, r0 + rows)
+
+        def chunk(r0: int, r1: int) -> None:
             n, base = (r1 - r0) * wp, r0 * wp
             cols = np.empty((len(offsets) * cin + 1, n), dtype=x.dtype)
             for i, off in enumerate(offsets):
                 cols[i * cin: (i + 1) * cin] = xp[:, base + off: base + off + n]
             cols[-1] = 1
             out[:, r0:r1] = finish(wm @ cols).reshape(cout, r1 - r0, wp)[:, :, :ow]
-        return out
-    if cout < cin:
+    elif cout < cin:
         stacked = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw * cout, cin))
-        for r0 in range(0, oh, rows):
-            r1 = min(oh, r0 + rows)
+
+        def chunk(r0: int, r1: int) -> None:
             n, base = (r1 - r0) * wp, r0 * wp
             y = stacked @ xp[:, base: base + n + offsets[-1]]
             z = np.repeat(b, n, axis=1)
             for i, off in enumerate(offsets):
                 z += y[i * cout: (i + 1) * cout, off: off + n]
             out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wp)[:, :, :ow]
-        return out
-    taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw, cout, cin))
-    for r0 in range(0, oh, rows):
-        r1 = min(oh, r0 + rows)
-        n, base = (r1 - r0) * wp, r0 * wp
-        z = taps[0] @ xp[:, base + offsets[0]: base + offsets[0] + n]
-        tmp = np.empty_like(z)
-        for i in range(1, len(offsets)):
-            np.matmul(taps[i], xp[:, base + offsets[i]: base + offsets[i] + n], out=tmp)
-            z += tmp
-        z += b
-        out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wp)[:, :, :ow]
+    else:
+        taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw, cout, cin))
+
+        def chunk(r0: int, r1: int) -> None:
+            n, base = (r1 - r0) * wp, r0 * wp
+            z = taps[0] @ xp[:, base + offsets[0]: base + offsets[0] + n]
+            tmp = np.empty_like(z)
+            for i in range(1, len(offsets)):
+                np.matmul(taps[i], xp[:, base + offsets[i]: base + offsets[i] + n], out=tmp)
+                z += tmp
+            z += b
+            out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wp)[:, :, :ow]
+
+    _for_row_chunks(oh, wp, chunk)
     return out
+
+
+_POOL: ThreadPoolExecutor | None = None
+_BLAS = None
+
+
+def _blas_single_threaded():
+    """Row chunks already use every core: BLAS's own threads would only oversubscribe them."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+def _for_row_chunks(rows: int, pitch: int, fn) -> None:
+    """Calls fn(r0, r1) over row chunks of about CHUNK_COLUMNS pixels, on all cores."""
+    global _POOL
+    step = max(1, CHUNK_COLUMNS // max(pitch, 1))
+    spans = [(r0, min(rows, r0 + step)) for r0 in range(0, rows, step)]
+    workers = min(os.cpu_count() or 1, len(spans))
+    if workers <= 1:
+        for span in spans:
+            fn(*span)
+        return
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="srhw-golden")
+    for f in [_POOL.submit(fn, *span) for span in spans]:
+        f.result()
 
 
 class _Requant:
@@ -217,24 +254,21 @@ class _Requant:
             self.d = ((half2 - half * slope) * np.ldexp(1.0, -s2)).astype(self.neg_dtype)
             # Rounding half up is monotone, so for slope <= 1 the branch PReLU takes is always the
             # larger of the two rounded values, and for slope >= 1 the smaller: no masks needed.
-            steep = act.slope.reshape(-1, 1) > (1 << act.slope_fmt.frac)
-            self.sign = np.where(steep, -1.0, 1.0).astype(self.neg_dtype) if steep.any() else None
+            self.steep = np.flatnonzero(act.slope > (1 << act.slope_fmt.frac)).tolist()
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         if self.act.kind == "prelu":
+            # floor is monotone: max(floor a, floor b) = floor(max(a, b)), and likewise for min
             zn = z if self.neg_dtype == z.dtype else z.astype(self.neg_dtype)
-            neg = zn * self.k
-            neg += self.d
-            pos = np.floor(zn)
-            np.floor(neg, out=neg)
-            if self.sign is not None:  # min(a, b) = -max(-a, -b) on the channels with slope > 1
-                pos *= self.sign
-                neg *= self.sign
-            np.maximum(pos, neg, out=pos)
-            if self.sign is not None:
-                pos *= self.sign
-            np.clip(pos, self.lo, self.hi, out=pos)
-            return pos if pos.dtype == z.dtype else pos.astype(z.dtype)
+            y = zn * self.k
+            y += self.d
+            steep = [(c, np.minimum(y[c], zn[c])) for c in self.steep]  # slope > 1: the smaller branch
+            np.maximum(y, zn, out=y)
+            for c, row in steep:
+                y[c] = row
+            np.floor(y, out=y)
+            np.clip(y, self.lo, self.hi, out=y)
+            return y if y.dtype == z.dtype else y.astype(z.dtype)
         y = np.floor(z)
         np.clip(y, self.lo, self.hi, out=y)
         if self.act.kind == "tanh":

@@ -60,37 +60,25 @@ def _per_channel(v: np.ndarray | int, ndim: int) -> np.ndarray:
     return np.asarray(v, dtype=np.int64).reshape((-1,) + (1,) * (ndim - 1))
 
 
-def _round_shift_float(acc: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """rs(acc, shift) on exact float integers: floor((acc + 2^(s-1)) * 2^-s); s <= 0 scales up."""
-    half = np.where(shift > 0, np.ldexp(1.0, np.maximum(shift - 1, 0)), 0.0).astype(acc.dtype)
-    y = acc + half
-    y *= np.ldexp(1.0, -shift).astype(acc.dtype)
-    return np.floor(y, out=y)
-
-
-def epilogue(acc: np.ndarray, acc_frac: np.ndarray | int, act: QAct, out_fmt) -> np.ndarray:
+def epilogue(acc: np.ndarray, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac: np.ndarray) -> np.ndarray:
     """Accumulator codes (channel on axis 0, frac `acc_frac` per channel) -> output codes.
 
-    Works on int64 arrays with integer shifts, or on exact float arrays (see module doc).
+    The int64 route of docs/arithmetic.md; `_Requant` is the same on exact floats.
     """
-    af = _per_channel(acc_frac, acc.ndim) if np.ndim(acc_frac) else np.int64(acc_frac)
-    is_float = acc.dtype.kind == "f"
-    rs = _round_shift_float if is_float else shift_round
+    af = _per_channel(acc_frac, acc.ndim)
     if act.kind == "tanh":
-        idx = np.clip(rs(acc, af - act.lut_fmt.frac), act.lut_fmt.lo, act.lut_fmt.hi)
-        table = act.lut.astype(acc.dtype)
-        return table[(idx - act.lut_fmt.lo).astype(np.int64)]
-    shift = af - out_fmt.frac
-    y = rs(acc, shift)
+        idx = saturate(shift_round(acc, af - act.lut_fmt.frac), act.lut_fmt)
+        return act.lut[idx - act.lut_fmt.lo]
+    shift = af - _per_channel(out_frac, acc.ndim)
+    y = shift_round(acc, shift)
     if act.kind == "prelu":
         slope = _per_channel(act.slope, acc.ndim)
-        neg = rs(acc * slope.astype(acc.dtype), shift + act.slope_fmt.frac)
-        np.copyto(y, neg, where=acc < 0)
+        y = np.where(acc >= 0, y, shift_round(acc * slope, shift + act.slope_fmt.frac))
     elif act.kind == "relu":
-        np.maximum(y, 0, out=y)
+        y = np.maximum(y, 0)
     elif act.kind == "clip":
-        np.clip(y, act.lo, act.hi, out=y)
-    return np.clip(y, out_fmt.lo, out_fmt.hi, out=y) if is_float else saturate(y, out_fmt)
+        y = np.clip(y, _per_channel(act.lo, acc.ndim), _per_channel(act.hi, acc.ndim))
+    return saturate(y, out_fmt)
 
 
 # ---------------------------------------------------------------------------- convolution
@@ -225,9 +213,9 @@ class _Requant:
     d = (half2 - half*slope) * 2^-(s+fs); it runs in float64 when its products need it.
     """
 
-    def __init__(self, acc_frac: np.ndarray, act: QAct, out_fmt, acc_bound: int, dtype) -> None:
+    def __init__(self, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac: np.ndarray, acc_bound: int, dtype) -> None:
         af = np.asarray(acc_frac, dtype=np.int64).reshape(-1, 1)
-        target = act.lut_fmt.frac if act.kind == "tanh" else out_fmt.frac
+        target = act.lut_fmt.frac if act.kind == "tanh" else np.asarray(out_frac, dtype=np.int64).reshape(-1, 1)
         s = af - target
         half = np.where(s > 0, np.ldexp(1.0, np.maximum(s - 1, 0)), 0.0)
         self.dtype = dtype
@@ -238,7 +226,8 @@ class _Requant:
         if act.kind == "relu":
             lo = max(lo, 0)
         elif act.kind == "clip":
-            lo, hi = max(lo, act.lo), min(hi, act.hi)
+            lo = np.maximum(lo, act.lo.reshape(-1, 1)).astype(dtype)
+            hi = np.minimum(hi, act.hi.reshape(-1, 1)).astype(dtype)
         elif act.kind == "tanh":
             lo, hi = act.lut_fmt.lo, act.lut_fmt.hi
             self.table = act.lut.astype(dtype)
@@ -285,27 +274,31 @@ def execute(layer: QLayer, *args: np.ndarray) -> np.ndarray:
 @execute.register
 def _(layer: QConv, x: np.ndarray) -> np.ndarray:
     acc_bound = layer.cert["acc_bound"]
-    half_max = 1 << max(int(np.max(layer.acc_frac)) - layer.out_fmt.frac - 1, 0)
-    dtype = exact_dtype(acc_bound + half_max)
+    dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac))
     if dtype is None:
         acc = _conv_int64(x.astype(np.int64), layer.weight, layer.pads) + layer.bias.reshape(-1, 1, 1)
-        return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt).astype(np.float64)
-    rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, acc_bound, dtype)
+        return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac).astype(np.float64)
+    rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype)
     w = (layer.weight * rq.scale.reshape(-1, 1, 1, 1)).astype(dtype)
     b = ((layer.bias.reshape(-1, 1) + rq.half) * rq.scale).astype(dtype)
     return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq)
 
 
-def _elementwise(acc_int_bound: int, acc_frac, act: QAct, out_fmt, make_z) -> np.ndarray | None:
-    """Affine/Add on exact floats: make_z(dtype, scale, half) -> z; None when int64 is needed."""
-    half_max = 1 << max(int(np.max(acc_frac)) - out_fmt.frac - 1, 0)
-    dtype = exact_dtype(acc_int_bound + half_max)
+def _half_max(acc_frac: np.ndarray, act: QAct, out_frac: np.ndarray) -> int:
+    """The largest rounding half the epilogue adds to an accumulator."""
+    target = act.lut_fmt.frac if act.kind == "tanh" else np.asarray(out_frac)
+    return 1 << max(int(np.max(np.asarray(acc_frac) - target)) - 1, 0)
+
+
+def _elementwise(layer: QLayer, acc_bound: int, make_z, make_acc) -> np.ndarray:
+    """Affine/Add: make_z(dtype, scale, half) builds the scaled accumulator on exact floats;
+    make_acc() the int64 accumulator when no float type is exact."""
+    dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac))
     if dtype is None:
-        return None
-    rq = _Requant(acc_frac, act, out_fmt, acc_int_bound, dtype)
+        return epilogue(make_acc(), layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac)
+    rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype)
     z = make_z(dtype, rq.scale.reshape(-1, 1, 1), rq.half.reshape(-1, 1, 1))
-    c = z.shape[0]
-    return rq(z.reshape(c, -1)).reshape(z.shape)
+    return rq(z.reshape(z.shape[0], -1)).reshape(z.shape)
 
 
 @execute.register
@@ -315,18 +308,16 @@ def _(layer: QAffine, x: np.ndarray) -> np.ndarray:
         z += ((layer.bias.reshape(-1, 1, 1) + half) * scale).astype(dtype)
         return z
 
-    y = _elementwise(layer.cert["acc_bound"], layer.acc_frac, layer.act, layer.out_fmt, make_z)
-    if y is None:
-        acc = x.astype(np.int64) * layer.scale.reshape(-1, 1, 1) + layer.bias.reshape(-1, 1, 1)
-        y = epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt)
-    return y
+    def make_acc():
+        return x.astype(np.int64) * layer.scale.reshape(-1, 1, 1) + layer.bias.reshape(-1, 1, 1)
+
+    return _elementwise(layer, layer.cert["acc_bound"], make_z, make_acc)
 
 
 @execute.register
 def _(layer: QAdd, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    fa, fb = layer.cert["in_fracs"]
-    f = layer.acc_frac
-    c = a.shape[0]
+    f = layer.acc_frac.reshape(-1, 1, 1)
+    fa, fb = (v.reshape(-1, 1, 1) for v in layer.in_fracs)
 
     def make_z(dtype, scale, half):
         z = a.astype(dtype) * (np.ldexp(1.0, f - fa) * scale).astype(dtype)
@@ -334,12 +325,10 @@ def _(layer: QAdd, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         z += (half * scale).astype(dtype)
         return z
 
-    frac = np.full(c, f, dtype=np.int64)
-    y = _elementwise(layer.cert["acc_bound"], frac, layer.act, layer.out_fmt, make_z)
-    if y is None:
-        acc = np.left_shift(a.astype(np.int64), f - fa) + np.left_shift(b.astype(np.int64), f - fb)
-        y = epilogue(acc, frac, layer.act, layer.out_fmt)
-    return y
+    def make_acc():
+        return np.left_shift(a.astype(np.int64), f - fa) + np.left_shift(b.astype(np.int64), f - fb)
+
+    return _elementwise(layer, layer.cert["acc_bound"], make_z, make_acc)
 
 
 @execute.register

@@ -15,7 +15,7 @@ import numpy as np
 from srhw.fixed import Fmt
 
 IR_FORMAT = "srhw-quantized-ir"
-IR_VERSION = 1
+IR_VERSION = 2
 
 ActKind = Literal["none", "relu", "clip", "prelu", "tanh"]
 
@@ -25,8 +25,8 @@ class QAct:
     """Activation applied in the requantization epilogue (see docs/arithmetic.md)."""
 
     kind: ActKind = "none"
-    lo: int | None = None            # clip: bounds in output codes
-    hi: int | None = None
+    lo: np.ndarray | None = None     # clip: bounds in output codes, per channel
+    hi: np.ndarray | None = None
     slope: np.ndarray | None = None  # prelu: int codes per channel
     slope_fmt: Fmt | None = None
     lut_fmt: Fmt | None = None       # tanh: the LUT's index format
@@ -39,7 +39,8 @@ class QLayer:
     source: str               # the ONNX node it comes from (for reports only)
     inputs: tuple[str, ...]
     output: str
-    out_fmt: Fmt
+    out_fmt: Fmt              # width and sign of the output codes; frac = the smallest channel frac
+    out_frac: np.ndarray      # int64 [C]: the frac of each output channel
     cert: dict = field(default_factory=dict)
 
     @property
@@ -50,10 +51,10 @@ class QLayer:
 @dataclass(frozen=True, eq=False, kw_only=True)
 class QConv(QLayer):
     weight: np.ndarray        # int64 [O, I, kh, kw]
-    w_frac: np.ndarray        # int64 [O]: weight format per output channel (width = wbits)
+    w_frac: np.ndarray        # int64 [O, I]: frac of weight[o, c] = acc_frac[o] - frac of input channel c
     w_width: int
     bias: np.ndarray          # int64 [O], at acc_frac
-    acc_frac: np.ndarray      # int64 [O] = w_frac + input frac
+    acc_frac: np.ndarray      # int64 [O]
     pads: tuple[int, int, int, int]
     act: QAct
 
@@ -70,7 +71,8 @@ class QAffine(QLayer):
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class QAdd(QLayer):
-    acc_frac: int             # both inputs aligned (left-shifted) to this frac
+    acc_frac: np.ndarray      # int64 [C]: both inputs aligned (left-shifted) to this frac
+    in_fracs: tuple[np.ndarray, np.ndarray]
     act: QAct
 
 
@@ -101,6 +103,11 @@ class QGraph:
             return Fmt(8, 0, False)
         return next(l.out_fmt for l in self.layers if l.output == value)
 
+    def frac_of(self, value: str) -> np.ndarray:
+        if value == self.input:
+            return np.zeros(self.input_channels, dtype=np.int64)
+        return next(l.out_frac for l in self.layers if l.output == value)
+
     @property
     def scale(self) -> int:
         s = 1
@@ -120,13 +127,13 @@ def _unarr(d) -> np.ndarray | None:
 
 
 def _act_to(a: QAct) -> dict:
-    return {"kind": a.kind, "lo": a.lo, "hi": a.hi, "slope": _arr(a.slope),
+    return {"kind": a.kind, "lo": _arr(a.lo), "hi": _arr(a.hi), "slope": _arr(a.slope),
             "slope_fmt": a.slope_fmt.to_dict() if a.slope_fmt else None,
             "lut_fmt": a.lut_fmt.to_dict() if a.lut_fmt else None, "lut": _arr(a.lut)}
 
 
 def _act_from(d: dict) -> QAct:
-    return QAct(kind=d["kind"], lo=d["lo"], hi=d["hi"], slope=_unarr(d["slope"]),
+    return QAct(kind=d["kind"], lo=_unarr(d["lo"]), hi=_unarr(d["hi"]), slope=_unarr(d["slope"]),
                 slope_fmt=Fmt.from_dict(d["slope_fmt"]) if d["slope_fmt"] else None,
                 lut_fmt=Fmt.from_dict(d["lut_fmt"]) if d["lut_fmt"] else None, lut=_unarr(d["lut"]))
 
@@ -135,7 +142,7 @@ def to_json(g: QGraph) -> str:
     layers = []
     for l in g.layers:
         d: dict = {"kind": l.kind, "name": l.name, "source": l.source, "inputs": list(l.inputs), "output": l.output,
-                   "out_fmt": l.out_fmt.to_dict(), "cert": l.cert}
+                   "out_fmt": l.out_fmt.to_dict(), "out_frac": _arr(l.out_frac), "cert": l.cert}
         match l:
             case QConv():
                 d |= {"weight": _arr(l.weight), "w_frac": _arr(l.w_frac), "w_width": l.w_width, "bias": _arr(l.bias),
@@ -144,7 +151,8 @@ def to_json(g: QGraph) -> str:
                 d |= {"scale": _arr(l.scale), "s_frac": _arr(l.s_frac), "s_width": l.s_width, "bias": _arr(l.bias),
                       "acc_frac": _arr(l.acc_frac), "act": _act_to(l.act)}
             case QAdd():
-                d |= {"acc_frac": l.acc_frac, "act": _act_to(l.act)}
+                d |= {"acc_frac": _arr(l.acc_frac), "in_fracs": [_arr(l.in_fracs[0]), _arr(l.in_fracs[1])],
+                      "act": _act_to(l.act)}
             case QDepthToSpace():
                 d |= {"blocksize": l.blocksize, "mode": l.mode}
             case QCrop():
@@ -167,7 +175,7 @@ def from_json(text: str) -> QGraph:
     layers: list[QLayer] = []
     for d in doc["layers"]:
         base = dict(name=d["name"], source=d["source"], inputs=tuple(d["inputs"]), output=d["output"],
-                    out_fmt=Fmt.from_dict(d["out_fmt"]), cert=d["cert"])
+                    out_fmt=Fmt.from_dict(d["out_fmt"]), out_frac=_unarr(d["out_frac"]), cert=d["cert"])
         match d["kind"]:
             case "Conv":
                 layers.append(QConv(**base, weight=_unarr(d["weight"]), w_frac=_unarr(d["w_frac"]),
@@ -178,7 +186,8 @@ def from_json(text: str) -> QGraph:
                                       s_width=d["s_width"], bias=_unarr(d["bias"]), acc_frac=_unarr(d["acc_frac"]),
                                       act=_act_from(d["act"])))
             case "Add":
-                layers.append(QAdd(**base, acc_frac=d["acc_frac"], act=_act_from(d["act"])))
+                layers.append(QAdd(**base, acc_frac=_unarr(d["acc_frac"]),
+                                   in_fracs=(_unarr(d["in_fracs"][0]), _unarr(d["in_fracs"][1])), act=_act_from(d["act"])))
             case "DepthToSpace":
                 layers.append(QDepthToSpace(**base, blocksize=d["blocksize"], mode=d["mode"]))
             case "Crop":

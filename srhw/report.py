@@ -7,10 +7,17 @@ from srhw.qir import QAffine, QConv, QGraph, QLayer
 from srhw.resources import templates_dir
 
 
+def fmt_text(fmt, fracs) -> str:
+    """`s8.5` for one frac, `s8.[3..6]` when the channels have their own fracs."""
+    lo, hi = int(min(fracs)), int(max(fracs))
+    return f"{'s' if fmt.signed else 'u'}{fmt.width}.{lo}" if lo == hi else \
+        f"{'s' if fmt.signed else 'u'}{fmt.width}.[{lo}..{hi}]"
+
+
 def layer_row(l: QLayer, q: QGraph) -> dict:
     """A flat, pre-formatted view of one layer for the report (no arithmetic in templates)."""
-    ins = ", ".join(str(q.fmt_of(i)) for i in l.inputs)
-    row = {"name": l.name, "kind": l.kind, "source": l.source, "in_fmt": ins, "out_fmt": str(l.out_fmt),
+    ins = ", ".join(fmt_text(q.fmt_of(i), q.frac_of(i)) for i in l.inputs)
+    row = {"name": l.name, "kind": l.kind, "source": l.source, "in_fmt": ins, "out_fmt": fmt_text(l.out_fmt, l.out_frac),
            "shape": "", "weights": "", "act": getattr(getattr(l, "act", None), "kind", ""),
            "acc_bound": l.cert.get("acc_bound", ""), "acc_width": l.cert.get("acc_width", ""),
            "round_width": l.cert.get("round_width", ""), "macs": l.cert.get("macs_per_lr_pixel", 0),
@@ -23,7 +30,7 @@ def layer_row(l: QLayer, q: QGraph) -> dict:
     elif isinstance(l, QAffine):
         row |= {"shape": f"{l.scale.size} channels", "weights": f"s{l.s_width}, frac {int(l.s_frac.min())}.."
                 f"{int(l.s_frac.max())}", "params": int(l.scale.size + l.bias.size)}
-    if row["act"] == "prelu":
+    if row["act"] == "prelu" and l.act.slope is not None:
         row["act"] = f"prelu (slopes {l.act.slope_fmt})"
         row["params"] += int(l.act.slope.size)
     elif row["act"] == "tanh":

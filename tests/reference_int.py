@@ -22,13 +22,13 @@ def sat(v: int, fmt: dict) -> int:
     return min(max(v, lo), hi)
 
 
-def epilogue(acc: int, acc_frac: int, act: dict, out: dict, c: int) -> int:
+def epilogue(acc: int, acc_frac: int, act: dict, out: dict, out_frac: int, c: int) -> int:
     if act["kind"] == "tanh":
         lf = act["lut_fmt"]
         i = sat(rnd(acc, acc_frac - lf["frac"]), lf)
         lo = -(1 << (lf["width"] - 1))
         return int(act["lut"]["data"][i - lo])
-    s = acc_frac - out["frac"]
+    s = acc_frac - out_frac
     if act["kind"] == "prelu" and acc < 0:
         slope = act["slope"]["data"][c]
         y = rnd(acc * slope, s + act["slope_fmt"]["frac"])
@@ -37,7 +37,7 @@ def epilogue(acc: int, acc_frac: int, act: dict, out: dict, c: int) -> int:
     if act["kind"] == "relu":
         y = max(y, 0)
     elif act["kind"] == "clip":
-        y = min(max(y, act["lo"]), act["hi"])
+        y = min(max(y, act["lo"]["data"][c]), act["hi"]["data"][c])
     return sat(y, out)
 
 
@@ -48,6 +48,7 @@ def run(doc: dict, frame: np.ndarray) -> np.ndarray:
         x = env[L["inputs"][0]]
         C, H, W = len(x), len(x[0]), len(x[0][0])
         kind = L["kind"]
+        of = L["out_frac"]["data"]
         if kind == "Conv":
             wshape, wd = L["weight"]["shape"], L["weight"]["data"]
             O, I, KH, KW = wshape
@@ -64,16 +65,16 @@ def run(doc: dict, frame: np.ndarray) -> np.ndarray:
                                     yy, xx = i + u - t, j + v - l
                                     if 0 <= yy < H and 0 <= xx < W:
                                         acc += wd[((o * I + c) * KH + u) * KW + v] * x[c][yy][xx]
-                        y[o][i][j] = epilogue(acc, L["acc_frac"]["data"][o], L["act"], L["out_fmt"], o)
+                        y[o][i][j] = epilogue(acc, L["acc_frac"]["data"][o], L["act"], L["out_fmt"], of[o], o)
         elif kind == "Affine":
             y = [[[epilogue(x[c][i][j] * L["scale"]["data"][c] + L["bias"]["data"][c], L["acc_frac"]["data"][c],
-                            L["act"], L["out_fmt"], c) for j in range(W)] for i in range(H)] for c in range(C)]
+                            L["act"], L["out_fmt"], of[c], c) for j in range(W)] for i in range(H)] for c in range(C)]
         elif kind == "Add":
             z = env[L["inputs"][1]]
-            fa, fb = L["cert"]["in_fracs"]
-            F = L["acc_frac"]
-            y = [[[epilogue(x[c][i][j] * 2 ** (F - fa) + z[c][i][j] * 2 ** (F - fb), F, L["act"], L["out_fmt"], c)
-                   for j in range(W)] for i in range(H)] for c in range(C)]
+            fa, fb = (v["data"] for v in L["in_fracs"])
+            F = L["acc_frac"]["data"]
+            y = [[[epilogue(x[c][i][j] * 2 ** (F[c] - fa[c]) + z[c][i][j] * 2 ** (F[c] - fb[c]), F[c], L["act"],
+                            L["out_fmt"], of[c], c) for j in range(W)] for i in range(H)] for c in range(C)]
         elif kind == "DepthToSpace":
             r = L["blocksize"]
             co = C // (r * r)

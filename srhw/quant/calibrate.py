@@ -1,36 +1,55 @@
-"""Calibration: run the float graph on pixel frames and keep, per tensor, the exact max |x|,
-the sign, and a deterministic sample of values (for percentile and MSE format choices).
+"""Calibration: run the float graph on pixel frames and keep, per tensor and per channel, the
+exact max |x| and min, and a deterministic sample of pixels (for percentile and MSE choices).
 
 Tensors measured: every layer output, and the pre-activation accumulator of layers whose
 activation is a tanh (that is what the tanh LUT is indexed by).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 import numpy as np
 
 from srhw import float_exec, ir
 
-SAMPLES_PER_FRAME = 20000
+PIXELS_PER_FRAME = 4096
 
 
 @dataclass
 class CalibrationStats:
-    max_abs: float = 0.0
-    min: float = float("inf")
+    """Per-channel statistics of one tensor ([C] arrays; samples [C, N])."""
+
+    max_abs: np.ndarray | None = None
+    min: np.ndarray | None = None
     samples: list[np.ndarray] = field(default_factory=list)
+    total: np.ndarray | None = None  # per-channel sum, for the mean
+    count: int = 0
 
     def add(self, x: np.ndarray, rng: np.random.Generator) -> None:
-        flat = x.reshape(-1)
-        self.max_abs = max(self.max_abs, float(np.max(np.abs(flat))))
-        self.min = min(self.min, float(np.min(flat)))
-        take = flat if flat.size <= SAMPLES_PER_FRAME else flat[rng.choice(flat.size, SAMPLES_PER_FRAME, replace=False)]
+        flat = x.reshape(x.shape[1], -1)  # [C, H*W]
+        m, lo = np.abs(flat).max(axis=1), flat.min(axis=1)
+        s = flat.sum(axis=1)
+        self.total = s if self.total is None else self.total + s
+        self.count += flat.shape[1]
+        self.max_abs = m if self.max_abs is None else np.maximum(self.max_abs, m)
+        self.min = lo if self.min is None else np.minimum(self.min, lo)
+        take = flat if flat.shape[1] <= PIXELS_PER_FRAME else \
+            flat[:, np.sort(rng.choice(flat.shape[1], PIXELS_PER_FRAME, replace=False))]
         self.samples.append(np.asarray(take, dtype=np.float64))
 
+    @property
+    def mean(self) -> np.ndarray:
+        return self.total / max(self.count, 1)
+
     def values(self) -> np.ndarray:
-        return np.concatenate(self.samples) if self.samples else np.zeros(1)
+        """[C, N] sampled values."""
+        return np.concatenate(self.samples, axis=1)
+
+    def merged(self) -> "CalibrationStats":
+        """The statistics of all channels taken together, as one channel."""
+        return CalibrationStats(np.array([self.max_abs.max()]), np.array([self.min.min()]),
+                                [self.values().reshape(1, -1)], np.array([self.total.sum()]), self.count * self.total.size)
 
 
 def pre_activation_key(value: str) -> str:
@@ -43,11 +62,10 @@ def calibrate(graph: ir.Graph, frames: Iterable[np.ndarray], progress=None) -> d
     rng = np.random.default_rng(0)
     for frame in frames:
         env = {graph.input: frame[None].astype(np.float64)}
+        stats.setdefault(graph.input, CalibrationStats()).add(env[graph.input], rng)
         for node in graph.nodes:
             args = [env[i] for i in node.inputs]
             if isinstance(node, (ir.Conv, ir.Add, ir.Affine)) and isinstance(node.act, ir.TanhAct):
-                from dataclasses import replace
-
                 pre = float_exec.evaluate(replace(node, act=None), *args)
                 stats.setdefault(pre_activation_key(node.output), CalibrationStats()).add(pre, rng)
                 env[node.output] = np.tanh(pre)

@@ -1,9 +1,13 @@
 """Canonical float IR + calibration statistics -> quantized IR with an overflow certificate.
 
 Rules (docs/arithmetic.md has the integer semantics):
-- weights: signed `wbits`, one frac per output channel, the largest that holds max |w|;
-- activations: one format per tensor, `abits` wide, unsigned after ReLU or a clamp at >= 0,
-  frac chosen by the calibration method; the kernel's input and output are u8 pixel codes;
+- activations: `abits`-wide codes, unsigned after ReLU or a clamp at >= 0, with one frac per
+  *channel* chosen by the calibration method (a shift per channel costs nothing in custom
+  hardware). A tensor that feeds a DepthToSpace, and a tanh output, use one frac for all
+  channels. The kernel's input and output are u8 pixel codes;
+- weights: signed `wbits`. A conv's accumulator for output o has one frac F[o], the largest
+  for which every weight fits when its input channel c's frac is absorbed:
+  F[o] = min_c(fw[o, c] + f_in[c]), weight code = q(w * 2^(F[o] - f_in[c]));
 - biases: exact at the accumulator's frac (rounded once), width recorded;
 - PReLU slopes: signed max(wbits, 8) bits, one frac per layer; tanh: a LUT indexed by the
   accumulator requantized to min(abits + 2, 16) bits;
@@ -19,7 +23,7 @@ import numpy as np
 
 from srhw import ir
 from srhw.errors import QuantizationError
-from srhw.fixed import PIXEL, Fmt, aligned_sum_bound, frac_for_range, quantize_real, round_half_up, signed_width
+from srhw.fixed import PIXEL, Fmt, frac_for_range, quantize_real, round_half_up, signed_width
 from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 from srhw.quant.calibrate import CalibrationStats, pre_activation_key
 
@@ -27,14 +31,14 @@ Method = Literal["max", "percentile", "mse"]
 METHODS: tuple[str, ...] = ("max", "percentile", "mse")
 PERCENTILE = 99.99
 TANH_RANGE = 4.0  # tanh(4) = 0.99933: LUT inputs beyond it saturate
+NO_WEIGHT = 1 << 20  # the frac limit an all-zero weight slice imposes: none
 
 
-def choose_frac(stats: CalibrationStats, width: int, signed: bool, method: str) -> int:
-    """The activation frac for one tensor under a calibration method."""
-    f_max = frac_for_range(stats.max_abs, width, signed)
-    if method == "max" or stats.max_abs == 0:
+def choose_frac(max_abs: float, values: np.ndarray, width: int, signed: bool, method: str) -> int:
+    """The activation frac for one channel (or tensor) under a calibration method."""
+    f_max = frac_for_range(max_abs, width, signed)
+    if method == "max" or max_abs == 0:
         return f_max
-    values = stats.values()
     if method == "percentile":
         return max(f_max, frac_for_range(float(np.percentile(np.abs(values), PERCENTILE)), width, signed))
     if method == "mse":
@@ -48,23 +52,24 @@ def choose_frac(stats: CalibrationStats, width: int, signed: bool, method: str) 
     raise QuantizationError(f"calibration method must be one of {', '.join(METHODS)}, not {method!r}")
 
 
-def _weight_fracs(w: np.ndarray, wbits: int) -> np.ndarray:
-    m = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
-    return np.array([frac_for_range(float(v), wbits, True) if v > 0 else wbits - 1 for v in m], dtype=np.int64)
-
-
-def _quantize_per_row(w: np.ndarray, fracs: np.ndarray, wbits: int) -> np.ndarray:
-    scale = np.ldexp(1.0, fracs).reshape((-1,) + (1,) * (w.ndim - 1))
-    lo, hi = -(1 << (wbits - 1)), (1 << (wbits - 1)) - 1
-    return np.clip(round_half_up(w * scale), lo, hi).astype(np.int64)
+def _max_frac(m: np.ndarray, width: int) -> np.ndarray:
+    """Per entry of m (max |w| of a weight slice): the largest frac that holds it signed."""
+    return np.array([frac_for_range(float(v), width, True) if v > 0 else NO_WEIGHT for v in m.reshape(-1)],
+                    dtype=np.int64).reshape(m.shape)
 
 
 class _Quantizer:
-    def __init__(self, graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str):
+    def __init__(self, graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str,
+                 bias_correction: bool = True):
         self.g, self.stats, self.wbits, self.abits, self.method = graph, stats, wbits, abits, method
+        self.bias_correction = bias_correction
+        c_in = int(graph.inputs[0].shape[1])
         self.fmt: dict[str, Fmt] = {graph.input: PIXEL}
+        self.frac: dict[str, np.ndarray] = {graph.input: np.zeros(c_in, dtype=np.int64)}
         self.res: dict[str, int] = {graph.input: 1}  # upscale of each value's grid vs the LR input
         self.pixel_out = self._pixel_output_producer()
+        cons = graph.consumers()
+        self.uniform = {n.output for n in graph.nodes if any(isinstance(u, ir.DepthToSpace) for u in cons.get(n.output, []))}
 
     def _pixel_output_producer(self) -> str:
         prod = self.g.producers()
@@ -73,23 +78,33 @@ class _Quantizer:
             v = prod[v].inputs[0]
         return v
 
-    def out_fmt(self, node: ir.Op, act: ir.Activation | None) -> Fmt:
+    def out_format(self, node: ir.Op, act: ir.Activation | None, channels: int) -> tuple[Fmt, np.ndarray]:
+        """The output format (width, sign) and one frac per channel."""
         if node.output == self.pixel_out:
-            return PIXEL
+            return PIXEL, np.zeros(channels, dtype=np.int64)
         signed = not (isinstance(act, ir.ReluAct) or (isinstance(act, ir.ClipAct) and act.lo >= 0))
-        return Fmt(self.abits, choose_frac(self.stats[node.output], self.abits, signed, self.method), signed)
+        st = self.stats[node.output]
+        if node.output in self.uniform or isinstance(act, ir.TanhAct):
+            st = st.merged()
+        vals = st.values()
+        fr = np.array([choose_frac(float(st.max_abs[c]), vals[c], self.abits, signed, self.method)
+                       for c in range(len(st.max_abs))], dtype=np.int64)
+        fr = np.broadcast_to(fr, (channels,)).copy()
+        return Fmt(self.abits, int(fr.min()), signed), fr
 
-    def act(self, act: ir.Activation | None, out: Fmt, node: ir.Op, channels: int) -> tuple[QAct, dict]:
+    def act(self, act: ir.Activation | None, out: Fmt, out_frac: np.ndarray, node: ir.Op) -> tuple[QAct, dict]:
         cert: dict = {}
+        channels = out_frac.size
         match act:
             case None:
                 return QAct(), cert
             case ir.ReluAct():
                 return QAct(kind="relu"), cert
             case ir.ClipAct(lo=lo, hi=hi):
-                lo_c = out.lo if lo == -math.inf else int(np.clip(round_half_up(lo * 2.0**out.frac), out.lo, out.hi))
-                hi_c = out.hi if hi == math.inf else int(np.clip(round_half_up(hi * 2.0**out.frac), out.lo, out.hi))
-                return QAct(kind="clip", lo=lo_c, hi=hi_c), cert
+                scale = np.ldexp(1.0, out_frac)
+                lo_c = np.full(channels, out.lo) if lo == -math.inf else np.clip(round_half_up(lo * scale), out.lo, out.hi)
+                hi_c = np.full(channels, out.hi) if hi == math.inf else np.clip(round_half_up(hi * scale), out.lo, out.hi)
+                return QAct(kind="clip", lo=lo_c.astype(np.int64), hi=hi_c.astype(np.int64)), cert
             case ir.PReluAct(slope=s):
                 width = max(self.wbits, 8)
                 m = float(np.max(np.abs(s)))
@@ -98,18 +113,19 @@ class _Quantizer:
             case ir.TanhAct():
                 width = min(self.abits + 2, 16)
                 pre = self.stats[pre_activation_key(node.output)]
-                lfmt = Fmt(width, frac_for_range(min(pre.max_abs, TANH_RANGE) or TANH_RANGE, width, True), True)
+                m = min(float(pre.max_abs.max()), TANH_RANGE) or TANH_RANGE
+                lfmt = Fmt(width, frac_for_range(m, width, True), True)
                 codes = np.arange(lfmt.lo, lfmt.hi + 1, dtype=np.float64)
-                lut = quantize_real(np.tanh(codes * lfmt.step), out)
+                lut = quantize_real(np.tanh(codes * lfmt.step), Fmt(out.width, int(out_frac[0]), out.signed))
                 cert["lut_entries"] = int(lut.size)
                 return QAct(kind="tanh", lut_fmt=lfmt, lut=lut), cert
         raise QuantizationError(f"node '{node.name}': no fixed-point form for activation {type(act).__name__}")
 
     @staticmethod
-    def epilogue_cert(acc_bound: int, acc_frac: np.ndarray, out: Fmt, act: QAct) -> dict:
+    def epilogue_cert(acc_bound: int, acc_frac: np.ndarray, out_frac: np.ndarray, act: QAct) -> dict:
         """Bounds of the requantization: the accumulator, the PReLU product, the rounding add."""
-        target = act.lut_fmt.frac if act.kind == "tanh" else out.frac
-        s = int(np.max(acc_frac)) - target
+        target = np.full_like(acc_frac, act.lut_fmt.frac) if act.kind == "tanh" else out_frac
+        s = int(np.max(acc_frac - target))
         cert = {"acc_bound": int(acc_bound), "acc_width": signed_width(acc_bound)}
         if act.kind == "prelu":
             prod = int(acc_bound) * int(np.max(np.abs(act.slope)))
@@ -123,63 +139,78 @@ class _Quantizer:
     def layer(self, idx: int, node: ir.Op) -> QLayer:
         base = dict(name=f"l{idx:02d}_{type(node).__name__.lower()}", source=node.name, inputs=node.inputs[:1],
                     output=node.output)
-        x = self.fmt[node.inputs[0]]
+        x, f_in = self.fmt[node.inputs[0]], self.frac[node.inputs[0]]
         self.res[node.output] = self.res[node.inputs[0]]
         match node:
             case ir.Conv():
                 w = self.g.constant(node.inputs[1])
-                b = self.g.constant(node.inputs[2]) if len(node.inputs) > 2 else np.zeros(w.shape[0])
-                out = self.out_fmt(node, node.act)
-                wf = _weight_fracs(w, self.wbits)
-                wi = _quantize_per_row(w, wf, self.wbits)
-                acc_frac = wf + x.frac
+                cout = w.shape[0]
+                b = self.g.constant(node.inputs[2]) if len(node.inputs) > 2 else np.zeros(cout)
+                out, out_frac = self.out_format(node, node.act, cout)
+                fw = _max_frac(np.abs(w).max(axis=(2, 3)), self.wbits)          # [O, I]
+                acc_frac = (fw + f_in.reshape(1, -1)).min(axis=1)                # F[o]
+                acc_frac = np.where(acc_frac >= NO_WEIGHT // 2, self.wbits - 1, acc_frac)
+                w_frac = acc_frac.reshape(-1, 1) - f_in.reshape(1, -1)           # [O, I]
+                lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
+                wi = np.clip(round_half_up(w * np.ldexp(1.0, w_frac)[:, :, None, None]), lo, hi).astype(np.int64)
+                if self.bias_correction and node.inputs[0] in self.stats:
+                    # the weights' rounding shifts each output by sum dw * E[x]; take it out of the bias
+                    dw = wi * np.ldexp(1.0, -w_frac)[:, :, None, None] - w
+                    b = b - np.einsum("oikl,i->o", dw, self.stats[node.inputs[0]].mean)
                 bi = round_half_up(b * np.ldexp(1.0, acc_frac)).astype(np.int64)
-                act, acert = self.act(node.act, out, node, w.shape[0])
-                bounds = np.abs(wi).reshape(w.shape[0], -1).sum(axis=1) * x.max_abs + np.abs(bi)
-                cert = self.epilogue_cert(int(bounds.max()), acc_frac, out, act) | acert
+                act, acert = self.act(node.act, out, out_frac, node)
+                bounds = np.abs(wi).reshape(cout, -1).sum(axis=1) * x.max_abs + np.abs(bi)
+                cert = self.epilogue_cert(int(bounds.max()), acc_frac, out_frac, act) | acert
                 cert |= {"bias_width": signed_width(int(np.abs(bi).max(initial=0))),
                          "macs_per_lr_pixel": int(np.prod(w.shape)) * self.res[node.output] ** 2}
-                return QConv(**base, out_fmt=out, cert=cert, weight=wi, w_frac=wf, w_width=self.wbits, bias=bi,
-                             acc_frac=acc_frac, pads=node.pads, act=act)
+                return QConv(**base, out_fmt=out, out_frac=out_frac, cert=cert, weight=wi, w_frac=w_frac,
+                             w_width=self.wbits, bias=bi, acc_frac=acc_frac, pads=node.pads, act=act)
             case ir.Affine():
-                out = self.out_fmt(node, node.act)
-                sf = _weight_fracs(node.scale.reshape(-1, 1), self.wbits)
-                si = _quantize_per_row(node.scale.reshape(-1, 1), sf, self.wbits).reshape(-1)
-                acc_frac = sf + x.frac
+                c = node.scale.size
+                out, out_frac = self.out_format(node, node.act, c)
+                sf = _max_frac(np.abs(node.scale), self.wbits)
+                sf = np.where(sf >= NO_WEIGHT // 2, self.wbits - 1, sf)
+                si = quantize_real(node.scale * np.ldexp(1.0, sf), Fmt(self.wbits, 0, True))
+                acc_frac = sf + f_in
                 bi = round_half_up(node.bias * np.ldexp(1.0, acc_frac)).astype(np.int64)
-                act, acert = self.act(node.act, out, node, node.scale.size)
+                act, acert = self.act(node.act, out, out_frac, node)
                 bound = int((np.abs(si) * x.max_abs + np.abs(bi)).max())
-                cert = self.epilogue_cert(bound, acc_frac, out, act) | acert
-                return QAffine(**base, out_fmt=out, cert=cert, scale=si, s_frac=sf, s_width=self.wbits, bias=bi,
-                               acc_frac=acc_frac, act=act)
+                cert = self.epilogue_cert(bound, acc_frac, out_frac, act) | acert
+                return QAffine(**base, out_fmt=out, out_frac=out_frac, cert=cert, scale=si, s_frac=sf,
+                               s_width=self.wbits, bias=bi, acc_frac=acc_frac, act=act)
             case ir.Add():
-                y = self.fmt[node.inputs[1]]
-                out = self.out_fmt(node, node.act)
-                f, bound = aligned_sum_bound(x, y)
-                act, acert = self.act(node.act, out, node, 0)
-                cert = self.epilogue_cert(bound, np.array([f]), out, act) | acert | {"in_fracs": [x.frac, y.frac]}
-                return QAdd(**(base | {"inputs": node.inputs}), out_fmt=out, cert=cert, acc_frac=f, act=act)
-            case ir.DepthToSpace():
-                self.res[node.output] *= node.blocksize
-                return QDepthToSpace(**base, out_fmt=x, blocksize=node.blocksize, mode=node.mode)
+                y, f_b = self.fmt[node.inputs[1]], self.frac[node.inputs[1]]
+                out, out_frac = self.out_format(node, node.act, f_in.size)
+                acc_frac = np.maximum(f_in, f_b)
+                bound = int(max((x.max_abs << int(f - fa)) + (y.max_abs << int(f - fb))
+                                for f, fa, fb in zip(acc_frac, f_in, f_b)))
+                act, acert = self.act(node.act, out, out_frac, node)
+                cert = self.epilogue_cert(bound, acc_frac, out_frac, act) | acert
+                return QAdd(**(base | {"inputs": node.inputs}), out_fmt=out, out_frac=out_frac, cert=cert,
+                            acc_frac=acc_frac, in_fracs=(f_in.copy(), f_b.copy()), act=act)
+            case ir.DepthToSpace(blocksize=r):
+                self.res[node.output] *= r
+                if np.any(f_in != f_in[0]):
+                    raise QuantizationError(f"node '{node.name}': DepthToSpace input needs one format")
+                return QDepthToSpace(**base, out_fmt=x, out_frac=f_in[:: r * r].copy(), blocksize=r, mode=node.mode)
             case ir.Crop():
-                return QCrop(**base, out_fmt=x, bottom=node.bottom, right=node.right)
+                return QCrop(**base, out_fmt=x, out_frac=f_in.copy(), bottom=node.bottom, right=node.right)
         raise QuantizationError(f"node '{node.name}' ({node.op_type}) has no fixed-point form")
 
     def run(self) -> tuple[QLayer, ...]:
         layers = []
         for node in self.g.compute_nodes():
             q = self.layer(len(layers), node)
-            self.fmt[node.output] = q.out_fmt
+            self.fmt[node.output], self.frac[node.output] = q.out_fmt, q.out_frac
             layers.append(q)
         return tuple(layers)
 
 
 def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str = "max",
-             meta: dict | None = None) -> QGraph:
+             meta: dict | None = None, bias_correction: bool = True) -> QGraph:
     if not graph.boundary.pixel:
         raise QuantizationError("run the pixel_boundary pass before quantization")
-    layers = _Quantizer(graph, stats, wbits, abits, method).run()
+    layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction).run()
     b = graph.boundary
     boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),
                 "input_scale": b.input_scale, "output_scale": b.output_scale}

@@ -60,8 +60,8 @@ def test_hand_built_layer_reaches_its_bound_exactly():
     x_fmt = Fmt(8, 4, True)
     bound = 127 * 18 * x_fmt.max_abs + 1000
     out = Fmt(8, 0, True)
-    layer = QConv(name="l00_conv", source="hand", inputs=("x",), output="y", out_fmt=out,
-                  cert={"acc_bound": bound, "acc_width": signed_width(bound), "round_bound": bound + 8}, weight=w, w_frac=np.array([0]),
+    layer = QConv(name="l00_conv", source="hand", inputs=("x",), output="y", out_fmt=out, out_frac=np.array([0]),
+                  cert={"acc_bound": bound, "acc_width": signed_width(bound), "round_bound": bound + 8}, weight=w, w_frac=np.array([[4, 4]]),
                   w_width=8, bias=bias, acc_frac=np.array([4]), pads=(1, 1, 1, 1), act=QAct())
     x = np.full((2, 5, 6), x_fmt.lo, dtype=np.int64)
     acc = golden.int_conv(x, w, layer.pads, bound) + bias.reshape(-1, 1, 1)

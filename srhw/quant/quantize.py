@@ -207,9 +207,14 @@ class _Quantizer:
 
 
 def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str = "max",
-             meta: dict | None = None, bias_correction: bool = True) -> QGraph:
+             meta: dict | None = None, bias_correction: bool = True, equalize: bool = True) -> QGraph:
     if not graph.boundary.pixel:
         raise QuantizationError("run the pixel_boundary pass before quantization")
+    if equalize:
+        from srhw.quant.equalize import equalize_ranges
+
+        graph, stats = equalize_ranges(graph, stats, abits, wbits, method, _Quantizer(graph, stats, wbits, abits,
+                                                                                method).pixel_out)
     layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction).run()
     b = graph.boundary
     boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),

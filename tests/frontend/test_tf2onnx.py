@@ -102,3 +102,27 @@ def test_shuffle_that_is_not_depth_to_space_is_refused(tmp_path):
     with pytest.raises(UnsupportedModelError) as e:
         compile_float(path)
     assert "merge" in str(e.value) or "output" in str(e.value)
+
+
+def test_prelu_slope_shapes_and_shared_initializers(tmp_path):
+    """PRelu slopes as a scalar, [C,1,1], [1,C,1,1], one initializer shared by two nodes."""
+    c = 4
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1], name="c1"),
+        helper.make_node("PRelu", ["a", "s_shared"], ["pa"], name="p_shared1"),
+        helper.make_node("Conv", ["pa", "w2"], ["b"], pads=[1, 1, 1, 1], name="c2"),
+        helper.make_node("PRelu", ["b", "s_shared"], ["pb"], name="p_shared2"),
+        helper.make_node("Conv", ["pb", "w2"], ["c"], pads=[0, 0, 0, 0], name="c3"),
+        helper.make_node("PRelu", ["c", "s_scalar"], ["pc"], name="p_scalar"),
+        helper.make_node("Conv", ["pc", "w2"], ["d"], pads=[1, 1, 1, 1], name="c4"),
+        helper.make_node("PRelu", ["d", "s_4d"], ["y"], name="p_4d"),
+    ]
+    inits = {"w1": rng.normal(0, 0.4, (c, 1, 3, 3)), "w2": rng.normal(0, 0.3, (c, c, 3, 3)),
+             "s_shared": rng.uniform(0, 0.3, (c, 1, 1)), "s_scalar": np.array(0.2, dtype=np.float32),
+             "s_4d": rng.uniform(0, 0.3, (1, c, 1, 1))}
+    path = save(make_model(nodes, inits, [1, 1, "h", "w"], [1, c, "oh", "ow"]), tmp_path / "slopes.onnx")
+    g = compile_float(path, output_range="byte")
+    convs = [n for n in g.nodes if isinstance(n, ir.Conv)]
+    assert len(convs) == 4 and all(isinstance(n.act, ir.PReluAct) for n in convs)
+    assert convs[2].act.slope.tolist() == pytest.approx([0.2] * c)
+    assert_float_matches_ort(path, g, pixels(1, 12, 9))

@@ -1,12 +1,7 @@
-"""Conversions between the canonical [1, C, H, W] kernel tensors and the model's own layouts."""
+"""The canonical [1, C, H, W] kernel output in the model's own output layout."""
 from __future__ import annotations
 
 import numpy as np
-
-
-def from_model_layout(x: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
-    """Model input (e.g. NHWC) -> canonical [1, C, H, W]."""
-    return np.transpose(x, [labels.index(a) for a in ("N", "C", "H", "W")])
 
 
 def to_model_layout(y: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:

@@ -114,16 +114,24 @@ def saturate(codes: np.ndarray, fmt: Fmt) -> np.ndarray:
     return np.clip(codes, fmt.lo, fmt.hi)
 
 
-def product_bound(a_max_abs: int, b_max_abs: int) -> int:
-    return int(a_max_abs) * int(b_max_abs)
+# ------------------------------------------------------------------ width rules (certificate)
+def accumulator_bound(weights: np.ndarray, x_max_abs: int, bias: np.ndarray) -> int:
+    """Conv / Affine: max over output channels o of sum |w[o]| * max|x| + |b[o]| (exact ints)."""
+    w = np.abs(weights.astype(np.int64)).reshape(weights.shape[0], -1)
+    return max(int(r.sum()) * int(x_max_abs) + abs(int(b)) for r, b in zip(w, bias))
 
 
-def dot_bound(weights: np.ndarray, x_max_abs: int, bias: int = 0) -> int:
-    """Certificate bound of one accumulator: sum |w| * max|x| + |b| (exact Python ints)."""
-    return int(np.abs(weights.astype(np.int64)).sum()) * int(x_max_abs) + abs(int(bias))
+def aligned_add_bound(a: Fmt, a_frac: np.ndarray, b: Fmt, b_frac: np.ndarray) -> int:
+    """Add: max over channels of max|A| << (F - Fa) + max|B| << (F - Fb), F = max(Fa, Fb)."""
+    return max((a.max_abs << int(max(fa, fb) - fa)) + (b.max_abs << int(max(fa, fb) - fb))
+               for fa, fb in zip(a_frac, b_frac))
 
 
-def aligned_sum_bound(a: Fmt, b: Fmt) -> tuple[int, int]:
-    """Add of two tensors aligned to frac F = max(fa, fb): returns (F, bound of the sum)."""
-    f = max(a.frac, b.frac)
-    return f, (a.max_abs << (f - a.frac)) + (b.max_abs << (f - b.frac))
+def product_bound(acc_bound: int, codes: np.ndarray) -> int:
+    """PReLU's negative branch: the accumulator times the largest |slope code|."""
+    return int(acc_bound) * int(np.max(np.abs(codes)))
+
+
+def rounding_bound(bound: int, shift: int) -> int:
+    """The value the round-half-up shift by `shift` adds its half to: bound + 2^(shift - 1)."""
+    return int(bound) + ((1 << (shift - 1)) if shift > 0 else 0)

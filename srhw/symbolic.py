@@ -140,6 +140,3 @@ def divides(total: "Sym | int", part: "Sym | int") -> bool:
         return part != 0 and total % part == 0
     return Sym.of(total).divisible_by(part)
 
-
-def is_symbolic(x: object) -> bool:
-    return isinstance(x, Sym)

@@ -59,3 +59,30 @@ def test_quantize_real_rounds_half_up_and_saturates():
     assert quantize_real(np.array([0.25, -0.25, 0.74, 3.5, 3.75, -4.0, -4.3, 100.0]), f).tolist() == \
         [1, 0, 1, 7, 7, -8, -8, 7]
     assert saturate(np.array([-300, 300]), Fmt(8, 0, False)).tolist() == [0, 255]
+
+
+def test_width_rules_against_brute_force():
+    """Each certificate rule equals the worst case found by enumerating every input code."""
+    from itertools import product
+
+    from srhw.fixed import accumulator_bound, aligned_add_bound, product_bound, rounding_bound
+
+    rng = np.random.default_rng(1)
+    x = Fmt(3, 0, True)  # codes -4..3: small enough to enumerate every window
+    w = rng.integers(-7, 8, size=(3, 1, 2, 2))
+    b = rng.integers(-20, 21, size=3)
+    worst = max(abs(int((w[o].reshape(-1) * np.array(win)).sum()) + int(b[o]))
+                for o in range(3) for win in product(range(x.lo, x.hi + 1), repeat=4))
+    bound = accumulator_bound(w, x.max_abs, b)
+    assert worst <= bound <= worst + int(np.abs(w).sum())  # |lo| = hi + 1: the bound may exceed by sum|w|
+    u = Fmt(3, 0, False)  # unsigned input: every code non-negative, the bound is reached exactly
+    wu = np.abs(w)
+    assert accumulator_bound(wu, u.max_abs, np.abs(b)) == max(
+        int(wu[o].sum()) * u.hi + abs(int(b[o])) for o in range(3))
+    a, c = Fmt(4, 0, True), Fmt(5, 0, True)
+    fa, fc = np.array([1, 3]), np.array([2, 2])
+    exhaust = max(abs((i << (max(p, q) - p)) + (j << (max(p, q) - q)))
+                  for p, q in zip(fa, fc) for i in range(a.lo, a.hi + 1) for j in range(c.lo, c.hi + 1))
+    assert aligned_add_bound(a, fa, c, fc) == exhaust  # reached by both inputs at their lo
+    assert product_bound(100, np.array([3, -9, 4])) == 900
+    assert rounding_bound(100, 3) == 104 and rounding_bound(100, 0) == 100 and rounding_bound(100, -2) == 100

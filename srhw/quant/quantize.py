@@ -23,7 +23,8 @@ import numpy as np
 
 from srhw import ir
 from srhw.errors import QuantizationError
-from srhw.fixed import PIXEL, Fmt, frac_for_range, quantize_real, round_half_up, signed_width
+from srhw.fixed import (PIXEL, Fmt, accumulator_bound, aligned_add_bound, frac_for_range, product_bound, quantize_real,
+                        round_half_up, rounding_bound, signed_width)
 from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 from srhw.quant.calibrate import CalibrationStats, pre_activation_key
 
@@ -128,12 +129,12 @@ class _Quantizer:
         s = int(np.max(acc_frac - target))
         cert = {"acc_bound": int(acc_bound), "acc_width": signed_width(acc_bound)}
         if act.kind == "prelu":
-            prod = int(acc_bound) * int(np.max(np.abs(act.slope)))
+            prod = product_bound(acc_bound, act.slope)
             cert |= {"prelu_product_bound": prod, "prelu_product_width": signed_width(prod)}
             s = max(s, s + act.slope_fmt.frac)
             acc_bound = max(acc_bound, prod)
-        half = (1 << (s - 1)) if s > 0 else 0
-        cert |= {"round_bound": int(acc_bound) + half, "round_width": signed_width(int(acc_bound) + half)}
+        rb = rounding_bound(acc_bound, s)
+        cert |= {"round_bound": rb, "round_width": signed_width(rb)}
         return cert
 
     def layer(self, idx: int, node: ir.Op) -> QLayer:
@@ -159,8 +160,7 @@ class _Quantizer:
                     b = b - np.einsum("oikl,i->o", dw, self.stats[node.inputs[0]].mean)
                 bi = round_half_up(b * np.ldexp(1.0, acc_frac)).astype(np.int64)
                 act, acert = self.act(node.act, out, out_frac, node)
-                bounds = np.abs(wi).reshape(cout, -1).sum(axis=1) * x.max_abs + np.abs(bi)
-                cert = self.epilogue_cert(int(bounds.max()), acc_frac, out_frac, act) | acert
+                cert = self.epilogue_cert(accumulator_bound(wi, x.max_abs, bi), acc_frac, out_frac, act) | acert
                 cert |= {"bias_width": signed_width(int(np.abs(bi).max(initial=0))),
                          "macs_per_lr_pixel": int(np.prod(w.shape)) * self.res[node.output] ** 2}
                 return QConv(**base, out_fmt=out, out_frac=out_frac, cert=cert, weight=wi, w_frac=w_frac,
@@ -174,16 +174,15 @@ class _Quantizer:
                 acc_frac = sf + f_in
                 bi = round_half_up(node.bias * np.ldexp(1.0, acc_frac)).astype(np.int64)
                 act, acert = self.act(node.act, out, out_frac, node)
-                bound = int((np.abs(si) * x.max_abs + np.abs(bi)).max())
-                cert = self.epilogue_cert(bound, acc_frac, out_frac, act) | acert
+                cert = self.epilogue_cert(accumulator_bound(si.reshape(-1, 1), x.max_abs, bi), acc_frac, out_frac,
+                                          act) | acert
                 return QAffine(**base, out_fmt=out, out_frac=out_frac, cert=cert, scale=si, s_frac=sf,
                                s_width=self.wbits, bias=bi, acc_frac=acc_frac, act=act)
             case ir.Add():
                 y, f_b = self.fmt[node.inputs[1]], self.frac[node.inputs[1]]
                 out, out_frac = self.out_format(node, node.act, f_in.size)
                 acc_frac = np.maximum(f_in, f_b)
-                bound = int(max((x.max_abs << int(f - fa)) + (y.max_abs << int(f - fb))
-                                for f, fa, fb in zip(acc_frac, f_in, f_b)))
+                bound = aligned_add_bound(x, f_in, y, f_b)
                 act, acert = self.act(node.act, out, out_frac, node)
                 cert = self.epilogue_cert(bound, acc_frac, out_frac, act) | acert
                 return QAdd(**(base | {"inputs": node.inputs}), out_fmt=out, out_frac=out_frac, cert=cert,

@@ -47,5 +47,9 @@ class QuantizationError(SrhwError):
     """Quantization was asked for something it cannot represent."""
 
 
+class FrameTooSmallError(SrhwError):
+    """A frame is smaller than what the network consumes (e.g. SRCNN without padding)."""
+
+
 class UsageError(SrhwError):
     """Bad command-line or API arguments."""

@@ -193,6 +193,15 @@ def apply_act(act: ir.Activation | None, x: np.ndarray) -> np.ndarray:
     raise NotImplementedError(type(act).__name__)
 
 
+def check_frame_size(h: int, w: int, oh: int, ow: int) -> None:
+    """A convolution that would produce no pixels means the frame is too small for the model."""
+    if oh <= 0 or ow <= 0:
+        from srhw.errors import FrameTooSmallError
+
+        raise FrameTooSmallError(f"a {h}x{w} tensor is too small for a convolution that shrinks it to {oh}x{ow}; "
+                                 "use larger frames")
+
+
 def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, pads: tuple[int, int, int, int],
            dtype=np.float64) -> np.ndarray:
     """Correlation of x [1, Cin, H, W] with w [Cout, Cin, kh, kw], zero padding, stride 1.
@@ -205,6 +214,7 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, pads: tuple[int, 
     xp = np.zeros((cin, h + t + bo, wd + l + r), dtype=dtype)
     xp[:, t: t + h, l: l + wd] = x[0]
     oh, ow = h + t + bo - kh + 1, wd + l + r - kw + 1
+    check_frame_size(h, wd, oh, ow)
     out = np.zeros((cout, oh * ow), dtype=dtype)
     wt = w.astype(dtype)
     for u in range(kh):

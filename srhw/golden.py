@@ -20,7 +20,7 @@ from functools import singledispatch
 import numpy as np
 
 from srhw.fixed import saturate, shift_round
-from srhw.float_exec import depth_to_space
+from srhw.float_exec import check_frame_size, depth_to_space
 from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 
 F32_EXACT = 1 << 24
@@ -99,6 +99,7 @@ def _conv_int64(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int]) -
     xp = np.zeros((cin, h + t + b, wd + l + r), dtype=np.int64)
     xp[:, t: t + h, l: l + wd] = x
     oh, ow = h + t + b - kh + 1, wd + l + r - kw + 1
+    check_frame_size(h, wd, oh, ow)
     out = np.zeros((cout, oh, ow), dtype=np.int64)
     for u in range(kh):
         for v in range(kw):
@@ -122,6 +123,7 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
     t, l, bo, r = pads
     hp, wp = h + t + bo, wd + l + r
     oh, ow = hp - kh + 1, wp - kw + 1
+    check_frame_size(h, wd, oh, ow)
     out = np.empty((cout, oh, ow), dtype=x.dtype)
     if kh == kw == 1 and not any(pads):
         flat, wm = x.reshape(cin, -1), w.reshape(cout, cin)

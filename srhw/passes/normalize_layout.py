@@ -226,6 +226,8 @@ class _Normalizer:
                 arr = np.empty(len(sizes), dtype=object)
                 arr[:] = sizes
                 self.static[node.output] = arr if any(isinstance(s, Sym) for s in sizes) else arr.astype(np.int64)
+            case ir.Cast(to=to) if not to.startswith("float"):
+                raise _Fail(f"to={to}: a cast of image data to an integer type is not supported")
             case ir.Identity() | ir.Cast():
                 self.views[node.output] = x
             case ir.Transpose(perm=perm):

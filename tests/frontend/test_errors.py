@@ -121,3 +121,32 @@ def test_hostile_node_names_stay_on_one_line(tmp_path):
     path = save(make_model(nodes, {}, [1, 1, "h", "w"], [1, 1, "h", "w"]), tmp_path / "evil.onnx")
     line = assert_user_error(srhw("compile", path, "-o", tmp_path / "o"), "MaxPool")
     assert "\\n#include" in line
+
+
+def test_cast_of_image_data_to_int_is_refused(tmp_path):
+    from onnx import TensorProto
+
+    nodes = [helper.make_node("Cast", ["x"], ["c"], to=TensorProto.INT64, name="to_int"),
+             helper.make_node("Cast", ["c"], ["y"], to=TensorProto.FLOAT, name="back")]
+    path = save(make_model(nodes, {}, [1, 1, "h", "w"], [1, 1, "h", "w"]), tmp_path / "cast.onnx")
+    assert_user_error(srhw("compile", path, "-o", tmp_path / "o"), "'to_int' (Cast)", "integer type")
+
+
+def test_calibration_frames_smaller_than_the_network(tmp_path, exported):
+    from PIL import Image
+
+    d = tmp_path / "tiny"
+    d.mkdir()
+    Image.fromarray(np.full((6, 6), 100, np.uint8)).save(d / "tiny.png")
+    out = tmp_path / "o"
+    assert_user_error(srhw("compile", exported("srcnn", "torchscript"), "-o", out, "--calib", d),
+                      "too small", out=out)
+
+
+def test_golden_on_a_too_small_frame_raises_a_clear_error(exported):
+    import srhw
+    from srhw.errors import FrameTooSmallError
+
+    r = srhw.compile(exported("srcnn", "torchscript"), progress=False)
+    with pytest.raises(FrameTooSmallError):
+        srhw.run_golden(r.qgraph, np.zeros((10, 30), np.uint8))

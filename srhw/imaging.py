@@ -21,16 +21,6 @@ def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
     return np.stack([y, cb, cr], axis=-1)
 
 
-def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
-    """Inverse of `rgb_to_ycbcr`; returns float64 RGB in [0, 255] (not clipped)."""
-    y = np.asarray(ycc, dtype=np.float64)
-    yy, cb, cr = y[..., 0] - 16.0, y[..., 1] - 128.0, y[..., 2] - 128.0
-    r = 255.0 / 219.0 * yy + 255.0 / 224.0 * 1.402 * cr
-    g = 255.0 / 219.0 * yy - 255.0 / 224.0 * 1.772 * 0.114 / 0.587 * cb - 255.0 / 224.0 * 1.402 * 0.299 / 0.587 * cr
-    b = 255.0 / 219.0 * yy + 255.0 / 224.0 * 1.772 * cb
-    return np.stack([r, g, b], axis=-1)
-
-
 def load_y(path: Path) -> np.ndarray:
     """Y channel (BT.601 studio range) of an image file as uint8, grayscale files taken as Y."""
     from PIL import Image

@@ -1,8 +1,6 @@
 """PyTorch definitions of the zoo architectures (torch is an optional extra)."""
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -33,6 +31,3 @@ class FSRCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.deconv(self.body(x))
 
-
-def param_count(model: nn.Module) -> int:
-    return sum(math.prod(p.shape) for p in model.parameters())

@@ -124,10 +124,11 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
             "psnr_by_method_db": {m: round(scored[m][0], 4) for m in candidates}}
     q = QGraph(q.name, q.input, q.input_channels, q.output, q.layers, q.boundary, q.meta | meta)
 
-    from srhw.report import render_report, summary_of
+    from srhw.report import layer_rows, render_report, summary_of
 
-    summary = summary_of(q)
-    report = render_report(q, summary)
+    rows = layer_rows(q)
+    summary = summary_of(q, rows)
+    report = render_report(q, summary, rows)
     if out_dir is not None:
         write_outputs(out_dir, {"ir.json": to_json(q), "report.md": report,
                                 "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"}, force)

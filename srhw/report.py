@@ -38,8 +38,11 @@ def layer_row(l: QLayer, q: QGraph) -> dict:
     return row
 
 
-def summary_of(q: QGraph) -> dict:
-    rows = [layer_row(l, q) for l in q.layers]
+def layer_rows(q: QGraph) -> list[dict]:
+    return [layer_row(l, q) for l in q.layers]
+
+
+def summary_of(q: QGraph, rows: list[dict]) -> dict:
     widths = [l.cert["round_width"] for l in q.layers if "round_width" in l.cert]
     return {
         "model": q.meta["model"],
@@ -65,10 +68,9 @@ def _md(text: object) -> str:
     return " ".join(s.split())
 
 
-def render_report(q: QGraph, summary: dict) -> str:
+def render_report(q: QGraph, summary: dict, rows: list[dict]) -> str:
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "report")), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = _md
-    rows = [layer_row(l, q) for l in q.layers]
     return env.get_template("report.md.j2").render(q=q, rows=rows, s=summary, boundary=q.boundary,
                                                    methods=sorted(summary["psnr_by_method_db"].items()))

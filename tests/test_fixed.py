@@ -30,10 +30,8 @@ def test_shift_round_per_channel_broadcast():
 @pytest.mark.parametrize("bound", list(range(0, 300)) + [2**31 - 1, 2**31, 2**40 + 5])
 def test_signed_width_is_minimal(bound):
     w = signed_width(bound)
-    assert -(1 << (w - 1)) <= -bound and bound <= (1 << (w - 1)) - 1
-    if w > 1:
-        v = w - 1
-        assert not (-(1 << (v - 1)) <= -bound and bound <= (1 << (v - 1)) - 1) if v >= 1 else True
+    assert -(1 << (w - 1)) <= -bound and bound <= (1 << (w - 1)) - 1  # w bits hold [-bound, bound]
+    assert w == 1 or bound > (1 << (w - 2)) - 1                        # w - 1 bits would not
 
 
 @pytest.mark.parametrize("width", range(2, 17))

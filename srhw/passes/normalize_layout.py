@@ -77,7 +77,7 @@ class _Normalizer:
         self.problems: list[NodeProblem] = []
         self.poisoned: set[str] = set()
         self.names = ir.NameGen(graph)
-        self.emitted_consts: dict[str, str] = {}
+        self.emitted_consts: set[str] = set()
         self.d2s_cache: dict[tuple, str] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -98,8 +98,8 @@ class _Normalizer:
             if v.dtype == object:
                 raise _Fail(f"'{raw}' is a dynamic shape, used where a weight is expected")
             self.out.append(ir.Constant(name=raw, inputs=(), output=raw, value=v))
-            self.emitted_consts[raw] = raw
-        return self.emitted_consts[raw]
+            self.emitted_consts.add(raw)
+        return raw
 
     def new_value(self, op: ir.Op, like: str, view_axes: Axes, chan: int | None = None,
                   hw: tuple[Size, Size] | None = None) -> None:

@@ -59,7 +59,7 @@ def _insert_scales(graph: ir.Graph, in_scale: float, out_scale: float) -> ir.Gra
     return replace(graph, nodes=tuple(nodes), outputs=outputs)
 
 
-def _const(graph: ir.Graph, name: str, value: np.ndarray, hint: str) -> tuple[ir.Constant, str]:
+def _const(graph: ir.Graph, value: np.ndarray, hint: str) -> tuple[ir.Constant, str]:
     new = ir.NameGen(graph)(hint)
     return ir.Constant(name=new, inputs=(), output=new, value=value), new
 
@@ -80,8 +80,8 @@ def _step(graph: ir.Graph) -> ir.Graph | None:
         if isinstance(user, ir.Conv) and user.inputs[0] == a.output and (not np.any(a.bias) or not any(user.pads)):
             w = graph.constant(user.inputs[1])
             b = graph.constant(user.inputs[2]) if len(user.inputs) > 2 else np.zeros(w.shape[0])
-            wn, wname = _const(graph, user.inputs[1], w * a.scale.reshape(1, -1, 1, 1), f"{user.output}_w")
-            bn, bname = _const(graph, "", b + np.einsum("oikl,i->o", w, a.bias), f"{user.output}_b")
+            wn, wname = _const(graph, w * a.scale.reshape(1, -1, 1, 1), f"{user.output}_w")
+            bn, bname = _const(graph, b + np.einsum("oikl,i->o", w, a.bias), f"{user.output}_b")
             conv = replace(user, inputs=(a.inputs[0], wname, bname))
             return splice(graph, [a, user], [wn, bn, conv])
         if p is None or single_consumer(graph, p.output) is not a:
@@ -90,8 +90,8 @@ def _step(graph: ir.Graph) -> ir.Graph | None:
         if isinstance(p, ir.Conv) and p.act is None:
             w = graph.constant(p.inputs[1])
             b = graph.constant(p.inputs[2]) if len(p.inputs) > 2 else np.zeros(w.shape[0])
-            wn, wname = _const(graph, "", w * a.scale.reshape(-1, 1, 1, 1), f"{p.output}_w")
-            bn, bname = _const(graph, "", b * a.scale + a.bias, f"{p.output}_b")
+            wn, wname = _const(graph, w * a.scale.reshape(-1, 1, 1, 1), f"{p.output}_w")
+            bn, bname = _const(graph, b * a.scale + a.bias, f"{p.output}_b")
             return splice(graph, [p, a], [wn, bn, replace(p, inputs=(p.inputs[0], wname, bname), output=a.output)])
         # commute backwards through layout-only ops and through clamps with a positive scalar scale
         moved: ir.Op | None = None

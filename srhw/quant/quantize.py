@@ -59,6 +59,15 @@ def _max_frac(m: np.ndarray, width: int) -> np.ndarray:
                     dtype=np.int64).reshape(m.shape)
 
 
+def pixel_output_producer(graph: ir.Graph) -> str:
+    """The value whose codes are the output pixels: the graph output before DepthToSpace/Crop."""
+    prod = graph.producers()
+    v = graph.output
+    while isinstance(prod[v], (ir.DepthToSpace, ir.Crop)):
+        v = prod[v].inputs[0]
+    return v
+
+
 class _Quantizer:
     def __init__(self, graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str,
                  bias_correction: bool = True):
@@ -68,16 +77,9 @@ class _Quantizer:
         self.fmt: dict[str, Fmt] = {graph.input: PIXEL}
         self.frac: dict[str, np.ndarray] = {graph.input: np.zeros(c_in, dtype=np.int64)}
         self.res: dict[str, int] = {graph.input: 1}  # upscale of each value's grid vs the LR input
-        self.pixel_out = self._pixel_output_producer()
+        self.pixel_out = pixel_output_producer(graph)
         cons = graph.consumers()
         self.uniform = {n.output for n in graph.nodes if any(isinstance(u, ir.DepthToSpace) for u in cons.get(n.output, []))}
-
-    def _pixel_output_producer(self) -> str:
-        prod = self.g.producers()
-        v = self.g.output
-        while isinstance(prod[v], (ir.DepthToSpace, ir.Crop)):
-            v = prod[v].inputs[0]
-        return v
 
     def out_format(self, node: ir.Op, act: ir.Activation | None, channels: int) -> tuple[Fmt, np.ndarray]:
         """The output format (width, sign) and one frac per channel."""
@@ -212,8 +214,7 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
     if equalize:
         from srhw.quant.equalize import equalize_ranges
 
-        graph, stats = equalize_ranges(graph, stats, abits, wbits, method, _Quantizer(graph, stats, wbits, abits,
-                                                                                method).pixel_out)
+        graph, stats = equalize_ranges(graph, stats, abits, wbits, method, pixel_output_producer(graph))
     layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction).run()
     b = graph.boundary
     boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),

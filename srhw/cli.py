@@ -33,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--input-range", default="auto", help="model input range: auto, unit ([0,1]) or byte ([0,255])")
     c.add_argument("--output-range", default="auto", help="model output range: auto, unit or byte")
     c.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    c.add_argument("--no-hls", dest="hls", action="store_false", help="skip the Vitis HLS project (OUT/hls/)")
+    c.add_argument("--board", default=None, help="zcu102 (default), kv260, u250 or vck190: sets part and clock")
+    c.add_argument("--clock-mhz", type=float, default=None, help="kernel clock (default: the board's, 300)")
+    c.add_argument("--fps", type=float, default=60.0, help="frame rate the folding must meet (default 60)")
+    c.add_argument("--in-size", default="1920x1080", help="LR frame size the folding plans for (default 1920x1080)")
+    c.add_argument("--max-width", type=int, default=None, help="widest LR frame the kernel takes (default: --in-size width)")
+
+    s = sub.add_parser("csim", help="build OUT/hls with g++ and run its bit-exact testbench")
+    s.add_argument("out", help="a directory written by `srhw compile`")
 
     i = sub.add_parser("inspect", help="print the canonical graph: layers, shapes, parameters, MACs")
     i.add_argument("model", nargs="?", default=None, help="ONNX file or zoo name (default: fsrcnn_x2)")
@@ -48,12 +57,25 @@ def run(args: argparse.Namespace) -> int:
         result = compiler.compile(args.model, bits=args.bits, wbits=args.wbits, abits=args.abits, calib=args.calib,
                                   method=args.calib_method, input_range=args.input_range,
                                   output_range=args.output_range, out=args.out, force=args.force,
-                                  progress=sys.stderr.isatty())
+                                  progress=sys.stderr.isatty(), hls=args.hls, board=args.board,
+                                  clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
+                                  max_width=args.max_width)
         s = result.summary
         print(f"wrote {args.out}: {s['layers']} layers, W{s['wbits']}A{s['abits']}, {s['macs_per_lr_pixel']} MACs/LR px, "
               f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "
               f"({s['calibration_method']} calibration)")
         return 0
+    if args.command == "csim":
+        from srhw.backends.csim import run_csim
+
+        r = run_csim(args.out)
+        lines = [l for l in r.output.splitlines() if l.strip()]
+        for l in lines[:40]:
+            print(l)
+        for w in r.own_warnings:
+            print(f"compiler warning: {w}")
+        print(f"csim {'passed' if r.passed else 'FAILED'}: build {r.build_seconds:.1f} s, run {r.run_seconds:.2f} s")
+        return 0 if r.passed else 1
     if args.command == "inspect":
         from srhw.frontend import import_onnx
         from srhw.inspect_graph import describe

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from srhw import float_exec, golden, ir
+from srhw.backends.folding import make_target
 from srhw.errors import UsageError
 from srhw.frontend import import_onnx
 from srhw.imaging import list_images, load_y, psnr
@@ -88,8 +89,14 @@ def fixed_vs_float_psnr(q: QGraph, refs: list[np.ndarray], frames: list[np.ndarr
 def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None = None, abits: int | None = None,
             calib: str | Path | None = None, method: str = "auto", input_range: str = "auto",
             output_range: str = "auto", out: str | Path | None = None, force: bool = False,
-            progress: bool = True) -> CompileResult:
-    """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given."""
+            progress: bool = True, hls: bool = True, board: str | None = None, clock_mhz: float | None = None,
+            fps: float = 60.0, in_size: str = "1920x1080", max_width: int | None = None,
+            fold_groups: int | None = None, test_frames: list[np.ndarray] | None = None) -> CompileResult:
+    """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given.
+
+    With `hls` (default) OUT/hls/ holds the Vitis HLS project, folded for the target that
+    board/clock_mhz/fps/in_size describe; `fold_groups` forces one fold on every conv, and
+    `test_frames` (uint8 [C, H, W]) replace the default C-simulation vectors."""
     _check_bits("--bits", bits)
     _check_bits("--wbits", wbits)
     _check_bits("--abits", abits)
@@ -102,6 +109,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     if out_dir is not None and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         raise UsageError(f"output directory '{out_dir}' exists and is not empty; use --force to replace it")
     wb, ab = wbits or bits, abits or bits
+    target = make_target(board, clock_mhz, fps, in_size, max_width) if hls else None
     path = resolve_model(model)
     graph = run_pipeline(import_onnx(path), pipeline(input_range, output_range))  # type: ignore[arg-type]
     frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]))
@@ -127,15 +135,37 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     from srhw.report import layer_rows, render_report, summary_of
 
     rows = layer_rows(q)
-    summary = summary_of(q, rows)
-    report = render_report(q, summary, rows)
+    fold = None
+    hls_files: dict[str, str | bytes] = {}
+    if target is not None:
+        from srhw.backends import hls as hls_backend
+        from srhw.backends.folding import plan
+
+        fold = plan(q, target, fold_groups)
+        frames_tb = test_frames if test_frames is not None else default_test_frames(q.input_channels, frames[0])
+        vectors = [(f, golden.run(q, f)) for f in frames_tb]
+        hls_files = {f"hls/{k}": v for k, v in hls_backend.render(q, fold, vectors).items()}
+    summary = summary_of(q, rows, fold)
+    report = render_report(q, summary, rows, fold)
     if out_dir is not None:
         write_outputs(out_dir, {"ir.json": to_json(q), "report.md": report,
-                                "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"}, force)
+                                "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | hls_files,
+                      force)
     return CompileResult(q, graph, summary, report)
 
 
-def write_outputs(out_dir: Path, files: dict[str, str], force: bool) -> None:
+def default_test_frames(channels: int, calib_frame: np.ndarray) -> list[np.ndarray]:
+    """C-simulation vectors: odd and non-square sizes, noise, all-255, a checkerboard, a real crop."""
+    rng = np.random.default_rng(2026)
+    yy, xx = np.mgrid[0:23, 0:37]
+    board = np.where((yy + xx) % 2 == 0, 255, 0).astype(np.uint8)
+    return [rng.integers(0, 256, (channels, 23, 37), dtype=np.uint8),
+            np.full((channels, 17, 13), 255, dtype=np.uint8),
+            np.broadcast_to(board, (channels, 23, 37)).copy(),
+            np.ascontiguousarray(calib_frame[:, :48, :64])]
+
+
+def write_outputs(out_dir: Path, files: dict[str, str | bytes], force: bool) -> None:
     """Writes every file into a fresh sibling directory, then swaps it in: whole or not at all."""
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -144,8 +174,13 @@ def write_outputs(out_dir: Path, files: dict[str, str], force: bool) -> None:
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)
     try:
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8")
+        for name, content in files.items():
+            path = tmp / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
         if out_dir.exists():
             if not force and (not out_dir.is_dir() or any(out_dir.iterdir())):
                 raise UsageError(f"output directory '{out_dir}' exists and is not empty; use --force to replace it")

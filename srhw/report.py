@@ -42,9 +42,29 @@ def layer_rows(q: QGraph) -> list[dict]:
     return [layer_row(l, q) for l in q.layers]
 
 
-def summary_of(q: QGraph, rows: list[dict]) -> dict:
+def hls_summary(fold) -> dict:
+    """The folding plan as numbers (report.md and summary.json)."""
+    t = fold.target
+    return {"board": t.board, "part": t.part, "clock_mhz": t.clock_mhz, "fps_target": t.fps,
+            "in_size": f"{t.in_w}x{t.in_h}", "max_width": t.max_w, "pixels_per_beat_out": fold.ppc,
+            "cycles_per_lr_pixel_budget": round(t.budget, 4),
+            "cycles_per_lr_pixel": round(fold.cycles_per_lr_pixel, 4),
+            "projected_fps": round(fold.projected_fps, 2), "multipliers": fold.multipliers,
+            "multiplier_bound": round(fold.bound, 1),
+            "multipliers_over_bound": round(fold.multipliers / fold.bound, 4) if fold.bound else None,
+            "line_buffer_bits": sum(st.line_buffer_bits for st in fold.stages),
+            "bram18_estimate": sum(st.bram18 for st in fold.stages),
+            "weight_bits": sum(st.weight_bits for st in fold.stages),
+            "stages": [{"name": st.name, "ii_cycles_per_pixel": st.groups, "parallel_outputs": st.po,
+                        "multipliers": st.multipliers, "cycles_per_lr_pixel": round(st.cycles_per_lr_pixel, 4),
+                        "line_buffer_bits": st.line_buffer_bits, "bram18": st.bram18, "weight_bits": st.weight_bits}
+                       for st in fold.stages]}
+
+
+def summary_of(q: QGraph, rows: list[dict], fold=None) -> dict:
     widths = [l.cert["round_width"] for l in q.layers if "round_width" in l.cert]
-    return {
+    extra = {"hls": hls_summary(fold)} if fold is not None else {}
+    return extra | {
         "model": q.meta["model"],
         "bits": q.meta["bits"],
         "wbits": q.meta["wbits"],
@@ -68,9 +88,9 @@ def _md(text: object) -> str:
     return " ".join(s.split())
 
 
-def render_report(q: QGraph, summary: dict, rows: list[dict]) -> str:
+def render_report(q: QGraph, summary: dict, rows: list[dict], fold=None) -> str:
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "report")), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = _md
-    return env.get_template("report.md.j2").render(q=q, rows=rows, s=summary, boundary=q.boundary,
+    return env.get_template("report.md.j2").render(q=q, rows=rows, s=summary, boundary=q.boundary, hls=summary.get("hls"),
                                                    methods=sorted(summary["psnr_by_method_db"].items()))

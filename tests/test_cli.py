@@ -24,7 +24,7 @@ def compiled(exported, tmp_path_factory):
 
 def test_compile_writes_ir_report_summary(compiled):
     out, res = compiled
-    assert sorted(p.name for p in out.iterdir()) == ["ir.json", "report.md", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["hls", "ir.json", "report.md", "summary.json"]
     s = json.loads((out / "summary.json").read_text())
     for key in ("model", "bits", "layers", "macs_per_lr_pixel", "max_accumulator_width", "psnr_fixed_vs_float_db"):
         assert key in s
@@ -49,7 +49,9 @@ def test_two_runs_are_byte_identical(compiled, exported, tmp_path):
     out, _ = compiled
     again = tmp_path / "again"
     assert srhw_cli("compile", exported("fsrcnn_x2", "dynamo"), "--bits", "8", "-o", again).returncode == 0
-    for name in ("ir.json", "report.md", "summary.json"):
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert len(files) > 20 and files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    for name in files:
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
 
 
@@ -62,7 +64,7 @@ def test_existing_output_needs_force(exported, tmp_path):
     assert (out / "keep.txt").read_text() == "user data"
     res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--force", "--bits", "6")
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["ir.json", "report.md", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["hls", "ir.json", "report.md", "summary.json"]
     assert json.loads((out / "summary.json").read_text())["bits"] == 6
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]  # no temporary leftovers
 
@@ -70,10 +72,10 @@ def test_existing_output_needs_force(exported, tmp_path):
 def test_failed_compile_leaves_existing_output_untouched(exported, tmp_path):
     out = tmp_path / "o"
     assert srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out).returncode == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--force", "--calib", tmp_path / "missing")
     assert res.returncode == 2
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_bits_overrides_and_calibration_choice(exported, tmp_path):
@@ -101,3 +103,28 @@ def test_inspect_prints_layers_and_macs(exported):
     assert res.returncode == 0, res.stderr
     assert "DepthToSpace" in res.stdout and "MACs per LR pixel" in res.stdout
     assert "prelu" in res.stdout
+
+
+def test_csim_command_end_to_end(compiled):
+    out, _ = compiled
+    res = srhw_cli("csim", out)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "PASS: 4 of 4 frames bit-exact" in res.stdout and "csim passed" in res.stdout
+
+
+def test_csim_on_a_directory_without_project(tmp_path):
+    res = srhw_cli("csim", tmp_path)
+    assert res.returncode == 2 and "no srhw HLS project" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--board", "zcu999"], "--board must be one of"),
+    (["--in-size", "1920by1080"], "--in-size must be WIDTHxHEIGHT"),
+    (["--fps", "0"], "--fps must be positive"),
+    (["--max-width", "100"], "--max-width 100 is smaller"),
+])
+def test_bad_hardware_flags(exported, tmp_path, flags, message):
+    out = tmp_path / "o"
+    res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, *flags)
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()

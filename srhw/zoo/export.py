@@ -7,12 +7,12 @@ import warnings
 from pathlib import Path
 
 
-def export_fsrcnn(state_path: Path, out: Path, scale: int) -> None:
+def export_fsrcnn(state_path: Path, out: Path, scale: int, d: int = 56, s: int = 12, m: int = 4) -> None:
     import torch
 
     from srhw.zoo.models import FSRCNN
 
-    model = FSRCNN(scale=scale)
+    model = FSRCNN(scale=scale, d=d, s=s, m=m)
     model.load_state_dict(torch.load(state_path, map_location="cpu"))
     model.eval()
     x = torch.rand(1, 1, 32, 32)

@@ -1,0 +1,39 @@
+// The requantization epilogue of docs/arithmetic.md (section 3, "Epilogue"): accumulator ->
+// output code, with the layer's activation. One function for Conv, Affine and Add.
+//
+// CFG supplies: wide_t (a signed ap_int wide enough for every intermediate; the backend
+// derives its width from the overflow certificate), out_t, ACT, OUT_LO/OUT_HI, SLOPE_FRAC,
+// LUT_LO/LUT_HI. Per-channel tables: shift[c] (acc_frac - out_frac, or acc_frac - lut frac
+// for tanh), slope[c], lo[c]/hi[c] (clip), lut[] (tanh).
+#ifndef SRHW_EPILOGUE_H
+#define SRHW_EPILOGUE_H
+
+#include "srhw_arith.h"
+
+namespace srhw {
+
+enum act_kind { ACT_NONE = 0, ACT_RELU = 1, ACT_CLIP = 2, ACT_PRELU = 3, ACT_TANH = 4 };
+
+template <class CFG, typename ACC>
+typename CFG::out_t epilogue(ACC acc, int c, const int shift[], const typename CFG::slope_t slope[],
+                             const int lo[], const int hi[], const typename CFG::out_t lut[]) {
+#pragma HLS INLINE
+    typedef typename CFG::wide_t W;
+    const W a = acc;
+    if (CFG::ACT == ACT_TANH) {
+        const W i = saturate<W>(round_shift<W>(a, shift[c]), W(CFG::LUT_LO), W(CFG::LUT_HI));
+        return lut[int(i - W(CFG::LUT_LO))];
+    }
+    W y = round_shift<W>(a, shift[c]);
+    if (CFG::ACT == ACT_PRELU && a < 0) {
+        const W p = a * slope[c];
+        y = round_shift<W>(p, shift[c] + CFG::SLOPE_FRAC);
+    }
+    if (CFG::ACT == ACT_RELU && y < 0) y = 0;
+    if (CFG::ACT == ACT_CLIP) y = saturate<W>(y, W(lo[c]), W(hi[c]));
+    return typename CFG::out_t(saturate<W>(y, W(CFG::OUT_LO), W(CFG::OUT_HI)));
+}
+
+}  // namespace srhw
+
+#endif  // SRHW_EPILOGUE_H

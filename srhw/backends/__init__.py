@@ -1,0 +1,1 @@
+"""Backends: code generators that read the quantized IR (srhw.qir)."""

@@ -1,0 +1,80 @@
+"""`srhw csim OUT/`: build the generated HLS project with g++ and run its testbench.
+
+Headers: `$XILINX_HLS/include` when it exists, else the open Xilinx ap_types that ship in the
+`hls4ml` wheel (Apache-2.0; found on disk, never copied into this repository). The build is
+C++14 like Vitis HLS, with -Wall -Wextra; the vendor headers are system includes so that only
+warnings from srhw's own code show.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from srhw.errors import SrhwError, UsageError
+
+STREAM_WARNING = "WARNING: Hls::stream"
+SOURCES = ("srhw_top.cpp", "srhw_tb.cpp")
+
+
+@dataclass(frozen=True)
+class CsimResult:
+    passed: bool
+    output: str
+    build_seconds: float
+    run_seconds: float
+    own_warnings: list[str]  # warnings located in the generated project (vendor headers excluded)
+
+
+def ap_include_dir() -> Path:
+    xilinx = os.environ.get("XILINX_HLS")
+    if xilinx and (Path(xilinx) / "include" / "ap_int.h").is_file():
+        return Path(xilinx) / "include"
+    spec = importlib.util.find_spec("hls4ml")
+    if spec is not None and spec.submodule_search_locations:
+        d = Path(list(spec.submodule_search_locations)[0]) / "templates" / "vivado" / "ap_types"
+        if (d / "ap_int.h").is_file():
+            return d
+    raise SrhwError("C-simulation needs the ap_int/hls_stream headers: set XILINX_HLS to a Vitis HLS install, "
+                    "or `pip install hls4ml==1.3.0 --no-deps` (srhw uses only its open ap_types headers)")
+
+
+def find_project(out: Path) -> Path:
+    """OUT/ (as written by `srhw compile`) or OUT/hls/ itself."""
+    for d in (Path(out) / "hls", Path(out)):
+        if all((d / s).is_file() for s in SOURCES) and (d / "tb_data").is_dir():
+            return d
+    raise UsageError(f"'{out}' holds no srhw HLS project (expected {out}/hls/srhw_top.cpp and tb_data/)")
+
+
+def run_csim(out: Path, cxx: str | None = None, opt: str = "-O2", timeout: float = 600.0) -> CsimResult:
+    proj = find_project(out)
+    compiler = cxx or os.environ.get("CXX") or shutil.which("g++")
+    if not compiler:
+        raise SrhwError("C-simulation needs g++ (apt-get install g++) or $CXX")
+    inc = ap_include_dir()
+    with tempfile.TemporaryDirectory(prefix="srhw-csim-") as tmp:
+        exe = Path(tmp) / "csim"
+        cmd = [compiler, "-std=c++14", opt, "-Wall", "-Wextra", "-Wno-unknown-pragmas", "-I", str(proj), "-isystem", str(inc),
+               *(str(proj / s) for s in SOURCES), "-o", str(exe)]
+        t0 = time.perf_counter()
+        build = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        t1 = time.perf_counter()
+        if build.returncode != 0:
+            raise SrhwError(f"C-simulation build failed ({compiler}):\n{build.stderr.strip()[-4000:]}")
+        runp = subprocess.run([str(exe)], cwd=proj, capture_output=True, text=True, timeout=timeout)
+        t2 = time.perf_counter()
+    text = runp.stdout + runp.stderr
+    passed = runp.returncode == 0 and STREAM_WARNING not in text and "PASS" in text
+    return CsimResult(passed, text, t1 - t0, t2 - t1, own_warnings(build.stderr, proj))
+
+
+def own_warnings(stderr: str, proj: Path) -> list[str]:
+    """Diagnostics whose location is a file of the project (srhw's code, not ap_types)."""
+    root = str(proj.resolve())
+    return [l for l in stderr.splitlines() if l.startswith(root) and ": warning:" in l]

@@ -1,0 +1,153 @@
+"""Throughput-driven folding: per-layer parallelism that just meets the pixel rate.
+
+The LR pixel rate is `fps * in_w * in_h`; at `clock_mhz` a stage may spend
+`budget = clock / rate` cycles per LR pixel. A conv computes its C_OUT outputs PO at a time
+in GROUPS = ceil(C_OUT / PO) cycles per padded pixel position (hls/srhw_conv.h); we take the
+most groups (fewest multipliers) whose cycles, padding positions included, fit the budget.
+The output stage emits R*R / PPC beats per LR pixel. Multipliers count the weight slots that
+are non-zero in some group (constant zero products cost nothing once synthesized); the bound
+is the model's non-zero MACs per second divided by the clock.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from srhw.errors import UsageError
+from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph
+
+BOARDS: dict[str, tuple[str, float]] = {  # preset -> (part, clock MHz)
+    "zcu102": ("xczu9eg-ffvb1156-2-e", 300.0),
+    "kv260": ("xck26-sfvc784-2LV-c", 300.0),
+    "u250": ("xcu250-figd2104-2L-e", 300.0),
+    "vck190": ("xcvc1902-vsva2197-2MP-e-S", 300.0),
+}
+DEFAULT_BOARD = "zcu102"
+BRAM18_BITS = 18 * 1024
+
+
+@dataclass(frozen=True)
+class Target:
+    board: str = DEFAULT_BOARD
+    part: str = BOARDS[DEFAULT_BOARD][0]
+    clock_mhz: float = 300.0
+    fps: float = 60.0
+    in_w: int = 1920
+    in_h: int = 1080
+    max_w: int = 1920
+
+    @property
+    def budget(self) -> float:
+        """Cycles available per LR pixel."""
+        return self.clock_mhz * 1e6 / (self.fps * self.in_w * self.in_h)
+
+
+def make_target(board: str | None = None, clock_mhz: float | None = None, fps: float = 60.0,
+                in_size: str = "1920x1080", max_width: int | None = None) -> Target:
+    b = board or DEFAULT_BOARD
+    if b not in BOARDS:
+        raise UsageError(f"--board must be one of {', '.join(BOARDS)}, not {b!r}")
+    try:
+        w, h = (int(v) for v in in_size.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--in-size must be WIDTHxHEIGHT (e.g. 1920x1080), not {in_size!r}") from None
+    part, clock = BOARDS[b]
+    clock = clock if clock_mhz is None else clock_mhz
+    mw = w if max_width is None else max_width
+    for flag, v in (("--clock-mhz", clock), ("--fps", fps), ("--in-size width", w), ("--in-size height", h),
+                    ("--max-width", mw)):
+        if not (v > 0 and math.isfinite(v)):
+            raise UsageError(f"{flag} must be positive, not {v!r}")
+    if mw < w:
+        raise UsageError(f"--max-width {mw} is smaller than the --in-size width {w}")
+    return Target(b, part, float(clock), float(fps), w, h, int(mw))
+
+
+@dataclass(frozen=True)
+class StageFold:
+    name: str
+    groups: int                 # cycles per (padded) pixel position
+    po: int                     # outputs computed in parallel
+    multipliers: int
+    cycles_per_lr_pixel: float  # including padding positions at the target size
+    line_buffer_bits: int
+    weight_bits: int
+    nonzero_macs: int           # per LR pixel
+
+    @property
+    def bram18(self) -> int:
+        return math.ceil(self.line_buffer_bits / BRAM18_BITS) if self.line_buffer_bits > 4096 else 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: Target
+    stages: tuple[StageFold, ...]
+    ppc: int
+
+    @property
+    def multipliers(self) -> int:
+        return sum(s.multipliers for s in self.stages)
+
+    @property
+    def bound(self) -> float:
+        rate = self.target.fps * self.target.in_w * self.target.in_h
+        return sum(s.nonzero_macs for s in self.stages) * rate / (self.target.clock_mhz * 1e6)
+
+    @property
+    def cycles_per_lr_pixel(self) -> float:
+        return max(s.cycles_per_lr_pixel for s in self.stages)
+
+    @property
+    def projected_fps(self) -> float:
+        t = self.target
+        return t.clock_mhz * 1e6 / (self.cycles_per_lr_pixel * t.in_w * t.in_h)
+
+
+def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None) -> StageFold:
+    o, i, kh, kw = l.weight.shape
+    pt, pl, pb, pr = l.pads
+    overhead = (t.in_h + pt + pb) * (t.in_w + pl + pr) / (t.in_h * t.in_w)
+    if groups_forced is not None:
+        g = max(1, min(groups_forced, o))
+    else:
+        g = max(1, min(o, int(math.floor(t.budget / overhead + 1e-9))))
+    po = math.ceil(o / g)
+    g = math.ceil(o / po)
+    slots = np.zeros((po, i, kh, kw), dtype=bool)
+    for gi in range(g):
+        block = l.weight[gi * po: (gi + 1) * po] != 0
+        slots[: block.shape[0]] |= block
+    line_buffer = max(kh - 1, 0) * (t.max_w + pl + pr) * i * in_width
+    return StageFold(l.name, g, po, int(slots.sum()), g * overhead, line_buffer, int(l.weight.size) * l.w_width,
+                     int(np.count_nonzero(l.weight)))
+
+
+def plan(q: QGraph, t: Target, groups: int | None = None) -> Plan:
+    """Per-layer folding for target t; `groups` forces the same fold on every conv (tests)."""
+    stages = []
+    for l in q.layers:
+        if isinstance(l, QConv):
+            stages.append(_conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups))
+        elif isinstance(l, (QAffine, QAdd)):
+            stages.append(StageFold(l.name, 1, l.out_frac.size, l.out_frac.size if isinstance(l, QAffine) else 0,
+                                    1.0, 0, 0, 0))
+    r, crop_r, c_hr = output_geometry(q)
+    ppc = r if crop_r % r == 0 else 1
+    stages.append(StageFold("video_out", 1, ppc, 0, r * r / ppc, (t.max_w * c_hr * r * r * 8) if r > 1 else 0, 0, 0))
+    return Plan(t, tuple(stages), ppc)
+
+
+def output_geometry(q: QGraph) -> tuple[int, int, int]:
+    """(R, right crop, HR channels) of the tail: [pixel layer] -> DepthToSpace? -> Crop?"""
+    r, crop_r = 1, 0
+    for l in q.layers:
+        if isinstance(l, QDepthToSpace):
+            r = l.blocksize
+        if isinstance(l, QCrop):
+            crop_r = l.right
+    d2s = [l for l in q.layers if isinstance(l, QDepthToSpace)]
+    c_hr = (d2s[0].out_frac.size if d2s else q.layers[-1].out_frac.size)
+    return r, crop_r, c_hr

@@ -1,0 +1,249 @@
+"""Vitis HLS backend: quantized IR -> OUT/hls/ (a streaming dataflow kernel, its testbench and
+test vectors from the golden model, run_hls.tcl, hls_config.cfg and a README).
+
+The generated C++ is a chain of stages from the hand-written library in `hls/`; everything
+specific to the model is data: one config struct and a few constant tables per layer,
+rendered by the Jinja templates in `templates/hls/`. Names from the model appear only in
+comments, after `comment_text` has reduced them to a safe alphabet.
+"""
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from srhw.backends.folding import Plan, output_geometry
+from srhw.errors import UnsupportedModelError
+from srhw.fixed import Fmt, rounding_bound, signed_width
+from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
+from srhw.resources import hls_dir, templates_dir
+
+TOP = "srhw_top"
+LIBRARY = ("srhw_arith.h", "srhw_epilogue.h", "srhw_stream.h", "srhw_conv.h", "srhw_pointwise.h", "srhw_video.h")
+_SAFE = re.compile(r"[^A-Za-z0-9 _.,:;=+()\[\]<>-]")
+
+
+def comment_text(text: str, limit: int = 120) -> str:
+    """Text that is inert inside a C++ `//` comment and a Tcl/cfg `#` comment: no newline, no
+    backslash (line splice), no `?` (trigraphs), no braces or quotes (Tcl), no `*/`."""
+    return _SAFE.sub("_", str(text))[:limit]
+
+
+def c_type(fmt: Fmt) -> str:
+    return f"ap_{'' if fmt.signed else 'u'}int<{fmt.width}>"
+
+
+def c_int(v: int) -> str:
+    v = int(v)
+    if abs(v) >= 1 << 63:
+        raise ValueError(f"constant {v} does not fit 64 bits")
+    return f"{v}LL" if abs(v) >= 1 << 31 else str(v)
+
+
+def c_array(a: np.ndarray) -> str:
+    """A nested brace initializer, one innermost row per line."""
+    a = np.asarray(a)
+    if a.ndim == 1:
+        return "{" + ", ".join(c_int(v) for v in a) + "}"
+    return "{\n" + ",\n".join(c_array(s) for s in a) + "}"
+
+
+def _check_shape(q: QGraph) -> None:
+    """The kernel's tail must be [pixel layer] -> DepthToSpace? -> Crop?; anything else after
+    the upsampling would need HR-rate stages (not built yet)."""
+    problems = []
+    kinds = [type(l) for l in q.layers]
+    d2s = [i for i, k in enumerate(kinds) if k is QDepthToSpace]
+    crops = [i for i, k in enumerate(kinds) if k is QCrop]
+    if len(d2s) > 1:
+        problems.append(f"{len(d2s)} DepthToSpace layers (the HLS backend takes one, at the end)")
+    tail_start = d2s[0] if d2s else (crops[0] if crops else len(kinds))
+    for l in q.layers[tail_start:]:
+        if not isinstance(l, (QDepthToSpace, QCrop)):
+            problems.append(f"layer '{l.name}' ({l.kind}, from node '{comment_text(l.source)}') runs after the "
+                            f"upsampling; the HLS backend supports only a Crop there")
+    if crops and not d2s:
+        problems.append("a Crop without a DepthToSpace")
+    if problems:
+        raise UnsupportedModelError("the HLS backend cannot build this model: " + "; ".join(problems))
+
+
+def _epilogue_width(l: QLayer, shift: np.ndarray) -> int:
+    """Width of the epilogue's working register, derived from the certificate's bounds."""
+    b = int(l.cert["acc_bound"])
+    smax, smin = int(shift.max()), int(shift.min())
+    vals = [rounding_bound(b, smax), b << max(0, -smin), abs(l.out_fmt.lo), l.out_fmt.hi]
+    act: QAct = l.act  # type: ignore[attr-defined]
+    if act.kind == "prelu":
+        p, sf = int(l.cert["prelu_product_bound"]), act.slope_fmt.frac
+        vals += [rounding_bound(p, smax + sf), p << max(0, -(smin + sf))]
+    if act.kind == "tanh":
+        vals += [abs(act.lut_fmt.lo), act.lut_fmt.hi]
+    if act.kind == "clip":
+        vals += [int(np.abs(act.lo).max()), int(np.abs(act.hi).max())]
+    return signed_width(max(vals))
+
+
+@dataclass
+class _Stage:
+    layer: QLayer
+    kind: str
+    cfg: dict
+    tables: list[tuple[str, str, str, str]]  # (c type, name, dims, initializer)
+    inputs: list[str]
+    output: str
+    in_h: str
+    in_w: str
+    out_h: str  # expressions of the LR frame size
+    out_w: str
+
+
+def _act_tables(l: QLayer, prefix: str, out_t: str, channels: int, shift: np.ndarray) -> tuple[dict, list]:
+    act: QAct = l.act  # type: ignore[attr-defined]
+    kind = {"none": "ACT_NONE", "relu": "ACT_RELU", "clip": "ACT_CLIP", "prelu": "ACT_PRELU", "tanh": "ACT_TANH"}[act.kind]
+    slope_w = act.slope_fmt.width if act.kind == "prelu" else 2
+    slope = act.slope if act.kind == "prelu" else np.zeros(channels, dtype=np.int64)
+    lo = act.lo if act.kind == "clip" else np.full(channels, l.out_fmt.lo)
+    hi = act.hi if act.kind == "clip" else np.full(channels, l.out_fmt.hi)
+    lut = act.lut if act.kind == "tanh" else np.zeros(1, dtype=np.int64)
+    cfg = {"ACT": f"srhw::{kind}", "SLOPE_FRAC": act.slope_fmt.frac if act.kind == "prelu" else 0,
+           "OUT_LO": l.out_fmt.lo, "OUT_HI": l.out_fmt.hi,
+           "LUT_LO": act.lut_fmt.lo if act.kind == "tanh" else 0, "LUT_HI": act.lut_fmt.hi if act.kind == "tanh" else 0,
+           "LUT_SIZE": int(lut.size), "slope_t": f"ap_int<{slope_w}>"}
+    tables = [("int", f"{prefix}_shift", f"[{channels}]", c_array(shift)),
+              (f"{prefix}_cfg::slope_t", f"{prefix}_slope", f"[{channels}]", c_array(slope)),
+              ("int", f"{prefix}_lo", f"[{channels}]", c_array(lo)),
+              ("int", f"{prefix}_hi", f"[{channels}]", c_array(hi)),
+              (f"{prefix}_cfg::out_t", f"{prefix}_lut", f"[{lut.size}]", c_array(lut))]
+    return cfg, tables
+
+
+def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str]:
+    folds = {s.name: s for s in plan.stages}
+    streams = {q.input: "s_in"}
+    size = {q.input: ("height", "width")}
+    stages: list[_Stage] = []
+    pixel_value = q.input
+    for l in q.layers:
+        if isinstance(l, (QDepthToSpace, QCrop)):
+            continue
+        name = l.name
+        out_t = c_type(l.out_fmt)
+        h, w = size[l.inputs[0]]
+        act_target = l.act.lut_fmt.frac if l.act.kind == "tanh" else None  # type: ignore[attr-defined]
+        shift = l.acc_frac - (l.out_frac if act_target is None else act_target)  # type: ignore[attr-defined]
+        acfg, atables = _act_tables(l, name, out_t, l.out_frac.size, shift)
+        base = {"out_t": out_t, "acc_t": f"ap_int<{l.cert['acc_width']}>",
+                "wide_t": f"ap_int<{_epilogue_width(l, shift)}>"} | acfg
+        if isinstance(l, QConv):
+            o, i, kh, kw = l.weight.shape
+            pt, pl, pb, pr = l.pads
+            f = folds[name]
+            cfg = base | {"in_t": c_type(q.fmt_of(l.inputs[0])), "w_t": f"ap_int<{l.w_width}>", "C_IN": i, "C_OUT": o,
+                          "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
+                          "MAX_W": "SRHW_MAX_WIDTH", "PO": f.po, "GROUPS": f.groups}
+            tables = [(f"{name}_cfg::w_t", f"{name}_weight", f"[{o}][{i}][{kh}][{kw}]", c_array(l.weight)),
+                      (f"{name}_cfg::acc_t", f"{name}_bias", f"[{o}]", c_array(l.bias))] + atables
+            dh, dw = pt + pb - kh + 1, pl + pr - kw + 1
+            stages.append(_Stage(l, "conv", cfg, tables, [l.inputs[0]], l.output, h, w, f"{h} + ({dh})", f"{w} + ({dw})"))
+        elif isinstance(l, QAffine):
+            c = l.scale.size
+            cfg = base | {"in_t": c_type(q.fmt_of(l.inputs[0])), "s_t": f"ap_int<{l.s_width}>", "C": c}
+            tables = [(f"{name}_cfg::s_t", f"{name}_scale", f"[{c}]", c_array(l.scale)),
+                      (f"{name}_cfg::acc_t", f"{name}_bias", f"[{c}]", c_array(l.bias))] + atables
+            stages.append(_Stage(l, "affine", cfg, tables, [l.inputs[0]], l.output, h, w, h, w))
+        elif isinstance(l, QAdd):
+            c = l.out_frac.size
+            cfg = base | {"a_t": c_type(q.fmt_of(l.inputs[0])), "b_t": c_type(q.fmt_of(l.inputs[1])), "C": c}
+            tables = [("int", f"{name}_align_a", f"[{c}]", c_array(l.acc_frac - l.in_fracs[0])),
+                      ("int", f"{name}_align_b", f"[{c}]", c_array(l.acc_frac - l.in_fracs[1]))] + atables
+            stages.append(_Stage(l, "add", cfg, tables, list(l.inputs), l.output, h, w, h, w))
+        else:
+            raise UnsupportedModelError(f"layer '{name}' ({l.kind}) has no HLS stage")
+        streams[l.output] = f"s_{name}"
+        size[l.output] = (f"{name}_h", f"{name}_w")
+        pixel_value = l.output
+    return stages, streams, pixel_value, size
+
+
+def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, str | bytes]:
+    """The files of OUT/hls/, keyed by relative path."""
+    _check_shape(q)
+    stages, streams, pixel_value, size = _stages(q, plan)
+    r, crop_r, c_hr = output_geometry(q)
+    crop_b = next((l.bottom for l in q.layers if isinstance(l, QCrop)), 0)
+    mode = next((l.mode for l in q.layers if isinstance(l, QDepthToSpace)), "CRD")
+    # values read by more than one stage go through fork stages
+    readers: dict[str, int] = {}
+    for s in stages:
+        for v in s.inputs:
+            readers[v] = readers.get(v, 0) + 1
+    readers[pixel_value] = readers.get(pixel_value, 0) + 1
+    forks = []
+    taken: dict[str, int] = {}
+    for v, n in readers.items():
+        if n > 2:
+            raise UnsupportedModelError(f"value '{comment_text(v)}' is read by {n} layers; the HLS backend forks a "
+                                        f"tensor to at most two")
+        if n > 1:
+            forks.append({"value": streams[v], "source": v, "channels": _channels(q, v), "type": _vtype(q, v),
+                          "h": size[v][0], "w": size[v][1]})
+    def stream_for(v: str) -> str:
+        if readers.get(v, 0) <= 1:
+            return streams[v]
+        k = taken.get(v, 0)
+        taken[v] = k + 1
+        return f"{streams[v]}_r{k}"
+    for s in stages:
+        s.inputs = [stream_for(v) for v in s.inputs]
+    pixel_stream = stream_for(pixel_value)
+    used = {x for st in stages for x in (st.in_h, st.in_w)} | {size[pixel_value][0], size[pixel_value][1]}
+    used |= {x for f in forks for x in (f["h"], f["w"])}
+    sized = {st.layer.name for st in stages if f"{st.layer.name}_h" in used}
+    ppc = plan.ppc
+    latency = sum((l.weight.shape[2] - 1) * (plan.target.max_w + l.pads[1] + l.pads[3]) + l.weight.shape[3]
+                  for l in q.layers if isinstance(l, QConv))
+    view = {
+        "top": TOP, "model": comment_text(q.meta.get("model", q.name)), "q": q, "plan": plan,
+        "stages": stages, "sized": sized, "streams": [(streams[s.layer.output], s.cfg["out_t"], s.layer.out_frac.size) for s in stages],
+        "forks": forks, "pixel_stream": pixel_stream, "pixel_h": size[pixel_value][0], "pixel_w": size[pixel_value][1], "in_channels": q.input_channels, "hr_channels": c_hr,
+        "scale": r, "crd": "true" if mode == "CRD" else "false", "ppc": ppc, "crop_b": crop_b, "crop_r": crop_r,
+        "max_w": plan.target.max_w, "skip_depth": latency + 16, "target": plan.target,
+        "clock_ns": f"{1000.0 / plan.target.clock_mhz:.3f}", "frames": len(vectors),
+    }
+    env = Environment(loader=FileSystemLoader(str(templates_dir() / "hls")), undefined=StrictUndefined,
+                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["comment"] = comment_text
+    files: dict[str, str | bytes] = {}
+    for name in ("srhw_top.h", "srhw_top.cpp", "srhw_params.h", "srhw_tb.cpp", "run_hls.tcl", "hls_config.cfg",
+                 "README.md"):
+        files[name] = env.get_template(name + ".j2").render(**view)
+    for name in LIBRARY:
+        files[f"srhw/{name}"] = (hls_dir() / name).read_text(encoding="utf-8")
+    lines = []
+    for k, (lr, hr) in enumerate(vectors):
+        files[f"tb_data/frame{k:02d}.in"] = _frame_bytes(lr)
+        files[f"tb_data/frame{k:02d}.out"] = _frame_bytes(hr)
+        lines.append(f"frame{k:02d}")
+    files["tb_data/frames.txt"] = "\n".join(lines) + "\n"
+    return files
+
+
+def _channels(q: QGraph, v: str) -> int:
+    return int(q.frac_of(v).size)
+
+
+def _vtype(q: QGraph, v: str) -> str:
+    return c_type(q.fmt_of(v))
+
+
+def _frame_bytes(a: np.ndarray) -> bytes:
+    """Test vector: int32 C, H, W (little endian), then the C*H*W codes as bytes (CHW order)."""
+    a = np.asarray(a)
+    c, h, w = a.shape
+    if a.min() < 0 or a.max() > 255:
+        raise ValueError("test vectors hold 8-bit pixel codes")
+    return struct.pack("<3i", c, h, w) + a.astype(np.uint8).tobytes()

@@ -1,0 +1,92 @@
+"""The generated project's Tcl, cfg, README and C++ name what they must, deterministically,
+and names from a model never reach them unescaped."""
+import json
+
+import onnx
+import pytest
+
+import srhw
+from srhw.backends.csim import run_csim
+from srhw.backends.hls import comment_text
+from tests.conftest import pixels
+
+
+@pytest.fixture(scope="module")
+def project(exported, tmp_path_factory):
+    out = tmp_path_factory.mktemp("p") / "out"
+    srhw.compile(exported("fsrcnn_x2", "dynamo"), out=out, progress=False, board="kv260", clock_mhz=250,
+                 max_width=640, in_size="640x360", test_frames=[pixels(1, 9, 11)])
+    return out / "hls"
+
+
+def test_tcl_runs_every_step_for_the_board(project):
+    tcl = (project / "run_hls.tcl").read_text()
+    for needle in ("set_top srhw_top", "add_files srhw_top.cpp", "add_files -tb srhw_tb.cpp", "add_files -tb tb_data",
+                   "set_part {xck26-sfvc784-2LV-c}", "create_clock -period 4.000", "csim_design", "csynth_design",
+                   "cosim_design", "export_design -format ip_catalog", "-flow_target vivado"):
+        assert needle in tcl, needle
+
+
+def test_cfg_for_the_unified_flow(project):
+    lines = (project / "hls_config.cfg").read_text().splitlines()
+    for needle in ("part=xck26-sfvc784-2LV-c", "[hls]", "flow_target=vivado", "clock=4.000ns", "syn.top=srhw_top",
+                   "syn.file=srhw_top.cpp", "tb.file=srhw_tb.cpp", "tb.file=tb_data", "package.output.format=ip_catalog"):
+        assert needle in lines, needle
+    readme = (project / "README.md").read_text()
+    assert "vitis_hls -f run_hls.tcl" in readme and "v++ -c --mode hls --config hls_config.cfg" in readme
+    assert "create_bd_cell" in readme and "srhw csim" in readme
+
+
+def test_interface_and_sizes(project):
+    top = (project / "srhw_top.cpp").read_text()
+    for needle in ("mode=axis port=in", "mode=axis port=out", "mode=s_axilite port=width", "mode=s_axilite port=height",
+                   "#pragma HLS DATAFLOW"):
+        assert needle in top
+    h = (project / "srhw_top.h").read_text()
+    assert "#define SRHW_MAX_WIDTH 640" in h and "#define SRHW_PPC 2" in h and "#define SRHW_SCALE 2" in h
+
+
+def test_folding_follows_the_pixel_rate(exported):
+    path = exported("fsrcnn_x2", "dynamo")
+    fast = srhw.compile(path, progress=False, in_size="1920x1080", fps=60).summary["hls"]
+    slow = srhw.compile(path, progress=False, in_size="640x360", fps=30).summary["hls"]
+    # 1080p60 at 300 MHz leaves 2.41 cycles per pixel, 360p30 leaves 43: far fewer multipliers
+    assert fast["cycles_per_lr_pixel_budget"] == pytest.approx(300e6 / (1920 * 1080 * 60), rel=1e-3)
+    assert fast["projected_fps"] >= 60 and slow["projected_fps"] >= 30
+    assert slow["multipliers"] * 2 < fast["multipliers"]
+    assert all(s["ii_cycles_per_pixel"] >= 1 for s in slow["stages"])
+
+
+def test_generation_is_deterministic(exported, tmp_path):
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"o{k}"
+        srhw.compile(exported("espcn_x3", "dynamo"), out=out, progress=False, in_size="64x48", fps=40000)
+        outs.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert outs[0] == outs[1] and any(str(p).startswith("hls/") for p in outs[0])
+
+
+NASTY = ['conv"quote', "conv*/ int x;", "#include <evil>", "$(rm -rf)", "line\nbreak\\", "brace{[", "what??/"]
+
+
+def test_hostile_node_names_stay_in_comments(exported, tmp_path):
+    m = onnx.load(str(exported("fsrcnn_x2", "torchscript")))
+    for k, node in enumerate(m.graph.node):
+        node.name = NASTY[k % len(NASTY)] + str(k)
+    path = tmp_path / 'we"ird*$(name)#x.onnx'
+    onnx.save(m, str(path))
+    out = tmp_path / "out"
+    srhw.compile(path, out=out, progress=False, in_size="64x48", fps=40000, test_frames=[pixels(1, 9, 11)])
+    for f in ("srhw_top.cpp", "srhw_params.h", "srhw_top.h", "srhw_tb.cpp", "run_hls.tcl", "hls_config.cfg"):
+        text = (out / "hls" / f).read_text()
+        for bad in ('"quote', "*/ int", "#include <evil>", "$(", "{[", "??/", "line\nbreak"):
+            assert bad not in text, (f, bad)
+        assert not any("break" in line and "\\" in line for line in text.splitlines()), f  # no line splice
+    assert "conv_quote" in (out / "hls" / "srhw_params.h").read_text()  # still recognisable, escaped
+    r = run_csim(out)
+    assert r.passed and r.own_warnings == [], r.output
+
+
+def test_comment_text_alphabet():
+    assert comment_text('a"b*/c\nd\\e?f{g}$h#i') == "a_b__c_d_e_f_g__h_i"
+    assert json.dumps(comment_text("x" * 500)).count("x") == 120

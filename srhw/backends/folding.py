@@ -113,7 +113,7 @@ def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None) ->
     if groups_forced is not None:
         g = max(1, min(groups_forced, o))
     else:
-        g = max(1, min(o, int(math.floor(t.budget / overhead + 1e-9))))
+        g = max(1, min(o, math.floor(t.budget / overhead + 1e-9)))
     po = math.ceil(o / g)
     g = math.ceil(o / po)
     slots = np.zeros((po, i, kh, kw), dtype=bool)
@@ -149,5 +149,5 @@ def output_geometry(q: QGraph) -> tuple[int, int, int]:
         if isinstance(l, QCrop):
             crop_r = l.right
     d2s = [l for l in q.layers if isinstance(l, QDepthToSpace)]
-    c_hr = (d2s[0].out_frac.size if d2s else q.layers[-1].out_frac.size)
+    c_hr = d2s[0].out_frac.size if d2s else q.layers[-1].out_frac.size
     return r, crop_r, c_hr

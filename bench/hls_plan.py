@@ -29,14 +29,15 @@ from _common import write
 def fsrcnn_s_onnx(folder: Path) -> Path:
     import torch
 
-    from srhw.zoo.export import export_fsrcnn
-    from srhw.zoo.models import FSRCNN
+    from srhw.zoo.export import export_entry
+    from srhw.zoo.registry import ZOO
 
     torch.manual_seed(0)
+    entry = ZOO["fsrcnn_s_x2"]
     state = folder / "fsrcnn_s.pt"
-    torch.save(FSRCNN(scale=2, d=32, s=5, m=1).state_dict(), state)
+    torch.save(entry.build().state_dict(), state)
     out = folder / "fsrcnn_s_x2.onnx"
-    export_fsrcnn(state, out, 2, d=32, s=5, m=1)
+    export_entry(entry, state, out)
     return out
 
 

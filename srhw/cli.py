@@ -5,7 +5,7 @@ import argparse
 import logging
 import sys
 
-from srhw.errors import SrhwError
+from srhw.errors import SrhwError, UsageError
 
 EXIT_USER_ERROR = 2
 
@@ -43,6 +43,56 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("csim", help="build OUT/hls with g++ and run its bit-exact testbench")
     s.add_argument("out", help="a directory written by `srhw compile`")
 
+    e = sub.add_parser("eval", help="PSNR/SSIM of bicubic, float and fixed point on a folder of HR images")
+    e.add_argument("model", help="ONNX file or zoo name")
+    e.add_argument("--data", required=True, help="folder of HR images (e.g. Set5)")
+    e.add_argument("--scale", type=int, default=None, help="upscale factor (default: the model's)")
+    e.add_argument("--bits", default="8", help="fixed-point widths to measure, e.g. 8 or 6,8 (default 8)")
+    e.add_argument("--calib", default=None, help="folder of calibration images (default: the shipped set)")
+    e.add_argument("--json", default=None, help="also write the results as JSON to this file")
+
+    u = sub.add_parser("upscale", help="upscale one image with the golden model (or float)")
+    u.add_argument("model", help="ONNX file or zoo name")
+    u.add_argument("image", help="input image (any size; RGB or grayscale)")
+    u.add_argument("-o", "--out", required=True, help="output image (.png)")
+    g = u.add_mutually_exclusive_group()
+    g.add_argument("--bits", type=_bits, default=8, help="fixed-point width (default 8)")
+    g.add_argument("--float", dest="use_float", action="store_true", help="run the float model instead")
+    u.add_argument("--scale", type=int, default=None, help="upscale factor (SRCNN-style models need it)")
+    u.add_argument("--calib", default=None)
+    u.add_argument("--compare", default=None, help="write a bicubic | float | fixed figure of aligned crops")
+    u.add_argument("--hr", default=None, help="ground-truth HR image to add to the --compare figure")
+
+    w = sub.add_parser("sweep", help="PSNR versus bit width: a table, JSON and a PNG plot")
+    w.add_argument("model", help="ONNX file or zoo name")
+    w.add_argument("--data", required=True, help="folder of HR images")
+    w.add_argument("--bits", default="4:12", help="LO:HI or a comma list (default 4:12)")
+    w.add_argument("--scale", type=int, default=None)
+    w.add_argument("--calib", default=None)
+    w.add_argument("--plot", default="sweep.png", help="PNG plot to write (default sweep.png)")
+    w.add_argument("--json", default=None, help="also write the results as JSON to this file")
+
+    z = sub.add_parser("zoo", help="the shipped model zoo: list, export, train")
+    zs = z.add_subparsers(dest="zoo_command", required=True)
+    zs.add_parser("list", help="shipped models with parameters, MACs, scale and measured PSNR")
+    ze = zs.add_parser("export", help="write a shipped model's ONNX file")
+    ze.add_argument("name")
+    ze.add_argument("-o", "--out", required=True, help="destination .onnx file")
+    zt = zs.add_parser("train", help="train a zoo entry on T91 (needs the train extra: torch)")
+    zt.add_argument("name")
+    zt.add_argument("--data", required=True, help="folder of training images (T91)")
+    zt.add_argument("--val", default=None, help="folder of validation images (Set5)")
+    zt.add_argument("--run-dir", required=True, help="checkpoints and log; an existing run resumes")
+    zt.add_argument("--steps", type=int, default=20000)
+    zt.add_argument("--batch", type=int, default=64)
+    zt.add_argument("--lr-patch", type=int, default=16, help="LR patch side (HR = scale x this)")
+    zt.add_argument("--lr", type=float, default=1e-3)
+    zt.add_argument("--seed", type=int, default=0)
+    zt.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    zt.add_argument("--ckpt-every", type=int, default=1000)
+    zt.add_argument("--device", default="cpu", help="cpu or cuda")
+    zt.add_argument("--limit-images", type=int, default=None, help="use only the first N training images")
+
     i = sub.add_parser("inspect", help="print the canonical graph: layers, shapes, parameters, MACs")
     i.add_argument("model", nargs="?", default=None, help="ONNX file or zoo name (default: fsrcnn_x2)")
     i.add_argument("--input-range", default="auto")
@@ -76,6 +126,52 @@ def run(args: argparse.Namespace) -> int:
             print(f"compiler warning: {w}")
         print(f"csim {'passed' if r.passed else 'FAILED'}: build {r.build_seconds:.1f} s, run {r.run_seconds:.2f} s")
         return 0 if r.passed else 1
+    if args.command == "eval":
+        import json
+
+        from srhw.evaluate import evaluate, table
+        from srhw.sweep import parse_bits
+
+        res = evaluate(args.model, args.data, args.scale, parse_bits(args.bits), args.calib)
+        print(table(res))
+        if args.json:
+            _write_json(args.json, res)
+        return 0
+    if args.command == "upscale":
+        from srhw.upscale import upscale
+
+        info = upscale(args.model, args.image, args.out, None if args.use_float else args.bits, args.scale,
+                       args.calib, args.compare, args.hr)
+        print(f"wrote {args.out}: {info['input'][1]}x{info['input'][0]} -> {info['output'][1]}x{info['output'][0]} "
+              f"({info['version']})" + (f", comparison {args.compare}" if args.compare else ""))
+        return 0
+    if args.command == "sweep":
+        from srhw.sweep import parse_bits, sweep, table
+
+        res = sweep(args.model, args.data, parse_bits(args.bits), args.scale, args.calib, args.plot)
+        print(table(res))
+        print(f"plot: {args.plot}")
+        if args.json:
+            _write_json(args.json, res)
+        return 0
+    if args.command == "zoo":
+        from srhw.zoo import catalog
+
+        if args.zoo_command == "list":
+            print(catalog.list_text())
+        elif args.zoo_command == "export":
+            print(f"wrote {catalog.export(args.name, args.out)}")
+        else:
+            try:
+                from srhw.zoo.train import train
+            except ImportError as e:
+                raise UsageError(f"training needs torch: pip install 'srhw[train]' ({e})") from None
+            rec = train(args.name, args.data, args.run_dir, args.val, args.steps, args.batch, args.lr_patch, args.lr,
+                        args.seed, args.threads, args.ckpt_every, args.device, args.limit_images,
+                        progress=sys.stderr.isatty())
+            print(f"trained {args.name}: step {rec.get('step')}, validation PSNR {rec.get('val_psnr', float('nan')):.2f} dB"
+                  f" -> {args.run_dir}/final.pt")
+        return 0
     if args.command == "inspect":
         from srhw.frontend import import_onnx
         from srhw.inspect_graph import describe
@@ -86,6 +182,15 @@ def run(args: argparse.Namespace) -> int:
         print(describe(graph))
         return 0
     raise AssertionError(args.command)
+
+
+def _write_json(path: str, data: dict) -> None:
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:

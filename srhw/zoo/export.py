@@ -1,4 +1,8 @@
-"""Exports a trained zoo checkpoint to ONNX (dynamic H/W, torch's default exporter)."""
+"""Exports trained zoo models to ONNX (dynamic H/W, torch's default exporter) and, for
+maintainers, adds a finished training run to the shipped zoo with its card:
+
+    python -m srhw.zoo.export RUN_DIR      # RUN_DIR from `srhw zoo train NAME ...`
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,13 +10,13 @@ import json
 import warnings
 from pathlib import Path
 
+from srhw.zoo.registry import ZOO, ZooEntry
 
-def export_fsrcnn(state_path: Path, out: Path, scale: int, d: int = 56, s: int = 12, m: int = 4) -> None:
+
+def export_entry(entry: ZooEntry, state_path: Path, out: Path) -> None:
     import torch
 
-    from srhw.zoo.models import FSRCNN
-
-    model = FSRCNN(scale=scale, d=d, s=s, m=m)
+    model = entry.build()
     model.load_state_dict(torch.load(state_path, map_location="cpu"))
     model.eval()
     x = torch.rand(1, 1, 32, 32)
@@ -25,22 +29,23 @@ def export_fsrcnn(state_path: Path, out: Path, scale: int, d: int = 56, s: int =
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("run_dir", help="training run directory (holds final.pt and log.jsonl)")
-    p.add_argument("--scale", type=int, default=2)
-    p.add_argument("--name", default="fsrcnn_x2")
+    p.add_argument("run_dir", help="training run directory (holds final.pt, entry.json and log.jsonl)")
     args = p.parse_args(argv)
     from srhw.resources import zoo_dir
 
     run = Path(args.run_dir)
-    out = zoo_dir() / f"{args.name}.onnx"
-    export_fsrcnn(run / "final.pt", out, args.scale)
-    log = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    info = json.loads((run / "entry.json").read_text())
+    entry = ZOO[info["name"]]
+    out = zoo_dir() / f"{entry.name}.onnx"
+    export_entry(entry, run / "final.pt", out)
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     card = zoo_dir() / "zoo.json"
     cards = json.loads(card.read_text()) if card.exists() else {}
-    cards[args.name] = {"architecture": "FSRCNN(56,12,4)", "scale": args.scale, "channels": "Y",
-                        "train_data": "T91 (x5 downscales, x8 flips/rotations), Pillow bicubic LR",
-                        "steps": log[-1]["step"], "train_seconds": round(log[-1]["seconds"]),
-                        "val_set5_psnr_db_float_pillow_bicubic": round(log[-1]["val_psnr"], 2)}
+    cards[entry.name] = {"architecture": entry.title, "scale": entry.scale, "channels": "Y",
+                         "train_data": "T91 (x5 downscales, x8 flips/rotations), MATLAB bicubic LR",
+                         "steps": log[-1]["step"], "train_seconds": round(log[-1]["seconds"]),
+                         "batch": info["batch"], "lr_patch": info["lr_patch"],
+                         "val_set5_psnr_db_float": round(log[-1]["val_psnr"], 2)}
     card.write_text(json.dumps(cards, indent=2, sort_keys=True) + "\n")
     print(f"wrote {out} ({out.stat().st_size} bytes)")
 

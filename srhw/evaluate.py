@@ -1,0 +1,136 @@
+"""The SR evaluation protocol, shared by `srhw eval`, `srhw upscale`, `srhw sweep`, training
+validation and the benchmarks.
+
+Protocol (as SR papers measure): HR images modcropped to the scale; LR by MATLAB-compatible
+bicubic downscaling (srhw.imresize); Y of BT.601 in studio range as uint8; the model's output
+rounded to uint8; PSNR and SSIM on Y with a border of `scale` pixels shaved. SSIM is
+scikit-image's with the usual SR settings (Gaussian window sigma 1.5, population covariance,
+data range 255). SRCNN-style models (scale 1 network) get the bicubic-upscaled LR image.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from srhw.errors import UsageError
+from srhw.imaging import list_images, load_y, modcrop, psnr
+from srhw.imresize import imresize
+
+
+def lr_of(hr: np.ndarray, scale: int) -> np.ndarray:
+    """The LR image of a (modcropped) HR uint8 image: MATLAB bicubic by 1/scale."""
+    h, w = hr.shape[:2]
+    return imresize(hr, (h // scale, w // scale))
+
+
+def bicubic_up(lr: np.ndarray, scale: int) -> np.ndarray:
+    h, w = lr.shape[:2]
+    return imresize(lr, (h * scale, w * scale))
+
+
+def ssim(a: np.ndarray, b: np.ndarray, shave: int = 0) -> float:
+    from skimage.metrics import structural_similarity
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if shave:
+        a, b = a[shave:-shave, shave:-shave], b[shave:-shave, shave:-shave]
+    return float(structural_similarity(a, b, data_range=255.0, gaussian_weights=True, sigma=1.5,
+                                       use_sample_covariance=False))
+
+
+@dataclass(frozen=True)
+class Upscaler:
+    """Runs one model version (float or a quantized IR) on a Y image at a given scale."""
+
+    float_graph: object
+    qgraph: object | None      # None: float
+    model_scale: int
+    scale: int
+
+    def __call__(self, lr: np.ndarray) -> np.ndarray:
+        from srhw import golden
+        from srhw.compiler import float_reference
+
+        x = bicubic_up(lr, self.scale) if self.model_scale == 1 and self.scale > 1 else lr
+        if self.qgraph is None:
+            return np.floor(float_reference(self.float_graph, x[None])[0] + 0.5).astype(np.uint8)
+        return golden.run(self.qgraph, x[None])[0].astype(np.uint8)
+
+
+def resolve_scale(model_scale: int, scale: int | None) -> int:
+    if scale is None:
+        if model_scale == 1:
+            raise UsageError("the model keeps the image size (SRCNN-style): give --scale N for its bicubic input")
+        return model_scale
+    if model_scale != 1 and scale != model_scale:
+        raise UsageError(f"the model upscales x{model_scale}; --scale {scale} does not match")
+    if not 1 <= scale <= 8:
+        raise UsageError(f"--scale must be 1..8, not {scale}")
+    return scale
+
+
+def compile_versions(model, bits_list: list[int], calib=None) -> tuple[dict[str, Upscaler], object]:
+    """'float' and 'W{b}A{b}' upscalers of a model (scale filled in later by the caller)."""
+    import srhw
+
+    versions: dict[str, tuple] = {}
+    first = None
+    for b in bits_list:
+        r = srhw.compile(model, bits=b, calib=calib, progress=False, hls=False)
+        first = first or r
+        versions[f"W{b}A{b}"] = (r.float_graph, r.qgraph)
+    if first is None:
+        first = srhw.compile(model, bits=8, calib=calib, progress=False, hls=False)
+    return {"float": (first.float_graph, None), **versions}, first
+
+
+def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] | None = None, calib=None) -> dict:
+    """Per-image and mean PSNR/SSIM of bicubic, float and each fixed-point width."""
+    data = Path(data)
+    if not data.is_dir():
+        raise UsageError(f"data directory '{data}' does not exist")
+    paths = list_images(data)
+    if not paths:
+        raise UsageError(f"data directory '{data}' holds no images")
+    raw, first = compile_versions(model, bits_list if bits_list is not None else [8], calib)
+    if first.qgraph.input_channels != 1:
+        raise UsageError("srhw eval measures Y-channel models (1 input channel); this model takes "
+                         f"{first.qgraph.input_channels}")
+    model_scale = first.qgraph.scale
+    s = resolve_scale(model_scale, scale)
+    ups = {k: Upscaler(g, q, model_scale, s) for k, (g, q) in raw.items()}
+    rows = []
+    for p in paths:
+        hr = modcrop(load_y(p), s)
+        lr = lr_of(hr, s)
+        outs = {"bicubic": bicubic_up(lr, s)} | {k: u(lr) for k, u in ups.items()}
+        row = {"image": p.stem, "size": list(hr.shape)}
+        for k, y in outs.items():
+            if y.shape != hr.shape:
+                raise UsageError(f"the model's output {y.shape} does not match the HR image {hr.shape} of {p.name}")
+            row[k] = {"psnr": psnr(y, hr, shave=s), "ssim": ssim(y, hr, shave=s)}
+        rows.append(row)
+    keys = [k for k in rows[0] if k not in ("image", "size")]
+    mean = {k: {m: float(np.mean([r[k][m] for r in rows])) for m in ("psnr", "ssim")} for k in keys}
+    return {"model": first.summary["model"], "data": data.name, "scale": s, "images": len(rows),
+            "protocol": "Y BT.601 studio range, modcrop, MATLAB bicubic LR, shave = scale", "per_image": rows,
+            "mean": mean}
+
+
+def table(res: dict) -> str:
+    keys = list(res["mean"])
+    lines = [f"{res['model']} on {res['data']} x{res['scale']} ({res['images']} images; PSNR dB / SSIM, Y, "
+             f"shave {res['scale']})", "",
+             "| image | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for r in res["per_image"]:
+        lines.append(f"| {r['image']} | " + " | ".join(f"{r[k]['psnr']:.2f} / {r[k]['ssim']:.4f}" for k in keys) + " |")
+    lines.append("| **mean** | " + " | ".join(f"**{res['mean'][k]['psnr']:.3f}** / {res['mean'][k]['ssim']:.4f}"
+                                          for k in keys) + " |")
+    f = res["mean"]["float"]["psnr"]
+    fixed = [k for k in keys if k.startswith("W")]
+    if fixed:
+        lines += ["", "Loss vs float: " + ", ".join(f"{k} {res['mean'][k]['psnr'] - f:+.3f} dB" for k in fixed)]
+    return "\n".join(lines)

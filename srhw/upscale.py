@@ -1,0 +1,113 @@
+"""`srhw upscale`: one image through the golden model (or float), Y by the model and Cb/Cr
+by MATLAB bicubic, and an optional side-by-side comparison figure."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from srhw.errors import UsageError
+from srhw.evaluate import Upscaler, bicubic_up, resolve_scale
+from srhw.imaging import rgb_to_ycbcr
+from srhw.imresize import imresize
+
+
+def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
+    """Inverse of imaging.rgb_to_ycbcr (BT.601 studio range), float in [0, 255]."""
+    y, cb, cr = ycc[..., 0] - 16.0, ycc[..., 1] - 128.0, ycc[..., 2] - 128.0
+    r = 255.0 / 219.0 * y + 255.0 / 224.0 * 1.402 * cr
+    g = 255.0 / 219.0 * y - 255.0 / 224.0 * 1.772 * 0.114 / 0.587 * cb - 255.0 / 224.0 * 1.402 * 0.299 / 0.587 * cr
+    b = 255.0 / 219.0 * y + 255.0 / 224.0 * 1.772 * cb
+    return np.stack([r, g, b], axis=-1)
+
+
+def _to_u8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
+
+
+def load_image(path: Path) -> tuple[np.ndarray, bool]:
+    """(uint8 [H, W, 3] RGB or [H, W] gray, is_gray)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("L", "I", "I;16", "1"):
+                return np.asarray(im.convert("L"), dtype=np.uint8), True
+            return np.asarray(im.convert("RGB"), dtype=np.uint8), False
+    except (OSError, UnidentifiedImageError) as e:
+        raise UsageError(f"cannot read image '{path}': {e}") from None
+
+
+def upscale_image(img: np.ndarray, gray: bool, up: Upscaler) -> tuple[np.ndarray, np.ndarray]:
+    """(SR image, bicubic image), same layout as the input."""
+    s = up.scale
+    if gray:
+        return up(img), bicubic_up(img, s)
+    ycc = rgb_to_ycbcr(img)
+    y = _to_u8(ycc[..., 0])
+    h, w = y.shape
+    y_sr = up(y).astype(np.float64)
+    chroma = imresize(ycc[..., 1:], (h * s, w * s))
+    sr = _to_u8(ycbcr_to_rgb(np.concatenate([y_sr[..., None], chroma], axis=-1)))
+    return sr, imresize(img, (h * s, w * s))
+
+
+def upscale(model, src: Path, dst: Path, bits: int | None = 8, scale: int | None = None, calib=None,
+            compare: Path | None = None, hr: Path | None = None) -> dict:
+    """bits=None: the float model. Writes dst (and the comparison figure); returns what it did."""
+    import srhw
+    from PIL import Image
+
+    img, gray = load_image(Path(src))
+    r = srhw.compile(model, bits=bits or 8, calib=calib, progress=False, hls=False)
+    if r.qgraph.input_channels != 1:
+        raise UsageError(f"srhw upscale runs Y-channel models; this one takes {r.qgraph.input_channels} channels")
+    s = resolve_scale(r.qgraph.scale, scale)
+    ups = {"float": Upscaler(r.float_graph, None, r.qgraph.scale, s),
+           "fixed": Upscaler(r.float_graph, r.qgraph, r.qgraph.scale, s)}
+    chosen = "float" if bits is None else "fixed"
+    sr, bic = upscale_image(img, gray, ups[chosen])
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sr).save(dst)
+    info = {"input": [int(v) for v in img.shape[:2]], "output": [int(v) for v in sr.shape[:2]], "scale": s,
+            "version": "float" if bits is None else f"W{bits}A{bits}"}
+    if compare is not None:
+        other = upscale_image(img, gray, ups["fixed" if chosen == "float" else "float"])[0]
+        panels = [("bicubic", bic), ("float", sr if chosen == "float" else other),
+                  (f"fixed W{bits or 8}A{bits or 8}", sr if chosen == "fixed" else other)]
+        if hr is not None:
+            h_img, _ = load_image(Path(hr))
+            h_img = h_img[: sr.shape[0], : sr.shape[1]]
+            if h_img.shape[:2] != sr.shape[:2]:
+                raise UsageError(f"--hr image is {h_img.shape[1]}x{h_img.shape[0]}, smaller than the output")
+            if gray and h_img.ndim == 3:
+                h_img = _to_u8(rgb_to_ycbcr(h_img)[..., 0])
+            panels.append(("ground truth", h_img))
+        comparison_figure(panels, Path(compare))
+        info["compare"] = str(compare)
+    return info
+
+
+def comparison_figure(panels: list[tuple[str, np.ndarray]], path: Path, crop: int = 160) -> None:
+    """Aligned crops (the same window of every image) side by side, each labelled."""
+    from PIL import Image, ImageDraw
+
+    h, w = panels[0][1].shape[:2]
+    c = min(crop, h, w)
+    y0, x0 = (h - c) // 2, (w - c) // 2
+    zoom = max(1, 320 // c)
+    tiles = []
+    for label, img in panels:
+        tile = Image.fromarray(img[y0: y0 + c, x0: x0 + c]).convert("RGB").resize((c * zoom, c * zoom), Image.NEAREST)
+        canvas = Image.new("RGB", (tile.width, tile.height + 18), "white")
+        canvas.paste(tile, (0, 18))
+        ImageDraw.Draw(canvas).text((4, 3), label, fill="black")
+        tiles.append(canvas)
+    fig = Image.new("RGB", (sum(t.width for t in tiles) + 4 * (len(tiles) - 1), tiles[0].height), "white")
+    x = 0
+    for t in tiles:
+        fig.paste(t, (x, 0))
+        x += t.width + 4
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.save(path)

@@ -1,0 +1,131 @@
+"""`srhw eval`, `upscale`, `sweep` and `zoo` end to end on small inputs (no datasets needed)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from srhw.evaluate import bicubic_up, lr_of, ssim
+from srhw.imaging import psnr
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "srhw.cli", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def two_images(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imgs")
+    Image.fromarray(data.astronaut()[100:164, 150:226]).save(d / "astro.png")   # RGB, 76x64
+    Image.fromarray(data.camera()[200:250, 220:280]).save(d / "camera.png")     # gray, 60x50
+    return d
+
+
+def test_eval_two_images(two_images, tmp_path):
+    out = tmp_path / "r.json"
+    res = cli("eval", "fsrcnn_x2", "--data", two_images, "--bits", "6,8", "--json", out)
+    assert res.returncode == 0, res.stderr
+    assert "W8A8" in res.stdout and "W6A6" in res.stdout and "bicubic" in res.stdout
+    r = json.loads(out.read_text())
+    assert r["images"] == 2 and r["scale"] == 2
+    cam = next(x for x in r["per_image"] if x["image"] == "camera")
+    hr = np.asarray(Image.open(two_images / "camera.png"))
+    # bicubic figures recomputed here from the protocol's pieces (skimage SSIM, shave = scale)
+    up = bicubic_up(lr_of(hr, 2), 2)
+    assert cam["bicubic"]["psnr"] == pytest.approx(psnr(up, hr, shave=2))
+    assert cam["bicubic"]["ssim"] == pytest.approx(ssim(up, hr, shave=2))
+    assert 0 < cam["W8A8"]["ssim"] <= 1
+    assert r["mean"]["float"]["psnr"] > r["mean"]["bicubic"]["psnr"]  # the model does better than bicubic
+    assert r["mean"]["W8A8"]["psnr"] > r["mean"]["W6A6"]["psnr"]
+
+
+def test_upscale_skimage_image_with_comparison(tmp_path):
+    src = tmp_path / "coffee.png"
+    Image.fromarray(data.coffee()[:61, :83]).save(src)  # RGB, odd size
+    out, fig, hr = tmp_path / "sr.png", tmp_path / "cmp.png", tmp_path / "hr.png"
+    Image.fromarray(data.coffee()[:122, :166]).save(hr)
+    res = cli("upscale", "fsrcnn_x2", src, "-o", out, "--compare", fig, "--hr", hr)
+    assert res.returncode == 0, res.stderr
+    sr = np.asarray(Image.open(out))
+    assert sr.shape == (122, 166, 3) and sr.dtype == np.uint8
+    assert Image.open(fig).size[0] > 4 * 122  # four panels side by side
+    flt = tmp_path / "f.png"
+    assert cli("upscale", "fsrcnn_x2", src, "-o", flt, "--float").returncode == 0
+    d = np.abs(np.asarray(Image.open(flt)).astype(int) - sr.astype(int))
+    assert 0 < d.mean() < 3  # float and W8A8 close, not identical
+
+
+def test_upscale_y_matches_golden(tmp_path):
+    """A grayscale image is Y: the output is exactly the golden model's frame."""
+    import srhw
+    from srhw import golden
+
+    img = data.camera()[:40, :57]
+    Image.fromarray(img).save(tmp_path / "g.png")
+    assert cli("upscale", "fsrcnn_x2", tmp_path / "g.png", "-o", tmp_path / "o.png").returncode == 0
+    q = srhw.compile("fsrcnn_x2", progress=False, hls=False).qgraph
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "o.png")), golden.run(q, img[None])[0])
+
+
+def test_sweep_two_widths(two_images, tmp_path):
+    plot, js = tmp_path / "s.png", tmp_path / "s.json"
+    res = cli("sweep", "fsrcnn_x2", "--data", two_images, "--bits", "6:7", "--plot", plot, "--json", js)
+    assert res.returncode == 0, res.stderr
+    s = json.loads(js.read_text())
+    assert [b["bits"] for b in s["bits"]] == [6, 7]
+    assert s["bits"][1]["psnr"] > s["bits"][0]["psnr"]
+    assert Image.open(plot).format == "PNG"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["eval", "fsrcnn_x2", "--data", "/nonexistent"], "does not exist"),
+    (["sweep", "fsrcnn_x2", "--data", ".", "--bits", "2:5"], "--bits must lie in 4..16"),
+    (["eval", "fsrcnn_x2", "--data", ".", "--scale", "3"], "does not match"),
+    (["zoo", "export", "nope", "-o", "x.onnx"], "not a shipped zoo model"),
+    (["upscale", "fsrcnn_x2", "missing.png", "-o", "o.png"], "cannot read image"),
+])
+def test_bad_arguments(args, message, tmp_path):
+    Image.fromarray(data.camera()[:40, :40]).save(tmp_path / "one.png")
+    res = subprocess.run([sys.executable, "-m", "srhw.cli", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_zoo_list_and_export(tmp_path):
+    res = cli("zoo", "list")
+    assert res.returncode == 0
+    line = next(l for l in res.stdout.splitlines() if l.startswith("fsrcnn_x2 "))
+    # FSRCNN(56,12,4) x2: 12464 MACs per LR pixel (5x5x56, 56x12, 4x 3x3x12x12, 12x56, 9x9x56 deconv)
+    assert "12464" in line and "x2" in line
+    assert "fsrcnn_s_x3" in res.stdout  # trainable entries are listed
+    dst = tmp_path / "m.onnx"
+    assert cli("zoo", "export", "fsrcnn_x2", "-o", dst).returncode == 0
+    import onnx
+
+    onnx.checker.check_model(onnx.load(str(dst)))
+
+
+@pytest.mark.parametrize("name", ["fsrcnn_s_x3", "srcnn_915_x2", "espcn_x2"])
+def test_training_smoke(name, tmp_path):
+    """One-step training of each architecture family on two generated images, export, compile."""
+    import srhw
+    from srhw.zoo.export import export_entry
+    from srhw.zoo.registry import ZOO
+
+    d = tmp_path / "train"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        Image.fromarray(rng.integers(0, 256, (60, 72), dtype=np.uint8)).save(d / f"{k}.png")
+    run = tmp_path / "run"
+    res = cli("zoo", "train", name, "--data", d, "--val", d, "--run-dir", run, "--steps", "1", "--batch", "2",
+              "--ckpt-every", "1")
+    assert res.returncode == 0, res.stderr
+    rec = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    assert rec[-1]["step"] == 1 and np.isfinite(rec[-1]["loss"]) and rec[-1]["val_psnr"] > 0
+    onnx_path = tmp_path / f"{name}.onnx"
+    export_entry(ZOO[name], run / "final.pt", onnx_path)
+    r = srhw.compile(onnx_path, bits=8, progress=False, hls=False)
+    assert r.qgraph.scale == (1 if ZOO[name].pre_upscale else ZOO[name].scale)

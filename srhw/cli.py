@@ -127,8 +127,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"csim {'passed' if r.passed else 'FAILED'}: build {r.build_seconds:.1f} s, run {r.run_seconds:.2f} s")
         return 0 if r.passed else 1
     if args.command == "eval":
-        import json
-
         from srhw.evaluate import evaluate, table
         from srhw.sweep import parse_bits
 

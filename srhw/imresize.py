@@ -40,7 +40,7 @@ def weight_matrix(in_len: int, out_len: int, scale: float, antialias: bool = Tru
     x = np.arange(1, out_len + 1, dtype=np.float64)
     u = x / scale + 0.5 * (1.0 - 1.0 / scale)
     left = np.floor(u - width / 2.0)
-    taps = int(math.ceil(width)) + 2
+    taps = math.ceil(width) + 2
     idx = left[:, None] + np.arange(taps)[None, :]          # 1-based input positions
     w = kernel(u[:, None] - idx)
     w = w / w.sum(axis=1, keepdims=True)

@@ -91,12 +91,17 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
             output_range: str = "auto", out: str | Path | None = None, force: bool = False,
             progress: bool = True, hls: bool = True, board: str | None = None, clock_mhz: float | None = None,
             fps: float = 60.0, in_size: str = "1920x1080", max_width: int | None = None,
-            fold_groups: int | None = None, test_frames: list[np.ndarray] | None = None) -> CompileResult:
+            fold_groups: int | None = None, test_frames: list[np.ndarray] | None = None,
+            weight_granularity: str = "output") -> CompileResult:
     """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given.
 
     With `hls` (default) OUT/hls/ holds the Vitis HLS project, folded for the target that
     board/clock_mhz/fps/in_size describe; `fold_groups` forces one fold on every conv, and
-    `test_frames` (uint8 [C, H, W]) replace the default C-simulation vectors."""
+    `test_frames` (uint8 [C, H, W]) replace the default C-simulation vectors.
+    `weight_granularity`: "output" (one weight format per output channel) or "kernel" (per
+    output/input channel pair, see srhw.quant.quantize)."""
+    if weight_granularity not in ("output", "kernel"):
+        raise UsageError(f"--weight-granularity must be output or kernel, not {weight_granularity!r}")
     _check_bits("--bits", bits)
     _check_bits("--wbits", wbits)
     _check_bits("--abits", abits)
@@ -122,7 +127,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     candidates = METHODS if method == "auto" else (method,)
     scored = {}
     for m in candidates:
-        q = quantize(graph, stats, wb, ab, m)
+        q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=weight_granularity)
         scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]

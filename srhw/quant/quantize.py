@@ -70,8 +70,14 @@ def pixel_output_producer(graph: ir.Graph) -> str:
 
 class _Quantizer:
     def __init__(self, graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str,
-                 bias_correction: bool = True):
+                 bias_correction: bool = True, granularity: str = "output", frames: list[np.ndarray] | None = None):
         self.g, self.stats, self.wbits, self.abits, self.method = graph, stats, wbits, abits, method
+        self.granularity = granularity
+        # integer codes of every value on the calibration frames, as the quantized network
+        # computes them so far (for the measured bias correction)
+        self.codes: dict[str, list[np.ndarray]] | None = None
+        if frames:
+            self.codes = {graph.input: [np.asarray(f, dtype=np.float32) for f in frames]}
         self.bias_correction = bias_correction
         c_in = int(graph.inputs[0].shape[1])
         self.fmt: dict[str, Fmt] = {graph.input: PIXEL}
@@ -139,6 +145,64 @@ class _Quantizer:
         cert |= {"round_bound": rb, "round_width": signed_width(rb)}
         return cert
 
+    def conv_weights(self, w: np.ndarray, f_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Integer weights [O, I, kh, kw], their fracs [O, I] and the accumulator fracs [O].
+
+        granularity "output": one frac per output channel o, F[o] = min_c(fw[o, c] + f_in[c]),
+        so every code is a plain `wbits` integer. "kernel": each (o, c) slice keeps its own
+        `wbits` significant bits (fw[o, c]) and F[o] = max_c(fw[o, c] + f_in[c]); the code is
+        then shifted left by F[o] - fw[o, c] - f_in[c] >= 0: a constant shift of the product,
+        wiring in hardware, that only widens the accumulator (the certificate counts it).
+        """
+        fw = _max_frac(np.abs(w).max(axis=(2, 3)), self.wbits)                   # [O, I]
+        empty = fw >= NO_WEIGHT // 2
+        lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
+        if self.granularity == "output":
+            acc_frac = (fw + f_in.reshape(1, -1)).min(axis=1)
+            acc_frac = np.where(acc_frac >= NO_WEIGHT // 2, self.wbits - 1, acc_frac)
+            w_frac = acc_frac.reshape(-1, 1) - f_in.reshape(1, -1)
+            wi = np.clip(round_half_up(w * np.ldexp(1.0, w_frac)[:, :, None, None]), lo, hi).astype(np.int64)
+            return wi, w_frac, acc_frac
+        fsum = np.where(empty, -NO_WEIGHT, fw + f_in.reshape(1, -1))
+        acc_frac = fsum.max(axis=1)
+        acc_frac = np.where(acc_frac <= -NO_WEIGHT // 2, self.wbits - 1, acc_frac)
+        fw = np.where(empty, acc_frac.reshape(-1, 1) - f_in.reshape(1, -1), fw)
+        codes = np.clip(round_half_up(w * np.ldexp(1.0, fw)[:, :, None, None]), lo, hi).astype(np.int64)
+        shift = acc_frac.reshape(-1, 1) - f_in.reshape(1, -1) - fw                 # >= 0
+        wi = codes * np.left_shift(np.int64(1), shift)[:, :, None, None]
+        return wi, acc_frac.reshape(-1, 1) - f_in.reshape(1, -1), acc_frac
+
+    def bias_shift(self, w: np.ndarray, wq: np.ndarray, value: str, f_in: np.ndarray) -> np.ndarray:
+        """The mean shift of a conv's outputs caused by quantization, to take out of its bias.
+
+        Float: sum w * E[x_f]. Quantized: sum wq * E[x_q], where E[x_q] is the channel mean of
+        the input as the quantized network so far computes it on the calibration frames (when
+        there are frames; else E[x_f]). The difference covers the weights' own rounding and the
+        mean error that reaches this layer from upstream, which a layer with a large DC gain
+        (the last one) would otherwise amplify into a visible brightness offset.
+        """
+        e_f = self.stats[value].mean
+        e_q = e_f
+        if self.codes is not None and value in self.codes:
+            c = self.codes[value][0].shape[0]
+            tot = sum(a.reshape(c, -1).sum(axis=1, dtype=np.float64) for a in self.codes[value])
+            cnt = sum(a[0].size for a in self.codes[value])
+            e_q = tot / cnt * np.ldexp(1.0, -f_in.astype(np.int64))
+        return np.einsum("oikl,i->o", wq, e_q) - np.einsum("oikl,i->o", w, e_f)
+
+    def track(self, q: QLayer, remaining: dict[str, int]) -> None:
+        """Runs a finished layer on the calibration codes; drops inputs no one reads any more."""
+        if self.codes is None:
+            return
+        from srhw import golden
+
+        n = len(self.codes[q.inputs[0]])
+        self.codes[q.output] = [golden.execute(q, *[self.codes[i][k] for i in q.inputs]) for k in range(n)]
+        for i in q.inputs:
+            remaining[i] -= 1
+            if remaining[i] == 0:
+                del self.codes[i]
+
     def layer(self, idx: int, node: ir.Op) -> QLayer:
         base = dict(name=f"l{idx:02d}_{type(node).__name__.lower()}", source=node.name, inputs=node.inputs[:1],
                     output=node.output)
@@ -150,23 +214,17 @@ class _Quantizer:
                 cout = w.shape[0]
                 b = self.g.constant(node.inputs[2]) if len(node.inputs) > 2 else np.zeros(cout)
                 out, out_frac = self.out_format(node, node.act, cout)
-                fw = _max_frac(np.abs(w).max(axis=(2, 3)), self.wbits)          # [O, I]
-                acc_frac = (fw + f_in.reshape(1, -1)).min(axis=1)                # F[o]
-                acc_frac = np.where(acc_frac >= NO_WEIGHT // 2, self.wbits - 1, acc_frac)
-                w_frac = acc_frac.reshape(-1, 1) - f_in.reshape(1, -1)           # [O, I]
-                lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
-                wi = np.clip(round_half_up(w * np.ldexp(1.0, w_frac)[:, :, None, None]), lo, hi).astype(np.int64)
+                wi, w_frac, acc_frac = self.conv_weights(w, f_in)
                 if self.bias_correction and node.inputs[0] in self.stats:
-                    # the weights' rounding shifts each output by sum dw * E[x]; take it out of the bias
-                    dw = wi * np.ldexp(1.0, -w_frac)[:, :, None, None] - w
-                    b = b - np.einsum("oikl,i->o", dw, self.stats[node.inputs[0]].mean)
+                    b = b - self.bias_shift(w, wi * np.ldexp(1.0, -w_frac)[:, :, None, None], node.inputs[0], f_in)
                 bi = round_half_up(b * np.ldexp(1.0, acc_frac)).astype(np.int64)
                 act, acert = self.act(node.act, out, out_frac, node)
                 cert = self.epilogue_cert(accumulator_bound(wi, x.max_abs, bi), acc_frac, out_frac, act) | acert
                 cert |= {"bias_width": signed_width(int(np.abs(bi).max(initial=0))),
                          "macs_per_lr_pixel": int(np.prod(w.shape)) * self.res[node.output] ** 2}
+                cert |= {"weight_significant_bits": significant_bits(wi)}
                 return QConv(**base, out_fmt=out, out_frac=out_frac, cert=cert, weight=wi, w_frac=w_frac,
-                             w_width=self.wbits, bias=bi, acc_frac=acc_frac, pads=node.pads, act=act)
+                             w_width=max(self.wbits, signed_width(int(np.abs(wi).max(initial=0)))), bias=bi, acc_frac=acc_frac, pads=node.pads, act=act)
             case ir.Affine():
                 c = node.scale.size
                 out, out_frac = self.out_format(node, node.act, c)
@@ -200,25 +258,53 @@ class _Quantizer:
 
     def run(self) -> tuple[QLayer, ...]:
         layers = []
-        for node in self.g.compute_nodes():
+        nodes = list(self.g.compute_nodes())
+        remaining: dict[str, int] = {}
+        for node in nodes:
+            for i in node.inputs[:2 if isinstance(node, ir.Add) else 1]:
+                remaining[i] = remaining.get(i, 0) + 1
+        for node in nodes:
             q = self.layer(len(layers), node)
             self.fmt[node.output], self.frac[node.output] = q.out_fmt, q.out_frac
             layers.append(q)
+            self.track(q, remaining)
         return tuple(layers)
 
 
+def significant_bits(wi: np.ndarray) -> int:
+    """The most significant bits any weight code needs once its trailing zeros are dropped
+    (sign included): what a constant-coefficient multiplier costs."""
+    a = np.abs(wi.astype(np.int64)).reshape(-1)
+    a = a[a > 0]
+    if a.size == 0:
+        return 1
+    tz = np.zeros_like(a)
+    v = a.copy()
+    while np.any(v % 2 == 0):
+        even = v % 2 == 0
+        v = np.where(even, v // 2, v)
+        tz += even
+    return int(max(int(x).bit_length() for x in v)) + 1
+
+
 def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str = "max",
-             meta: dict | None = None, bias_correction: bool = True, equalize: bool = True) -> QGraph:
+             meta: dict | None = None, bias_correction: bool = True, equalize: bool = True,
+             granularity: str = "output", frames: list[np.ndarray] | None = None) -> QGraph:
+    """frames: the calibration frames (uint8 [C, H, W]); with them the bias correction is
+    measured on the quantized network's own activations (see _Quantizer.bias_shift)."""
     if not graph.boundary.pixel:
         raise QuantizationError("run the pixel_boundary pass before quantization")
     if equalize:
         from srhw.quant.equalize import equalize_ranges
 
         graph, stats = equalize_ranges(graph, stats, abits, wbits, method, pixel_output_producer(graph))
-    layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction).run()
+    if granularity not in ("kernel", "output"):
+        raise QuantizationError(f"weight granularity must be kernel or output, not {granularity!r}")
+    layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames).run()
     b = graph.boundary
     boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),
                 "input_scale": b.input_scale, "output_scale": b.output_scale}
     return QGraph(name=graph.name, input=graph.input, input_channels=int(graph.inputs[0].shape[1]),
                   output=graph.output, layers=layers, boundary=boundary,
-                  meta={"wbits": wbits, "abits": abits, "calibration": method} | (meta or {}))
+                  meta={"wbits": wbits, "abits": abits, "calibration": method, "weight_granularity": granularity}
+                  | (meta or {}))

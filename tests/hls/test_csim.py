@@ -70,3 +70,13 @@ def test_csim_catches_a_wrong_pixel_and_bad_framing(exported, tmp_path):
     r = run_csim(out)
     assert not r.passed
     assert "mismatch at channel 0, row 3, column 5" in r.output and "1 of 396 pixels differ" in r.output
+
+
+def test_csim_kernel_weight_granularity(exported, tmp_path):
+    """Weights with per-(output, input) formats are wider integers: same kernel, still exact."""
+    out = tmp_path / "out"
+    r = srhw.compile(exported("fsrcnn_x3", "torchscript"), bits=8, out=out, progress=False, fold_groups=2,
+                     in_size="64x48", fps=40000, weight_granularity="kernel", test_frames=frames(1))
+    assert max(l.w_width for l in r.qgraph.layers if l.kind == "Conv") > 8
+    res = run_csim(out)
+    assert res.passed and res.own_warnings == [], res.output

@@ -1,0 +1,134 @@
+"""The hls/ stage library on its own with g++: small hand-configured stages, expected values
+from NumPy written straight from docs/arithmetic.md (not from the golden model)."""
+import subprocess
+import textwrap
+
+import numpy as np
+import pytest
+
+from srhw.backends.csim import ap_include_dir
+from srhw.resources import hls_dir
+
+PRELUDE = """
+#include <cstdio>
+#include <iostream>
+#include "srhw_conv.h"
+#include "srhw_video.h"
+"""
+
+
+def run_cpp(tmp_path, body: str, stdin: str) -> list[int]:
+    src = tmp_path / "t.cpp"
+    src.write_text(PRELUDE + textwrap.dedent(body))
+    exe = tmp_path / "t"
+    build = subprocess.run(["g++", "-std=c++14", "-O1", "-Wall", "-Wextra", "-Wno-unknown-pragmas", "-I", str(hls_dir()),
+                            "-isystem", str(ap_include_dir()), str(src), "-o", str(exe)],
+                           capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stderr
+    own = [l for l in build.stderr.splitlines() if ": warning:" in l and (str(hls_dir()) in l or str(src) in l)]
+    assert own == []
+    r = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and "WARNING" not in r.stdout, r.stdout + r.stderr
+    return [int(v) for v in r.stdout.split()]
+
+
+CONV = """
+struct cfg {
+    typedef ap_uint<8> in_t; typedef ap_int<20> out_t; typedef ap_int<6> w_t;
+    typedef ap_int<20> acc_t; typedef ap_int<24> wide_t; typedef ap_int<2> slope_t;
+    static const int C_IN = 2, C_OUT = 3, KH = 3, KW = 2, PAD_T = 1, PAD_L = 0, PAD_B = 2, PAD_R = 1;
+    static const int MAX_W = 16, PO = %(po)d, GROUPS = %(groups)d;
+    static const int ACT = srhw::ACT_NONE, SLOPE_FRAC = 0, OUT_LO = -(1 << 19), OUT_HI = (1 << 19) - 1;
+    static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1;
+};
+int main() {
+    int h, w; std::cin >> h >> w;
+    static cfg::w_t wt[3][2][3][2]; cfg::acc_t bias[3]; int shift[3] = {0, 0, 0};
+    cfg::slope_t slope[3] = {0, 0, 0}; int lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0}; cfg::out_t lut[1] = {0};
+    for (int o = 0; o < 3; o++) for (int c = 0; c < 2; c++) for (int u = 0; u < 3; u++) for (int v = 0; v < 2; v++) {
+        int x; std::cin >> x; wt[o][c][u][v] = x; }
+    for (int o = 0; o < 3; o++) { int b; std::cin >> b; bias[o] = b; }
+    hls::stream<srhw::vec<cfg::in_t, 2> > in; hls::stream<srhw::vec<cfg::out_t, 3> > out;
+    for (int i = 0; i < h * w; i++) { srhw::vec<cfg::in_t, 2> px; for (int c = 0; c < 2; c++) { int x; std::cin >> x; px.v[c] = x; } in.write(px); }
+    srhw::conv_stage<cfg>(in, out, h, w, wt, bias, shift, slope, lo, hi, lut);
+    while (!out.empty()) { srhw::vec<cfg::out_t, 3> r = out.read(); for (int o = 0; o < 3; o++) std::printf("%%d ", int(r.v[o])); }
+    std::printf("\\n");
+}
+"""
+
+
+@pytest.mark.parametrize("po,groups", [(3, 1), (2, 2), (1, 3)])
+def test_conv_stage_padding_and_folding(tmp_path, po, groups):
+    rng = np.random.default_rng(po)
+    h, w = 5, 7
+    wt = rng.integers(-32, 32, (3, 2, 3, 2))
+    bias = rng.integers(-500, 500, 3)
+    x = rng.integers(0, 256, (2, h, w))
+    xp = np.zeros((2, h + 3, w + 1), dtype=np.int64)
+    xp[:, 1:1 + h, 0:w] = x                      # pads top 1, left 0, bottom 2, right 1
+    oh, ow = h + 3 - 3 + 1, w + 1 - 2 + 1
+    want = np.array([[[bias[o] + np.sum(wt[o] * xp[:, y:y + 3, xx:xx + 2]) for o in range(3)]
+                      for xx in range(ow)] for y in range(oh)])
+    stdin = f"{h} {w} " + " ".join(map(str, wt.reshape(-1))) + " " + " ".join(map(str, bias)) + " " + \
+        " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
+    got = run_cpp(tmp_path, CONV % {"po": po, "groups": groups}, stdin)
+    np.testing.assert_array_equal(np.array(got).reshape(oh, ow, 3), want)
+
+
+VIDEO = """
+int main() {
+    const int C = %(c)d, R = %(r)d, PPC = %(ppc)d;
+    int h, w; std::cin >> h >> w;
+    hls::stream<srhw::vec<ap_uint<8>, C * R * R> > in; hls::stream<srhw::axis_beat<8 * C * PPC> > out;
+    for (int i = 0; i < h * w; i++) { srhw::vec<ap_uint<8>, C * R * R> px;
+        for (int k = 0; k < C * R * R; k++) { int v; std::cin >> v; px.v[k] = v; } in.write(px); }
+    srhw::video_out<C, R, %(crd)s, PPC, %(cb)d, %(cr)d, 16>(in, out, h, w);
+    while (!out.empty()) { srhw::axis_beat<8 * C * PPC> b = out.read();
+        std::printf("%%d %%d ", int(b.user), int(b.last));
+        for (int j = 0; j < PPC * C; j++) std::printf("%%d ", int(b.data.range(8 * j + 7, 8 * j))); }
+    std::printf("\\n");
+}
+"""
+
+
+@pytest.mark.parametrize("c,r,crd,ppc,cb,cr", [(1, 2, True, 2, 0, 0), (3, 3, False, 3, 0, 0), (2, 2, True, 1, 1, 1),
+                                               (1, 4, False, 4, 3, 0)])
+def test_video_out_depth_to_space(tmp_path, c, r, crd, ppc, cb, cr):
+    h, w = 3, 4
+    x = np.random.default_rng(r).integers(0, 256, (c * r * r, h, w))
+    # docs/arithmetic.md, DepthToSpace, then Crop
+    hr = np.zeros((c, h * r, w * r), dtype=np.int64)
+    for ch in range(c):
+        for y in range(h * r):
+            for xx in range(w * r):
+                i, j = y % r, xx % r
+                k = ch * r * r + i * r + j if crd else (i * r + j) * c + ch
+                hr[ch, y, xx] = x[k, y // r, xx // r]
+    hr = hr[:, : h * r - cb, : w * r - cr]
+    stdin = f"{h} {w} " + " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
+    got = np.array(run_cpp(tmp_path, VIDEO % {"c": c, "r": r, "crd": "true" if crd else "false", "ppc": ppc,
+                                              "cb": cb, "cr": cr}, stdin))
+    oh, ow = hr.shape[1:]
+    beats = got.reshape(oh, ow // ppc, 2 + ppc * c)
+    assert beats[0, 0, 0] == 1 and beats[:, :, 0].sum() == 1                       # TUSER once, first beat
+    np.testing.assert_array_equal(beats[:, :, 1], np.tile([0] * (ow // ppc - 1) + [1], (oh, 1)))  # TLAST
+    pix = beats[:, :, 2:].reshape(oh, ow // ppc, ppc, c).reshape(oh, ow, c)
+    np.testing.assert_array_equal(pix.transpose(2, 0, 1), hr)
+
+
+def test_video_in_syncs_on_start_of_frame(tmp_path):
+    body = """
+    int main() {
+        hls::stream<srhw::axis_beat<16> > in; hls::stream<srhw::vec<ap_uint<8>, 2> > out;
+        for (int i = 0; i < 9; i++) { srhw::axis_beat<16> b; b.data = 1000 + i; b.keep = -1; b.strb = -1;
+            b.user.set_bit(0, i == 3); b.last.set_bit(0, false); b.id = 0; b.dest = 0; in.write(b); }
+        srhw::video_in<2>(in, out, 2, 3);
+        while (!out.empty()) { srhw::vec<ap_uint<8>, 2> p = out.read(); std::printf("%d %d ", int(p.v[0]), int(p.v[1])); }
+        std::printf("%d\\n", int(in.size()));
+    }
+    """
+    got = run_cpp(tmp_path, body, "")
+    want = []
+    for i in range(3, 9):  # the three beats before TUSER are dropped; 2 x 3 pixels follow
+        want += [(1000 + i) & 0xFF, ((1000 + i) >> 8) & 0xFF]
+    assert got == want + [0]

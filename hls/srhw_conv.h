@@ -10,7 +10,8 @@
 // PO * C_IN * KH * KW multipliers and takes GROUPS cycles per pixel. GROUPS = 1 is full rate.
 //
 // CFG: C_IN, C_OUT, KH, KW, PAD_T, PAD_L, PAD_B, PAD_R, MAX_W (largest input width), PO,
-// GROUPS, in_t, out_t, w_t, acc_t, plus the epilogue's fields (srhw_epilogue.h).
+// GROUPS, in_t, out_t, w_t (weight arithmetic), ws_t (plain C++ integer type the weight tables
+// are stored in), acc_t, plus the epilogue's fields (srhw_epilogue.h).
 #ifndef SRHW_CONV_H
 #define SRHW_CONV_H
 
@@ -22,7 +23,7 @@ namespace srhw {
 template <class CFG>
 void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                 hls::stream<vec<typename CFG::out_t, CFG::C_OUT> >& out, int h, int w,
-                const typename CFG::w_t weight[CFG::C_OUT][CFG::C_IN][CFG::KH][CFG::KW],
+                const typename CFG::ws_t weight[CFG::C_OUT][CFG::C_IN][CFG::KH][CFG::KW],
                 const typename CFG::acc_t bias[CFG::C_OUT], const int shift[CFG::C_OUT],
                 const typename CFG::slope_t slope[CFG::C_OUT], const int lo[CFG::C_OUT],
                 const int hi[CFG::C_OUT], const typename CFG::out_t lut[CFG::LUT_SIZE]) {
@@ -72,7 +73,8 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                     typename CFG::acc_t acc = bias[o];
                     for (int c = 0; c < CFG::C_IN; c++)
                         for (int u = 0; u < CFG::KH; u++)
-                            for (int v = 0; v < CFG::KW; v++) acc += weight[o][c][u][v] * win[u][v][c];
+                            for (int v = 0; v < CFG::KW; v++)
+                                acc += typename CFG::w_t(weight[o][c][u][v]) * win[u][v][c];
                     res.v[o] = epilogue<CFG>(acc, o, shift, slope, lo, hi, lut);
                 }
             }
@@ -83,6 +85,136 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
             if (++x == wp) {
                 x = 0;
                 ++y;
+            }
+        }
+    }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Scheduled convolution: a multiplier budget that need not divide the work of one pixel.
+//
+// The padded frame is walked in periods of P consecutive positions (raster order, across row
+// ends like the window above). A period takes T cycles; output o owns LANES[o] multipliers
+// that work through its non-zero products (c, u, v) for the P positions in order, LANES[o] per
+// cycle, so T / P cycles per position can be any fraction (12 / 5 = 2.4) and products with a
+// zero weight (the sub-pixel taps a ConvTranspose does not have) cost nothing. The schedule is
+// data: per cycle k, output o, lane l: the position q in the period, the operand (c, u, v) and
+// the weight (0 = idle). Each lane therefore selects among at most T operands and T weights.
+//
+// Software pipeline, one slot of T cycles per period: slot s reads the P input columns of
+// period s (cycles 0..P-1, into a staging buffer), computes period s - 1 on a window of
+// KW + P - 1 columns, and writes period s - 2's P outputs (cycles 0..P-1, epilogue on write).
+//
+// CFG: the fields of conv_stage minus PO/GROUPS, plus P, T, LANES (the widest lane group).
+template <class CFG>
+void conv_sched_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
+                      hls::stream<vec<typename CFG::out_t, CFG::C_OUT> >& out, int h, int w,
+                      const typename CFG::ws_t sw[CFG::T][CFG::C_OUT][CFG::LANES],
+                      const unsigned char sq[CFG::T][CFG::C_OUT][CFG::LANES],
+                      const unsigned short sc[CFG::T][CFG::C_OUT][CFG::LANES],
+                      const unsigned char su[CFG::T][CFG::C_OUT][CFG::LANES],
+                      const unsigned char sv[CFG::T][CFG::C_OUT][CFG::LANES],
+                      const typename CFG::acc_t bias[CFG::C_OUT], const int shift[CFG::C_OUT],
+                      const typename CFG::slope_t slope[CFG::C_OUT], const int lo[CFG::C_OUT],
+                      const int hi[CFG::C_OUT], const typename CFG::out_t lut[CFG::LUT_SIZE]) {
+    typedef typename CFG::in_t in_t;
+    typedef typename CFG::acc_t acc_t;
+    const int KH = CFG::KH, KW = CFG::KW, P = CFG::P, T = CFG::T;
+    const int LB = KH > 1 ? KH - 1 : 1;
+    const int WC = KW + P - 1;  // window columns
+    const int MAX_WP = CFG::MAX_W + CFG::PAD_L + CFG::PAD_R;
+    static in_t line[LB][MAX_WP][CFG::C_IN];
+#pragma HLS ARRAY_PARTITION variable=line complete dim=1
+#pragma HLS ARRAY_PARTITION variable=line complete dim=3
+    in_t win[KH][WC][CFG::C_IN];
+    in_t stage[P][KH][CFG::C_IN];
+    acc_t acc[P][CFG::C_OUT], done[P][CFG::C_OUT];
+#pragma HLS ARRAY_PARTITION variable=win complete dim=0
+#pragma HLS ARRAY_PARTITION variable=stage complete dim=0
+#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+#pragma HLS ARRAY_PARTITION variable=done complete dim=0
+    for (int u = 0; u < KH; u++)
+        for (int v = 0; v < WC; v++)
+            for (int c = 0; c < CFG::C_IN; c++) win[u][v][c] = in_t(0);
+    for (int q = 0; q < P; q++)
+        for (int o = 0; o < CFG::C_OUT; o++) {
+            acc[q][o] = bias[o];
+            done[q][o] = acc_t(0);
+        }
+
+    const int hp = h + CFG::PAD_T + CFG::PAD_B;
+    const int wp = w + CFG::PAD_L + CFG::PAD_R;
+    const long positions = long(hp) * wp;
+    const long periods = (positions + P - 1) / P;
+    int ry = 0, rx = 0;  // the next position to read
+    int wy = 0, wx = 0;  // the next position to write
+    long rpos = 0, wpos = 0;
+    for (long s = 0; s < periods + 2; s++) {
+        for (int k = 0; k < T; k++) {
+#pragma HLS PIPELINE II=1
+            // 1. read one column of period s
+            if (k < P && s < periods) {
+                const bool exists = rpos < positions;
+                const bool inside = exists && ry >= CFG::PAD_T && ry < CFG::PAD_T + h && rx >= CFG::PAD_L &&
+                                    rx < CFG::PAD_L + w;
+                vec<in_t, CFG::C_IN> px;
+                if (inside) {
+                    px = in.read();
+                } else {
+                    for (int c = 0; c < CFG::C_IN; c++) px.v[c] = in_t(0);
+                }
+                for (int c = 0; c < CFG::C_IN; c++) {
+                    for (int u = 0; u + 1 < KH; u++) stage[k][u][c] = exists ? line[u][rx][c] : in_t(0);
+                    stage[k][KH - 1][c] = px.v[c];
+                    if (exists) {
+                        for (int u = 0; u + 2 < KH; u++) line[u][rx][c] = line[u + 1][rx][c];
+                        if (KH > 1) line[LB - 1][rx][c] = px.v[c];
+                    }
+                }
+                rpos++;
+                if (++rx == wp) {
+                    rx = 0;
+                    ++ry;
+                }
+            }
+            // 2. compute period s - 1
+            if (s >= 1 && s <= periods) {
+                for (int o = 0; o < CFG::C_OUT; o++)
+                    for (int l = 0; l < CFG::LANES; l++) {
+                        const typename CFG::w_t wt = sw[k][o][l];  // ws_t storage -> w_t
+                        if (wt != 0) {
+                            const int q = sq[k][o][l];
+                            acc[q][o] += wt * win[su[k][o][l]][sv[k][o][l] + q][sc[k][o][l]];
+                        }
+                    }
+            }
+            // 3. write period s - 2
+            if (k < P && s >= 2 && wpos < positions) {
+                if (wy >= KH - 1 && wx >= KW - 1) {
+                    vec<typename CFG::out_t, CFG::C_OUT> res;
+                    for (int o = 0; o < CFG::C_OUT; o++)
+                        res.v[o] = epilogue<CFG>(done[k][o], o, shift, slope, lo, hi, lut);
+                    out.write(res);
+                }
+                wpos++;
+                if (++wx == wp) {
+                    wx = 0;
+                    ++wy;
+                }
+            }
+            // end of the slot: the computed period becomes `done`, the staged columns enter the window
+            if (k == T - 1) {
+                for (int q = 0; q < P; q++)
+                    for (int o = 0; o < CFG::C_OUT; o++) {
+                        done[q][o] = acc[q][o];
+                        acc[q][o] = bias[o];
+                    }
+                for (int u = 0; u < KH; u++)
+                    for (int c = 0; c < CFG::C_IN; c++) {
+                        for (int v = 0; v + 1 < KW; v++) win[u][v][c] = win[u][v + P][c];
+                        for (int q = 0; q < P; q++) win[u][KW - 1 + q][c] = stage[q][u][c];
+                    }
             }
         }
     }

@@ -117,6 +117,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}: {s['layers']} layers, W{s['wbits']}A{s['abits']}, {s['macs_per_lr_pixel']} MACs/LR px, "
               f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "
               f"({s['calibration_method']} calibration)")
+        if "hls" in s:
+            h = s["hls"]
+            flag = "" if h["projected_fps"] >= h["fps_target"] else f" -- below the {h['fps_target']:g} fps target, see report.md"
+            print(f"HLS plan for {h['in_size']} at {h['fps_target']:g} fps, {h['clock_mhz']:g} MHz: {h['multipliers']} "
+                  f"multipliers ({h['multipliers_over_bound']}x the bound), projected {h['projected_fps']} fps{flag}")
         return 0
     if args.command == "csim":
         from srhw.backends.csim import run_csim

@@ -92,7 +92,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
             progress: bool = True, hls: bool = True, board: str | None = None, clock_mhz: float | None = None,
             fps: float = 60.0, in_size: str = "1920x1080", max_width: int | None = None,
             fold_groups: int | None = None, test_frames: list[np.ndarray] | None = None,
-            weight_granularity: str = "output") -> CompileResult:
+            weight_granularity: str = "output", fold_period: tuple[int, int] | None = None) -> CompileResult:
     """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given.
 
     With `hls` (default) OUT/hls/ holds the Vitis HLS project, folded for the target that
@@ -146,7 +146,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
         from srhw.backends import hls as hls_backend
         from srhw.backends.folding import plan
 
-        fold = plan(q, target, fold_groups)
+        fold = plan(q, target, fold_groups, fold_period)
         frames_tb = test_frames if test_frames is not None else default_test_frames(q.input_channels, frames[0])
         vectors = [(f, golden.run(q, f)) for f in frames_tb]
         hls_files = {f"hls/{k}": v for k, v in hls_backend.render(q, fold, vectors).items()}

@@ -63,7 +63,7 @@ def imresize(img: np.ndarray, size: tuple[int, int] | None = None, scale: float 
     if size is None:
         if scale is None:
             raise ValueError("give size or scale")
-        size = (int(math.ceil(h * scale)), int(math.ceil(w * scale)))
+        size = (math.ceil(h * scale), math.ceil(w * scale))
         scales = (float(scale), float(scale))
     else:
         scales = (size[0] / h, size[1] / w)

@@ -42,6 +42,12 @@ def layer_rows(q: QGraph) -> list[dict]:
     return [layer_row(l, q) for l in q.layers]
 
 
+def _fold_text(st) -> str:
+    if st.period:
+        return f"{st.period} px / {st.period_cycles} cycles"
+    return f"II {st.groups}, {st.po} out/cycle"
+
+
 def hls_summary(fold) -> dict:
     """The folding plan as numbers (report.md and summary.json)."""
     t = fold.target
@@ -55,7 +61,9 @@ def hls_summary(fold) -> dict:
             "line_buffer_bits": sum(st.line_buffer_bits for st in fold.stages),
             "bram18_estimate": sum(st.bram18 for st in fold.stages),
             "weight_bits": sum(st.weight_bits for st in fold.stages),
-            "stages": [{"name": st.name, "ii_cycles_per_pixel": st.groups, "parallel_outputs": st.po,
+            "stages": [{"name": st.name, "fold": _fold_text(st), "ii_cycles_per_pixel": st.groups,
+                        "parallel_outputs": st.po, "period": st.period, "period_cycles": st.period_cycles,
+                        "operands_per_multiplier": st.period_cycles or st.groups,
                         "multipliers": st.multipliers, "cycles_per_lr_pixel": round(st.cycles_per_lr_pixel, 4),
                         "line_buffer_bits": st.line_buffer_bits, "bram18": st.bram18, "weight_bits": st.weight_bits}
                        for st in fold.stages]}

@@ -55,8 +55,9 @@ def upscale_image(img: np.ndarray, gray: bool, up: Upscaler) -> tuple[np.ndarray
 def upscale(model, src: Path, dst: Path, bits: int | None = 8, scale: int | None = None, calib=None,
             compare: Path | None = None, hr: Path | None = None) -> dict:
     """bits=None: the float model. Writes dst (and the comparison figure); returns what it did."""
-    import srhw
     from PIL import Image
+
+    import srhw
 
     img, gray = load_image(Path(src))
     r = srhw.compile(model, bits=bits or 8, calib=calib, progress=False, hls=False)

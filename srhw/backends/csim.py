@@ -67,7 +67,8 @@ def run_csim(out: Path, cxx: str | None = None, opt: str = "-O2", timeout: float
         build = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         t1 = time.perf_counter()
         if build.returncode != 0:
-            raise SrhwError(f"C-simulation build failed ({compiler}):\n{build.stderr.strip()[-4000:]}")
+            errors = [line for line in build.stderr.splitlines() if "error" in line][:20]
+            raise SrhwError(f"C-simulation build failed ({compiler}):\n" + "\n".join(errors or [build.stderr[-4000:]]))
         runp = subprocess.run([str(exe)], cwd=proj, capture_output=True, text=True, timeout=timeout, check=False)
         t2 = time.perf_counter()
     text = runp.stdout + runp.stderr

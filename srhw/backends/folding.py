@@ -75,6 +75,9 @@ class StageFold:
     line_buffer_bits: int
     weight_bits: int
     nonzero_macs: int           # per LR pixel
+    period: int = 0             # scheduled fold: P positions in `period_cycles` cycles (0: group fold)
+    period_cycles: int = 0
+    lanes: tuple[int, ...] = ()  # scheduled fold: multipliers per output
 
     @property
     def bram18(self) -> int:
@@ -106,31 +109,76 @@ class Plan:
         return t.clock_mhz * 1e6 / (self.cycles_per_lr_pixel * t.in_w * t.in_h)
 
 
-def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None) -> StageFold:
+def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
+               period_forced: tuple[int, int] | None) -> StageFold:
+    """The cheaper of the two folds for the target: output groups (whole cycles per pixel) or
+    a schedule of P positions in T cycles (any fraction, zero weights skipped)."""
     o, i, kh, kw = l.weight.shape
     pt, pl, pb, pr = l.pads
     overhead = (t.in_h + pt + pb) * (t.in_w + pl + pr) / (t.in_h * t.in_w)
-    if groups_forced is not None:
-        g = max(1, min(groups_forced, o))
-    else:
-        g = max(1, min(o, math.floor(t.budget / overhead + 1e-9)))
+    line_buffer = max(kh - 1, 0) * (t.max_w + pl + pr) * i * in_width
+    common = {"line_buffer_bits": line_buffer, "weight_bits": int(l.weight.size) * l.w_width,
+              "nonzero_macs": int(np.count_nonzero(l.weight))}
+    if period_forced is not None:
+        p, cycles = period_forced
+        return _sched_fold(l, p, cycles, overhead, common)
+    g = max(1, min(groups_forced, o)) if groups_forced is not None else \
+        max(1, min(o, math.floor(t.budget / overhead + 1e-9)))
     po = math.ceil(o / g)
     g = math.ceil(o / po)
     slots = np.zeros((po, i, kh, kw), dtype=bool)
     for gi in range(g):
         block = l.weight[gi * po: (gi + 1) * po] != 0
         slots[: block.shape[0]] |= block
-    line_buffer = max(kh - 1, 0) * (t.max_w + pl + pr) * i * in_width
-    return StageFold(l.name, g, po, int(slots.sum()), g * overhead, line_buffer, int(l.weight.size) * l.w_width,
-                     int(np.count_nonzero(l.weight)))
+    best = StageFold(l.name, g, po, int(slots.sum()), g * overhead, **common)
+    if groups_forced is not None:
+        return best
+    for p in range(1, MAX_PERIOD + 1):
+        cycles = math.floor(p * t.budget / overhead + 1e-9)
+        if cycles < p or cycles > MAX_PERIOD_CYCLES:
+            continue
+        f = _sched_fold(l, p, cycles, overhead, common)
+        if f.multipliers < best.multipliers:
+            best = f
+    return best
 
 
-def plan(q: QGraph, t: Target, groups: int | None = None) -> Plan:
-    """Per-layer folding for target t; `groups` forces the same fold on every conv (tests)."""
+MAX_PERIOD = 8            # positions per scheduled period
+MAX_PERIOD_CYCLES = 64    # cycles per period: each lane selects among this many operands
+
+
+def _sched_fold(l: QConv, p: int, cycles: int, overhead: float, common: dict) -> StageFold:
+    per_out = (l.weight != 0).reshape(l.weight.shape[0], -1).sum(axis=1)
+    lanes = tuple(math.ceil(p * int(n) / cycles) for n in per_out)
+    return StageFold(l.name, 0, 0, sum(lanes), cycles / p * overhead, period=p, period_cycles=cycles,
+                     lanes=lanes, **common)
+
+
+def schedule_tables(weight: np.ndarray, p: int, cycles: int) -> dict[str, np.ndarray]:
+    """The scheduled fold's tables [T, O, LANES]: weight (0 = idle lane), position q in the
+    period, operand channel c, row u, column v. Output o's non-zero products of the P positions,
+    in order, LANES[o] per cycle."""
+    o_n = weight.shape[0]
+    items = [[(q, c, u, v, int(weight[o, c, u, v])) for q in range(p) for c, u, v in zip(*np.nonzero(weight[o]))]
+             for o in range(o_n)]
+    lanes = max(1, max(math.ceil(len(it) / cycles) for it in items))
+    tabs = {k: np.zeros((cycles, o_n, lanes), dtype=np.int64) for k in ("w", "q", "c", "u", "v")}
+    for o, it in enumerate(items):
+        n = math.ceil(len(it) / cycles) if it else 1
+        for k, (q, c, u, v, wv) in enumerate(it):
+            cyc, lane = divmod(k, n)
+            for key, val in zip(("q", "c", "u", "v", "w"), (q, c, u, v, wv)):
+                tabs[key][cyc, o, lane] = val
+    return tabs
+
+
+def plan(q: QGraph, t: Target, groups: int | None = None, period: tuple[int, int] | None = None) -> Plan:
+    """Per-layer folding for target t; `groups` or `period` (P, T) force one fold on every
+    conv (tests)."""
     stages = []
     for l in q.layers:
         if isinstance(l, QConv):
-            stages.append(_conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups))
+            stages.append(_conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups, period))
         elif isinstance(l, (QAffine, QAdd)):
             stages.append(StageFold(l.name, 1, l.out_frac.size, l.out_frac.size if isinstance(l, QAffine) else 0,
                                     1.0, 0, 0, 0))

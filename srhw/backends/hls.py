@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from srhw.backends.folding import Plan, output_geometry
+from srhw.backends.folding import Plan, output_geometry, schedule_tables
 from srhw.errors import UnsupportedModelError
 from srhw.fixed import Fmt, rounding_bound, signed_width
 from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
@@ -41,6 +41,15 @@ def c_int(v: int) -> str:
     if abs(v) >= 1 << 63:
         raise ValueError(f"constant {v} does not fit 64 bits")
     return f"{v}LL" if abs(v) >= 1 << 31 else str(v)
+
+
+def c_storage(width: int) -> str:
+    """The plain C++ integer type that stores signed `width`-bit constants (tables compile far
+    faster as plain integers than as ap_int; the stages convert on read)."""
+    for bits, name in ((8, "signed char"), (16, "short"), (32, "int"), (64, "long long")):
+        if width <= bits:
+            return name
+    raise ValueError(f"{width}-bit constants need an ap_int table")
 
 
 def c_array(a: np.ndarray) -> str:
@@ -142,13 +151,28 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str]:
             o, i, kh, kw = l.weight.shape
             pt, pl, pb, pr = l.pads
             f = folds[name]
-            cfg = base | {"in_t": c_type(q.fmt_of(l.inputs[0])), "w_t": f"ap_int<{l.w_width}>", "C_IN": i, "C_OUT": o,
+            cfg = base | {"in_t": c_type(q.fmt_of(l.inputs[0])), "w_t": f"ap_int<{l.w_width}>",
+                          "ws_t": c_storage(l.w_width), "C_IN": i, "C_OUT": o,
                           "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
-                          "MAX_W": "SRHW_MAX_WIDTH", "PO": f.po, "GROUPS": f.groups}
-            tables = [(f"{name}_cfg::w_t", f"{name}_weight", f"[{o}][{i}][{kh}][{kw}]", c_array(l.weight)),
-                      (f"{name}_cfg::acc_t", f"{name}_bias", f"[{o}]", c_array(l.bias))] + atables
+                          "MAX_W": "SRHW_MAX_WIDTH"}
+            bias = [(f"{name}_cfg::acc_t", f"{name}_bias", f"[{o}]", c_array(l.bias))]
+            if f.period:
+                tabs = schedule_tables(l.weight, f.period, f.period_cycles)
+                dims = "[{}][{}][{}]".format(*tabs["w"].shape)
+                cfg |= {"P": f.period, "T": f.period_cycles, "LANES": tabs["w"].shape[2]}
+                tables = [(c_storage(l.w_width), f"{name}_sw", dims, c_array(tabs["w"])),
+                          ("unsigned char", f"{name}_sq", dims, c_array(tabs["q"])),
+                          ("unsigned short", f"{name}_sc", dims, c_array(tabs["c"])),
+                          ("unsigned char", f"{name}_su", dims, c_array(tabs["u"])),
+                          ("unsigned char", f"{name}_sv", dims, c_array(tabs["v"]))] + bias + atables
+                kind = "sched"
+            else:
+                cfg |= {"PO": f.po, "GROUPS": f.groups}
+                tables = [(c_storage(l.w_width), f"{name}_weight", f"[{o}][{i}][{kh}][{kw}]", c_array(l.weight))] + \
+                    bias + atables
+                kind = "conv"
             dh, dw = pt + pb - kh + 1, pl + pr - kw + 1
-            stages.append(_Stage(l, "conv", cfg, tables, [l.inputs[0]], l.output, h, w, f"{h} + ({dh})", f"{w} + ({dw})"))
+            stages.append(_Stage(l, kind, cfg, tables, [l.inputs[0]], l.output, h, w, f"{h} + ({dh})", f"{w} + ({dw})"))
         elif isinstance(l, QAffine):
             c = l.scale.size
             cfg = base | {"in_t": c_type(q.fmt_of(l.inputs[0])), "s_t": f"ap_int<{l.s_width}>", "C": c}
@@ -205,7 +229,7 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
     sized = {st.layer.name for st in stages if f"{st.layer.name}_h" in used}
     ppc = plan.ppc
     latency = sum((l.weight.shape[2] - 1) * (plan.target.max_w + l.pads[1] + l.pads[3]) + l.weight.shape[3]
-                  for l in q.layers if isinstance(l, QConv))
+                  + 3 * 8 for l in q.layers if isinstance(l, QConv))  # + up to three scheduled periods
     view = {
         "top": TOP, "model": comment_text(q.meta.get("model", q.name)), "q": q, "plan": plan,
         "stages": stages, "sized": sized, "streams": [(streams[s.layer.output], s.cfg["out_t"], s.layer.out_frac.size) for s in stages],

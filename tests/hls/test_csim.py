@@ -10,6 +10,7 @@ import pytest
 
 import srhw
 from srhw.backends.csim import run_csim
+from srhw.resources import zoo_dir
 from tests.conftest import pixels
 
 
@@ -22,39 +23,54 @@ def frames(channels: int, min_side: int = 13) -> list[np.ndarray]:
 
 
 CASES = [
-    # (model, exporter, channels, bits, fold groups (None = planned for 1080p60 at 300 MHz))
+    # (model, exporter, channels, bits, fold: groups of outputs (int), a schedule of P positions
+    # in T cycles (tuple), or None = planned for 1080p60 at 300 MHz)
     ("fsrcnn_x3", "dynamo", 1, 8, 3),
+    ("fsrcnn_x3", "torchscript", 1, 8, (5, 12)),
     ("fsrcnn_x4", "torchscript", 1, 8, 1),
-    ("fsrcnn_x2_odd", "dynamo", 1, 8, 2),          # 2H-1 output: crop, one pixel per beat
+    ("fsrcnn_x2_odd", "dynamo", 1, 8, 2),           # 2H-1 output: crop, one pixel per beat
+    ("fsrcnn_x2_odd", "torchscript", 1, 8, (3, 7)),
     ("espcn_x3", "torchscript", 1, 8, None),        # tanh LUTs, final clamp
     ("espcn_x2_rgb", "dynamo", 3, 6, 4),
     ("srcnn", "dynamo", 1, 8, 2),                   # no padding: the image shrinks; scale 1
+    ("srcnn", "torchscript", 1, 8, (4, 4)),
     ("residual_rgb", "torchscript", 3, 8, 1),       # residual Add through a fork, x3
+    ("residual_rgb", "dynamo", 3, 8, (2, 5)),
     ("shuffle_dcr_rgb", "torchscript", 3, 8, None),  # DCR depth-to-space
     ("fsrcnn_steep", "dynamo", 1, 12, None),        # wide datapath, steep PReLU slopes
 ]
 
 
-@pytest.mark.parametrize("name,exporter,channels,bits,groups", CASES, ids=[c[0] for c in CASES])
-def test_csim_bit_exact(exported, tmp_path, name, exporter, channels, bits, groups):
+@pytest.mark.parametrize("name,exporter,channels,bits,fold", CASES,
+                         ids=[f"{c[0]}-{c[4]}".replace(" ", "") for c in CASES])
+def test_csim_bit_exact(exported, tmp_path, name, exporter, channels, bits, fold):
     min_side = 13 if name == "srcnn" else 8
     out = tmp_path / "out"
-    srhw.compile(exported(name, exporter), bits=bits, out=out, progress=False, fold_groups=groups, in_size="64x48", fps=40000,
-                 test_frames=frames(channels, min_side))
+    kw = {"fold_period": fold} if isinstance(fold, tuple) else {"fold_groups": fold}
+    srhw.compile(exported(name, exporter), bits=bits, out=out, progress=False, in_size="64x48", fps=40000,
+                 test_frames=frames(channels, min_side), **kw)
     r = run_csim(out)
     assert r.passed, r.output
     assert r.output.count("0 framing errors") == 4
     assert r.own_warnings == []
 
 
-def test_shipped_model_default_vectors(tmp_path):
+SHIPPED = sorted(p.stem for p in zoo_dir().glob("*.onnx"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_models_default_plan_and_vectors(tmp_path, name):
+    """Every zoo model planned for 4K60 output at 300 MHz (1080p60 in for x2, 720p60 for x3,
+    540p60 for x4), default vectors (37x23 noise, 13x17 all-255, checkerboard, a real crop)."""
     out = tmp_path / "out"
-    res = srhw.compile(out=out, progress=False)
+    r_ = int(name.rsplit("_x", 1)[1])
+    res = srhw.compile(name, out=out, progress=False, in_size=f"{3840 // r_}x{2160 // r_}")
     r = run_csim(out)
     assert r.passed, r.output
     assert "PASS: 4 of 4 frames bit-exact" in r.output and r.own_warnings == []
     hls = res.summary["hls"]
     assert hls["projected_fps"] >= 60 and hls["multipliers"] >= hls["multiplier_bound"]
+    assert hls["multipliers_over_bound"] <= 1.10  # issue 4's figure
 
 
 def test_csim_catches_a_wrong_pixel_and_bad_framing(exported, tmp_path):

@@ -34,7 +34,7 @@ def run_cpp(tmp_path, body: str, stdin: str) -> list[int]:
 
 CONV = """
 struct cfg {
-    typedef ap_uint<8> in_t; typedef ap_int<20> out_t; typedef ap_int<6> w_t;
+    typedef ap_uint<8> in_t; typedef ap_int<20> out_t; typedef ap_int<6> w_t; typedef signed char ws_t;
     typedef ap_int<20> acc_t; typedef ap_int<24> wide_t; typedef ap_int<2> slope_t;
     static const int C_IN = 2, C_OUT = 3, KH = 3, KW = 2, PAD_T = 1, PAD_L = 0, PAD_B = 2, PAD_R = 1;
     static const int MAX_W = 16, PO = %(po)d, GROUPS = %(groups)d;
@@ -43,7 +43,7 @@ struct cfg {
 };
 int main() {
     int h, w; std::cin >> h >> w;
-    static cfg::w_t wt[3][2][3][2]; cfg::acc_t bias[3]; int shift[3] = {0, 0, 0};
+    static cfg::ws_t wt[3][2][3][2]; cfg::acc_t bias[3]; int shift[3] = {0, 0, 0};
     cfg::slope_t slope[3] = {0, 0, 0}; int lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0}; cfg::out_t lut[1] = {0};
     for (int o = 0; o < 3; o++) for (int c = 0; c < 2; c++) for (int u = 0; u < 3; u++) for (int v = 0; v < 2; v++) {
         int x; std::cin >> x; wt[o][c][u][v] = x; }
@@ -73,6 +73,59 @@ def test_conv_stage_padding_and_folding(tmp_path, po, groups):
         " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
     got = run_cpp(tmp_path, CONV % {"po": po, "groups": groups}, stdin)
     np.testing.assert_array_equal(np.array(got).reshape(oh, ow, 3), want)
+
+
+SCHED = """
+struct cfg {
+    typedef ap_uint<8> in_t; typedef ap_int<20> out_t; typedef ap_int<6> w_t; typedef signed char ws_t;
+    typedef ap_int<20> acc_t; typedef ap_int<24> wide_t; typedef ap_int<2> slope_t;
+    static const int C_IN = 2, C_OUT = 3, KH = 3, KW = 2, PAD_T = 1, PAD_L = 0, PAD_B = 2, PAD_R = 1;
+    static const int MAX_W = 16, P = %(p)d, T = %(t)d, LANES = %(lanes)d;
+    static const int ACT = srhw::ACT_NONE, SLOPE_FRAC = 0, OUT_LO = -(1 << 19), OUT_HI = (1 << 19) - 1;
+    static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1;
+};
+static const cfg::ws_t sw[%(t)d][3][%(lanes)d] = %(sw)s;
+static const unsigned char sq[%(t)d][3][%(lanes)d] = %(sq)s;
+static const unsigned short sc[%(t)d][3][%(lanes)d] = %(sc)s;
+static const unsigned char su[%(t)d][3][%(lanes)d] = %(su)s;
+static const unsigned char sv[%(t)d][3][%(lanes)d] = %(sv)s;
+int main() {
+    int h, w; std::cin >> h >> w;
+    cfg::acc_t bias[3]; int shift[3] = {0, 0, 0};
+    cfg::slope_t slope[3] = {0, 0, 0}; int lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0}; cfg::out_t lut[1] = {0};
+    for (int o = 0; o < 3; o++) { int b; std::cin >> b; bias[o] = b; }
+    hls::stream<srhw::vec<cfg::in_t, 2> > in; hls::stream<srhw::vec<cfg::out_t, 3> > out;
+    for (int i = 0; i < h * w; i++) { srhw::vec<cfg::in_t, 2> px; for (int c = 0; c < 2; c++) { int x; std::cin >> x; px.v[c] = x; } in.write(px); }
+    srhw::conv_sched_stage<cfg>(in, out, h, w, sw, sq, sc, su, sv, bias, shift, slope, lo, hi, lut);
+    while (!out.empty()) { srhw::vec<cfg::out_t, 3> r = out.read(); for (int o = 0; o < 3; o++) std::printf("%%d ", int(r.v[o])); }
+    std::printf("%%d\\n", int(in.size()));
+}
+"""
+
+
+@pytest.mark.parametrize("p,t", [(1, 1), (1, 4), (5, 12), (3, 7), (4, 4)])
+def test_scheduled_conv_stage(tmp_path, p, t):
+    """P positions in T cycles, zero weights skipped: same outputs as a plain correlation."""
+    from srhw.backends.folding import schedule_tables
+    from srhw.backends.hls import c_array
+
+    rng = np.random.default_rng(10 * p + t)
+    h, w = 5, 7
+    wt = rng.integers(-32, 32, (3, 2, 3, 2)) * (rng.random((3, 2, 3, 2)) < 0.7)  # some zero weights
+    bias = rng.integers(-500, 500, 3)
+    x = rng.integers(0, 256, (2, h, w))
+    xp = np.zeros((2, h + 3, w + 1), dtype=np.int64)
+    xp[:, 1:1 + h, 0:w] = x
+    oh, ow = h + 1, w
+    want = np.array([[[bias[o] + np.sum(wt[o] * xp[:, y:y + 3, xx:xx + 2]) for o in range(3)]
+                      for xx in range(ow)] for y in range(oh)])
+    tabs = schedule_tables(wt, p, t)
+    assert np.count_nonzero(tabs["w"]) == p * np.count_nonzero(wt)  # every non-zero product, once per position
+    code = SCHED % ({"p": p, "t": t, "lanes": tabs["w"].shape[2]} | {f"s{k}": c_array(v) for k, v in tabs.items()})
+    stdin = f"{h} {w} " + " ".join(map(str, bias)) + " " + " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
+    got = run_cpp(tmp_path, code, stdin)
+    assert got[-1] == 0  # every input pixel read
+    np.testing.assert_array_equal(np.array(got[:-1]).reshape(oh, ow, 3), want)
 
 
 VIDEO = """

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--fps", type=float, default=60.0, help="frame rate the folding must meet (default 60)")
     c.add_argument("--in-size", default="1920x1080", help="LR frame size the folding plans for (default 1920x1080)")
     c.add_argument("--max-width", type=int, default=None, help="widest LR frame the kernel takes (default: --in-size width)")
+    c.add_argument("--fixed-size", action="store_true", help="fix the frame size at --in-size (no width/height registers)")
 
     s = sub.add_parser("csim", help="build OUT/hls with g++ and run its bit-exact testbench")
     s.add_argument("out", help="a directory written by `srhw compile`")
@@ -112,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
                                   output_range=args.output_range, out=args.out, force=args.force,
                                   progress=sys.stderr.isatty(), hls=args.hls, board=args.board,
                                   clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
-                                  max_width=args.max_width, weight_granularity=args.weight_granularity)
+                                  max_width=args.max_width, weight_granularity=args.weight_granularity,
+                                  fixed_size=args.fixed_size)
         s = result.summary
         print(f"wrote {args.out}: {s['layers']} layers, W{s['wbits']}A{s['abits']}, {s['macs_per_lr_pixel']} MACs/LR px, "
               f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "

@@ -92,7 +92,8 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
             progress: bool = True, hls: bool = True, board: str | None = None, clock_mhz: float | None = None,
             fps: float = 60.0, in_size: str = "1920x1080", max_width: int | None = None,
             fold_groups: int | None = None, test_frames: list[np.ndarray] | None = None,
-            weight_granularity: str = "output", fold_period: tuple[int, int] | None = None) -> CompileResult:
+            weight_granularity: str = "output", fold_period: tuple[int, int] | None = None,
+            fixed_size: bool = False) -> CompileResult:
     """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given.
 
     With `hls` (default) OUT/hls/ holds the Vitis HLS project, folded for the target that
@@ -114,7 +115,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     if out_dir is not None and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         raise UsageError(f"output directory '{out_dir}' exists and is not empty; use --force to replace it")
     wb, ab = wbits or bits, abits or bits
-    target = make_target(board, clock_mhz, fps, in_size, max_width) if hls else None
+    target = make_target(board, clock_mhz, fps, in_size, max_width, fixed_size) if hls else None
     path = resolve_model(model)
     graph = run_pipeline(import_onnx(path), pipeline(input_range, output_range))  # type: ignore[arg-type]
     frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]))
@@ -147,7 +148,12 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
         from srhw.backends.folding import plan
 
         fold = plan(q, target, fold_groups, fold_period)
-        frames_tb = test_frames if test_frames is not None else default_test_frames(q.input_channels, frames[0])
+        if test_frames is not None:
+            frames_tb = test_frames
+        elif target.fixed_size:
+            frames_tb = fixed_size_test_frames(q.input_channels, target.in_h, target.in_w)
+        else:
+            frames_tb = default_test_frames(q.input_channels, frames[0])
         vectors = [(f, golden.run(q, f)) for f in frames_tb]
         hls_files = {f"hls/{k}": v for k, v in hls_backend.render(q, fold, vectors).items()}
     summary = summary_of(q, rows, fold)
@@ -157,6 +163,15 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
                                 "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | hls_files,
                       force)
     return CompileResult(q, graph, summary, report)
+
+
+def fixed_size_test_frames(channels: int, h: int, w: int) -> list[np.ndarray]:
+    """C-simulation vectors for a fixed-size kernel: noise, all-255 and a checkerboard."""
+    rng = np.random.default_rng(2026)
+    yy, xx = np.mgrid[0:h, 0:w]
+    board = np.where((yy + xx) % 2 == 0, 255, 0).astype(np.uint8)
+    return [rng.integers(0, 256, (channels, h, w), dtype=np.uint8), np.full((channels, h, w), 255, dtype=np.uint8),
+            np.broadcast_to(board, (channels, h, w)).copy()]
 
 
 def default_test_frames(channels: int, calib_frame: np.ndarray) -> list[np.ndarray]:

@@ -56,6 +56,7 @@ def hls_summary(fold) -> dict:
             "cycles_per_lr_pixel_budget": round(t.budget, 4),
             "cycles_per_lr_pixel": round(fold.cycles_per_lr_pixel, 4),
             "projected_fps": round(fold.projected_fps, 2), "multipliers": fold.multipliers,
+            "dsp_estimate": fold.multipliers,  # one DSP per multiplier: an upper bound
             "multiplier_bound": round(fold.bound, 1),
             "multipliers_over_bound": round(fold.multipliers / fold.bound, 4) if fold.bound else None,
             "line_buffer_bits": sum(st.line_buffer_bits for st in fold.stages),

@@ -37,6 +37,7 @@ class Target:
     in_w: int = 1920
     in_h: int = 1080
     max_w: int = 1920
+    fixed_size: bool = False     # the frame size is a compile-time constant (in_w x in_h)
 
     @property
     def budget(self) -> float:
@@ -45,7 +46,7 @@ class Target:
 
 
 def make_target(board: str | None = None, clock_mhz: float | None = None, fps: float = 60.0,
-                in_size: str = "1920x1080", max_width: int | None = None) -> Target:
+                in_size: str = "1920x1080", max_width: int | None = None, fixed_size: bool = False) -> Target:
     b = board or DEFAULT_BOARD
     if b not in BOARDS:
         raise UsageError(f"--board must be one of {', '.join(BOARDS)}, not {b!r}")
@@ -62,7 +63,9 @@ def make_target(board: str | None = None, clock_mhz: float | None = None, fps: f
             raise UsageError(f"{flag} must be positive, not {v!r}")
     if mw < w:
         raise UsageError(f"--max-width {mw} is smaller than the --in-size width {w}")
-    return Target(b, part, float(clock), float(fps), w, h, int(mw))
+    if fixed_size and max_width is not None and max_width != w:
+        raise UsageError("--fixed-size takes the frame size from --in-size; drop --max-width")
+    return Target(b, part, float(clock), float(fps), w, h, int(mw), fixed_size)
 
 
 @dataclass(frozen=True)

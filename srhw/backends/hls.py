@@ -235,7 +235,7 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
         "stages": stages, "sized": sized, "streams": [(streams[s.layer.output], s.cfg["out_t"], s.layer.out_frac.size) for s in stages],
         "forks": forks, "pixel_stream": pixel_stream, "pixel_h": size[pixel_value][0], "pixel_w": size[pixel_value][1], "in_channels": q.input_channels, "hr_channels": c_hr,
         "scale": r, "crd": "true" if mode == "CRD" else "false", "ppc": ppc, "crop_b": crop_b, "crop_r": crop_r,
-        "max_w": plan.target.max_w, "skip_depth": latency + 16, "target": plan.target,
+        "max_w": plan.target.max_w, "fixed": plan.target.fixed_size, "skip_depth": latency + 16, "target": plan.target,
         "clock_ns": f"{1000.0 / plan.target.clock_mhz:.3f}", "frames": len(vectors),
     }
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "hls")), undefined=StrictUndefined,
@@ -248,6 +248,11 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
     for name in LIBRARY:
         files[f"srhw/{name}"] = (hls_dir() / name).read_text(encoding="utf-8")
     lines = []
+    t = plan.target
+    for lr, _ in vectors:
+        if t.fixed_size and lr.shape[1:] != (t.in_h, t.in_w):
+            raise ValueError(f"a fixed-size kernel ({t.in_w}x{t.in_h}) needs test frames of that size, not "
+                             f"{lr.shape[2]}x{lr.shape[1]}")
     for k, (lr, hr) in enumerate(vectors):
         files[f"tb_data/frame{k:02d}.in"] = _frame_bytes(lr)
         files[f"tb_data/frame{k:02d}.out"] = _frame_bytes(hr)

@@ -96,3 +96,27 @@ def test_csim_kernel_weight_granularity(exported, tmp_path):
     assert max(l.w_width for l in r.qgraph.layers if l.kind == "Conv") > 8
     res = run_csim(out)
     assert res.passed and res.own_warnings == [], res.output
+
+
+@pytest.mark.parametrize("name", ["srcnn_955_x3", "srcnn_915_x2"])
+def test_csim_full_size_srcnn(tmp_path, name):
+    """SRCNN 9-5-5 and 9-1-5 (64/32 filters, 'same' padding) as the zoo builds them, untrained
+    weights: the x2/x3 kernels are the same scale-1 network fed a bicubic-upscaled frame."""
+    import torch
+
+    from srhw.zoo.export import export_entry
+    from srhw.zoo.registry import ZOO
+
+    torch.manual_seed(1)
+    entry = ZOO[name]
+    state, path = tmp_path / "m.pt", tmp_path / f"{name}.onnx"
+    model = entry.build()
+    with torch.no_grad():
+        model.c3.weight.normal_(0, 0.02)  # a visible output: the zoo init starts the last layer near zero
+    torch.save(model.state_dict(), state)
+    export_entry(entry, state, path)
+    out = tmp_path / "out"
+    r = srhw.compile(path, out=out, progress=False, in_size="1280x720", test_frames=frames(1))
+    assert r.qgraph.scale == 1
+    res = run_csim(out)
+    assert res.passed and res.own_warnings == [], res.output

@@ -90,3 +90,18 @@ def test_hostile_node_names_stay_in_comments(exported, tmp_path):
 def test_comment_text_alphabet():
     assert comment_text('a"b*/c\nd\\e?f{g}$h#i') == "a_b__c_d_e_f_g__h_i"
     assert json.dumps(comment_text("x" * 500)).count("x") == 120
+
+
+def test_fixed_size_kernel(exported, tmp_path):
+    """--fixed-size: no width/height registers; the testbench runs frames of exactly that size."""
+    out = tmp_path / "out"
+    srhw.compile(exported("espcn_x3", "dynamo"), out=out, progress=False, in_size="23x17", fps=100000,
+                 fixed_size=True)
+    top = (out / "hls" / "srhw_top.cpp").read_text()
+    assert "port=width" not in top and "const int width = SRHW_WIDTH, height = SRHW_HEIGHT;" in top
+    assert "#define SRHW_WIDTH 23" in (out / "hls" / "srhw_top.h").read_text()
+    r = run_csim(out)
+    assert r.passed and "PASS: 3 of 3 frames bit-exact" in r.output and "23x17 -> 69x51" in r.output, r.output
+    with pytest.raises(ValueError, match="fixed-size kernel"):
+        srhw.compile(exported("espcn_x3", "dynamo"), progress=False, in_size="23x17", fixed_size=True,
+                     test_frames=[pixels(1, 9, 11)])

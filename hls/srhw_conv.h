@@ -20,6 +20,29 @@
 
 namespace srhw {
 
+// The column of the padded frame at (y, x), oldest row first: the KH - 1 rows the line buffer
+// holds at column x, then the new pixel (read from `in` inside the image, zero in the padding).
+// The line buffer moves up one row at column x. Shared by both convolution stages.
+template <class CFG, int LB, int MAX_WP>
+void next_column(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in, typename CFG::in_t line[LB][MAX_WP][CFG::C_IN],
+                 typename CFG::in_t col[CFG::KH][CFG::C_IN], int y, int x, int h, int w) {
+#pragma HLS INLINE
+    typedef typename CFG::in_t in_t;
+    const bool inside = y >= CFG::PAD_T && y < CFG::PAD_T + h && x >= CFG::PAD_L && x < CFG::PAD_L + w;
+    vec<in_t, CFG::C_IN> px;
+    if (inside) {
+        px = in.read();
+    } else {
+        for (int c = 0; c < CFG::C_IN; c++) px.v[c] = in_t(0);
+    }
+    for (int c = 0; c < CFG::C_IN; c++) {
+        for (int u = 0; u + 1 < CFG::KH; u++) col[u][c] = line[u][x][c];
+        col[CFG::KH - 1][c] = px.v[c];
+        for (int u = 0; u + 2 < CFG::KH; u++) line[u][x][c] = line[u + 1][x][c];
+        if (CFG::KH > 1) line[LB - 1][x][c] = px.v[c];
+    }
+}
+
 template <class CFG>
 void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                 hls::stream<vec<typename CFG::out_t, CFG::C_OUT> >& out, int h, int w,
@@ -49,22 +72,13 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
     for (long it = 0; it < n; it++) {
 #pragma HLS PIPELINE II=1
         if (g == 0) {
-            const bool inside = y >= CFG::PAD_T && y < CFG::PAD_T + h && x >= CFG::PAD_L && x < CFG::PAD_L + w;
-            vec<in_t, CFG::C_IN> px;
-            if (inside) {
-                px = in.read();
-            } else {
-                for (int c = 0; c < CFG::C_IN; c++) px.v[c] = in_t(0);
-            }
+            in_t col[CFG::KH][CFG::C_IN];
+            next_column<CFG, LB, MAX_WP>(in, line, col, y, x, h, w);
             for (int u = 0; u < CFG::KH; u++)
-                for (int v = 0; v + 1 < CFG::KW; v++)
-                    for (int c = 0; c < CFG::C_IN; c++) win[u][v][c] = win[u][v + 1][c];
-            for (int c = 0; c < CFG::C_IN; c++) {
-                for (int u = 0; u + 1 < CFG::KH; u++) win[u][CFG::KW - 1][c] = line[u][x][c];
-                win[CFG::KH - 1][CFG::KW - 1][c] = px.v[c];
-                for (int u = 0; u + 2 < CFG::KH; u++) line[u][x][c] = line[u + 1][x][c];
-                if (CFG::KH > 1) line[LB - 1][x][c] = px.v[c];
-            }
+                for (int c = 0; c < CFG::C_IN; c++) {
+                    for (int v = 0; v + 1 < CFG::KW; v++) win[u][v][c] = win[u][v + 1][c];
+                    win[u][CFG::KW - 1][c] = col[u][c];
+                }
         }
         if (y >= CFG::KH - 1 && x >= CFG::KW - 1) {
             for (int p = 0; p < CFG::PO; p++) {
@@ -155,22 +169,11 @@ void conv_sched_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
 #pragma HLS PIPELINE II=1
             // 1. read one column of period s
             if (k < P && s < periods) {
-                const bool exists = rpos < positions;
-                const bool inside = exists && ry >= CFG::PAD_T && ry < CFG::PAD_T + h && rx >= CFG::PAD_L &&
-                                    rx < CFG::PAD_L + w;
-                vec<in_t, CFG::C_IN> px;
-                if (inside) {
-                    px = in.read();
-                } else {
-                    for (int c = 0; c < CFG::C_IN; c++) px.v[c] = in_t(0);
-                }
-                for (int c = 0; c < CFG::C_IN; c++) {
-                    for (int u = 0; u + 1 < KH; u++) stage[k][u][c] = exists ? line[u][rx][c] : in_t(0);
-                    stage[k][KH - 1][c] = px.v[c];
-                    if (exists) {
-                        for (int u = 0; u + 2 < KH; u++) line[u][rx][c] = line[u + 1][rx][c];
-                        if (KH > 1) line[LB - 1][rx][c] = px.v[c];
-                    }
+                if (rpos < positions) {
+                    next_column<CFG, LB, MAX_WP>(in, line, stage[k], ry, rx, h, w);
+                } else {  // past the frame's end, in the last period
+                    for (int u = 0; u < KH; u++)
+                        for (int c = 0; c < CFG::C_IN; c++) stage[k][u][c] = in_t(0);
                 }
                 rpos++;
                 if (++rx == wp) {

@@ -101,8 +101,6 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     `test_frames` (uint8 [C, H, W]) replace the default C-simulation vectors.
     `weight_granularity`: "output" (one weight format per output channel) or "kernel" (per
     output/input channel pair, see srhw.quant.quantize)."""
-    if weight_granularity not in ("output", "kernel"):
-        raise UsageError(f"--weight-granularity must be output or kernel, not {weight_granularity!r}")
     _check_bits("--bits", bits)
     _check_bits("--wbits", wbits)
     _check_bits("--abits", abits)
@@ -151,13 +149,13 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
         if test_frames is not None:
             frames_tb = test_frames
         elif target.fixed_size:
-            frames_tb = fixed_size_test_frames(q.input_channels, target.in_h, target.in_w)
-        else:
-            frames_tb = default_test_frames(q.input_channels, frames[0])
+            frames_tb = csim_frames(q.input_channels, (target.in_h, target.in_w), (target.in_h, target.in_w))
+        else:  # odd and non-square sizes, plus a real crop
+            frames_tb = csim_frames(q.input_channels, (23, 37), (17, 13)) + [np.ascontiguousarray(frames[0][:, :48, :64])]
         vectors = [(f, golden.run(q, f)) for f in frames_tb]
         hls_files = {f"hls/{k}": v for k, v in hls_backend.render(q, fold, vectors).items()}
     summary = summary_of(q, rows, fold)
-    report = render_report(q, summary, rows, fold)
+    report = render_report(q, summary, rows)
     if out_dir is not None:
         write_outputs(out_dir, {"ir.json": to_json(q), "report.md": report,
                                 "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | hls_files,
@@ -165,24 +163,13 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     return CompileResult(q, graph, summary, report)
 
 
-def fixed_size_test_frames(channels: int, h: int, w: int) -> list[np.ndarray]:
-    """C-simulation vectors for a fixed-size kernel: noise, all-255 and a checkerboard."""
-    rng = np.random.default_rng(2026)
+def csim_frames(channels: int, size: tuple[int, int], flat_size: tuple[int, int]) -> list[np.ndarray]:
+    """C-simulation vectors: noise and a checkerboard of `size`, all-255 of `flat_size`."""
+    h, w = size
     yy, xx = np.mgrid[0:h, 0:w]
     board = np.where((yy + xx) % 2 == 0, 255, 0).astype(np.uint8)
-    return [rng.integers(0, 256, (channels, h, w), dtype=np.uint8), np.full((channels, h, w), 255, dtype=np.uint8),
-            np.broadcast_to(board, (channels, h, w)).copy()]
-
-
-def default_test_frames(channels: int, calib_frame: np.ndarray) -> list[np.ndarray]:
-    """C-simulation vectors: odd and non-square sizes, noise, all-255, a checkerboard, a real crop."""
-    rng = np.random.default_rng(2026)
-    yy, xx = np.mgrid[0:23, 0:37]
-    board = np.where((yy + xx) % 2 == 0, 255, 0).astype(np.uint8)
-    return [rng.integers(0, 256, (channels, 23, 37), dtype=np.uint8),
-            np.full((channels, 17, 13), 255, dtype=np.uint8),
-            np.broadcast_to(board, (channels, 23, 37)).copy(),
-            np.ascontiguousarray(calib_frame[:, :48, :64])]
+    return [np.random.default_rng(2026).integers(0, 256, (channels, h, w), dtype=np.uint8),
+            np.full((channels, *flat_size), 255, dtype=np.uint8), np.broadcast_to(board, (channels, h, w)).copy()]
 
 
 def write_outputs(out_dir: Path, files: dict[str, str | bytes], force: bool) -> None:

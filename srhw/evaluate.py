@@ -50,11 +50,19 @@ class Upscaler:
     model_scale: int
     scale: int
 
+    @property
+    def pre_upscale(self) -> bool:
+        """SRCNN-style: the network keeps the size and takes the bicubic-upscaled image."""
+        return self.model_scale == 1 and self.scale > 1
+
     def __call__(self, lr: np.ndarray) -> np.ndarray:
+        return self.run(bicubic_up(lr, self.scale) if self.pre_upscale else lr)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The model on its own input (the LR image, or its bicubic upscale when pre_upscale)."""
         from srhw import golden
         from srhw.compiler import float_reference
 
-        x = bicubic_up(lr, self.scale) if self.model_scale == 1 and self.scale > 1 else lr
         if self.qgraph is None:
             return np.floor(float_reference(self.float_graph, x[None])[0] + 0.5).astype(np.uint8)
         return golden.run(self.qgraph, x[None])[0].astype(np.uint8)
@@ -72,19 +80,13 @@ def resolve_scale(model_scale: int, scale: int | None) -> int:
     return scale
 
 
-def compile_versions(model, bits_list: list[int], calib=None) -> tuple[dict[str, Upscaler], object]:
-    """'float' and 'W{b}A{b}' upscalers of a model (scale filled in later by the caller)."""
+def compile_versions(model, bits_list: list[int], calib=None) -> tuple[dict[str, tuple], object]:
+    """({'float': (graph, None), 'W{b}A{b}': (graph, qgraph), ...}, the first compile result)."""
     import srhw
 
-    versions: dict[str, tuple] = {}
-    first = None
-    for b in bits_list:
-        r = srhw.compile(model, bits=b, calib=calib, progress=False, hls=False)
-        first = first or r
-        versions[f"W{b}A{b}"] = (r.float_graph, r.qgraph)
-    if first is None:
-        first = srhw.compile(model, bits=8, calib=calib, progress=False, hls=False)
-    return {"float": (first.float_graph, None), **versions}, first
+    results = {f"W{b}A{b}": srhw.compile(model, bits=b, calib=calib, progress=False, hls=False) for b in bits_list}
+    first = next(iter(results.values()))
+    return {"float": (first.float_graph, None)} | {k: (r.float_graph, r.qgraph) for k, r in results.items()}, first
 
 
 def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] | None = None, calib=None) -> dict:
@@ -95,7 +97,7 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
     paths = list_images(data)
     if not paths:
         raise UsageError(f"data directory '{data}' holds no images")
-    raw, first = compile_versions(model, bits_list if bits_list is not None else [8], calib)
+    raw, first = compile_versions(model, bits_list or [8], calib)
     if first.qgraph.input_channels != 1:
         raise UsageError("srhw eval measures Y-channel models (1 input channel); this model takes "
                          f"{first.qgraph.input_channels}")
@@ -106,7 +108,8 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
     for p in paths:
         hr = modcrop(load_y(p), s)
         lr = lr_of(hr, s)
-        outs = {"bicubic": bicubic_up(lr, s)} | {k: u(lr) for k, u in ups.items()}
+        bicubic = bicubic_up(lr, s)
+        outs = {"bicubic": bicubic} | {k: u.run(bicubic if u.pre_upscale else lr) for k, u in ups.items()}
         row = {"image": p.stem, "size": list(hr.shape)}
         for k, y in outs.items():
             if y.shape != hr.shape:

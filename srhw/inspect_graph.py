@@ -6,9 +6,29 @@ import numpy as np
 from srhw import ir
 
 
+def lr_resolutions(graph: ir.Graph) -> dict[str, int]:
+    """Per value: its grid's upscale against the LR input (DepthToSpace multiplies it)."""
+    res = {graph.input: 1}
+    for n in graph.compute_nodes():
+        res[n.output] = res[n.inputs[0]] * (n.blocksize if isinstance(n, ir.DepthToSpace) else 1)
+    return res
+
+
+def macs_per_lr_pixel(graph: ir.Graph, nonzero_only: bool = False) -> int:
+    """Conv MACs per LR pixel; with nonzero_only, only products with a non-zero weight (a
+    lowered ConvTranspose then counts its true taps, not the sub-pixel kernel's padding)."""
+    res = lr_resolutions(graph)
+    total = 0
+    for n in graph.compute_nodes():
+        if isinstance(n, ir.Conv):
+            w = graph.constant(n.inputs[1])
+            total += (int(np.count_nonzero(w)) if nonzero_only else int(w.size)) * res[n.inputs[0]] ** 2
+    return total
+
+
 def describe(graph: ir.Graph) -> str:
     chan: dict[str, int] = {graph.input: int(graph.inputs[0].shape[1])}
-    res: dict[str, int] = {graph.input: 1}
+    res = lr_resolutions(graph)
     lines = [f"model {graph.name}: input {graph.input} {list(graph.inputs[0].shape)} "
              f"(layout {''.join(graph.boundary.input_layout)}), output {list(graph.outputs[0].shape)} "
              f"(layout {''.join(graph.boundary.output_layout)})",
@@ -19,7 +39,6 @@ def describe(graph: ir.Graph) -> str:
     for i, n in enumerate(graph.compute_nodes()):
         src = n.inputs[0]
         cin = chan[src]
-        res[n.output] = res[src]
         kernel = pads = act = ""
         params = macs = 0
         match n:
@@ -31,7 +50,6 @@ def describe(graph: ir.Graph) -> str:
                 macs = int(w.size) * res[src] ** 2
             case ir.DepthToSpace(blocksize=r):
                 cout = cin // (r * r)
-                res[n.output] = res[src] * r
             case ir.Affine():
                 cout, params = cin, int(n.scale.size * 2)
             case _:

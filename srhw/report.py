@@ -97,7 +97,7 @@ def _md(text: object) -> str:
     return " ".join(s.split())
 
 
-def render_report(q: QGraph, summary: dict, rows: list[dict], fold=None) -> str:
+def render_report(q: QGraph, summary: dict, rows: list[dict]) -> str:
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "report")), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = _md

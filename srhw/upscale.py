@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from srhw.errors import UsageError
-from srhw.evaluate import Upscaler, bicubic_up, resolve_scale
+from srhw.evaluate import Upscaler, resolve_scale
 from srhw.imaging import rgb_to_ycbcr
 from srhw.imresize import imresize
 
@@ -38,18 +38,29 @@ def load_image(path: Path) -> tuple[np.ndarray, bool]:
         raise UsageError(f"cannot read image '{path}': {e}") from None
 
 
-def upscale_image(img: np.ndarray, gray: bool, up: Upscaler) -> tuple[np.ndarray, np.ndarray]:
-    """(SR image, bicubic image), same layout as the input."""
-    s = up.scale
-    if gray:
-        return up(img), bicubic_up(img, s)
-    ycc = rgb_to_ycbcr(img)
-    y = _to_u8(ycc[..., 0])
-    h, w = y.shape
-    y_sr = up(y).astype(np.float64)
-    chroma = imresize(ycc[..., 1:], (h * s, w * s))
-    sr = _to_u8(ycbcr_to_rgb(np.concatenate([y_sr[..., None], chroma], axis=-1)))
-    return sr, imresize(img, (h * s, w * s))
+class SplitImage:
+    """An input image split once for upscaling: Y (what the model sees) and, for colour
+    images, Cb/Cr already upscaled by bicubic."""
+
+    def __init__(self, img: np.ndarray, gray: bool, scale: int):
+        self.img, self.gray, self.scale = img, gray, scale
+        if gray:
+            self.y, self.chroma = img, None
+        else:
+            ycc = rgb_to_ycbcr(img)
+            self.y = _to_u8(ycc[..., 0])
+            h, w = self.y.shape
+            self.chroma = imresize(ycc[..., 1:], (h * scale, w * scale))
+
+    def with_y(self, y_sr: np.ndarray) -> np.ndarray:
+        """The output image from an upscaled Y, same layout as the input."""
+        if self.gray:
+            return y_sr
+        return _to_u8(ycbcr_to_rgb(np.concatenate([y_sr.astype(np.float64)[..., None], self.chroma], axis=-1)))
+
+    def bicubic(self) -> np.ndarray:
+        h, w = self.img.shape[:2]
+        return imresize(self.img, (h * self.scale, w * self.scale))
 
 
 def upscale(model, src: Path, dst: Path, bits: int | None = 8, scale: int | None = None, calib=None,
@@ -64,19 +75,21 @@ def upscale(model, src: Path, dst: Path, bits: int | None = 8, scale: int | None
     if r.qgraph.input_channels != 1:
         raise UsageError(f"srhw upscale runs Y-channel models; this one takes {r.qgraph.input_channels} channels")
     s = resolve_scale(r.qgraph.scale, scale)
-    ups = {"float": Upscaler(r.float_graph, None, r.qgraph.scale, s),
-           "fixed": Upscaler(r.float_graph, r.qgraph, r.qgraph.scale, s)}
+    split = SplitImage(img, gray, s)
+    versions = {"float": Upscaler(r.float_graph, None, r.qgraph.scale, s),
+                "fixed": Upscaler(r.float_graph, r.qgraph, r.qgraph.scale, s)}
     chosen = "float" if bits is None else "fixed"
-    sr, bic = upscale_image(img, gray, ups[chosen])
+    wanted = list(versions) if compare is not None else [chosen]
+    out = {k: split.with_y(versions[k](split.y)) for k in wanted}
+    sr = out[chosen]
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sr).save(dst)
     info = {"input": [int(v) for v in img.shape[:2]], "output": [int(v) for v in sr.shape[:2]], "scale": s,
             "version": "float" if bits is None else f"W{bits}A{bits}"}
     if compare is not None:
-        other = upscale_image(img, gray, ups["fixed" if chosen == "float" else "float"])[0]
-        panels = [("bicubic", bic), ("float", sr if chosen == "float" else other),
-                  (f"fixed W{bits or 8}A{bits or 8}", sr if chosen == "fixed" else other)]
+        panels = [("bicubic", split.bicubic()), ("float", out["float"]),
+                  (f"fixed W{bits or 8}A{bits or 8}", out["fixed"])]
         if hr is not None:
             h_img, _ = load_image(Path(hr))
             h_img = h_img[: sr.shape[0], : sr.shape[1]]

@@ -53,16 +53,22 @@ def find_project(out: Path) -> Path:
     raise UsageError(f"'{out}' holds no srhw HLS project (expected {out}/hls/srhw_top.cpp and tb_data/)")
 
 
-def run_csim(out: Path, cxx: str | None = None, opt: str = "-O2", timeout: float = 600.0) -> CsimResult:
-    proj = find_project(out)
+def cxx_command(sources: list[Path], include: Path, exe: Path, cxx: str | None = None, opt: str = "-O2") -> list[str]:
+    """The C-simulation compile line: C++14, -Wall -Wextra, srhw's headers from `include`,
+    the vendor headers as system includes."""
     compiler = cxx or os.environ.get("CXX") or shutil.which("g++")
     if not compiler:
         raise SrhwError("C-simulation needs g++ (apt-get install g++) or $CXX")
-    inc = ap_include_dir()
+    return [compiler, "-std=c++14", opt, "-Wall", "-Wextra", "-Wno-unknown-pragmas", "-I", str(include),
+            "-isystem", str(ap_include_dir()), *map(str, sources), "-o", str(exe)]
+
+
+def run_csim(out: Path, cxx: str | None = None, opt: str = "-O2", timeout: float = 600.0) -> CsimResult:
+    proj = find_project(out).resolve()  # diagnostics name files as passed: own_warnings matches this prefix
     with tempfile.TemporaryDirectory(prefix="srhw-csim-") as tmp:
         exe = Path(tmp) / "csim"
-        cmd = [compiler, "-std=c++14", opt, "-Wall", "-Wextra", "-Wno-unknown-pragmas", "-I", str(proj), "-isystem", str(inc),
-               *(str(proj / s) for s in SOURCES), "-o", str(exe)]
+        cmd = cxx_command([proj / s for s in SOURCES], proj, exe, cxx, opt)
+        compiler = cmd[0]
         t0 = time.perf_counter()
         build = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         t1 = time.perf_counter()
@@ -76,7 +82,7 @@ def run_csim(out: Path, cxx: str | None = None, opt: str = "-O2", timeout: float
     return CsimResult(passed, text, t1 - t0, t2 - t1, own_warnings(build.stderr, proj))
 
 
-def own_warnings(stderr: str, proj: Path) -> list[str]:
-    """Diagnostics whose location is a file of the project (srhw's code, not ap_types)."""
-    root = str(proj.resolve())
-    return [l for l in stderr.splitlines() if l.startswith(root) and ": warning:" in l]
+def own_warnings(stderr: str, *roots: Path) -> list[str]:
+    """Diagnostics whose location is under one of `roots` (srhw's code, not ap_types)."""
+    prefixes = tuple(str(r) for r in roots)
+    return [line for line in stderr.splitlines() if line.startswith(prefixes) and ": warning:" in line]

@@ -1,12 +1,14 @@
 """Throughput-driven folding: per-layer parallelism that just meets the pixel rate.
 
 The LR pixel rate is `fps * in_w * in_h`; at `clock_mhz` a stage may spend
-`budget = clock / rate` cycles per LR pixel. A conv computes its C_OUT outputs PO at a time
-in GROUPS = ceil(C_OUT / PO) cycles per padded pixel position (hls/srhw_conv.h); we take the
-most groups (fewest multipliers) whose cycles, padding positions included, fit the budget.
-The output stage emits R*R / PPC beats per LR pixel. Multipliers count the weight slots that
-are non-zero in some group (constant zero products cost nothing once synthesized); the bound
-is the model's non-zero MACs per second divided by the clock.
+`budget = clock / rate` cycles per LR pixel (padding positions included). Each conv takes the
+fold with fewer multipliers (hls/srhw_conv.h, docs/hls.md):
+- output groups: PO outputs per cycle over GROUPS = ceil(C_OUT / PO) cycles per position, the
+  most groups that fit; multipliers count the weight slots non-zero in some group;
+- a schedule of P positions in T cycles (any fraction): output o gets ceil(P * R_o / T)
+  multipliers for its R_o non-zero products.
+The output stage emits R*R / PPC beats per LR pixel. The bound is the model's non-zero MACs
+per second divided by the clock.
 """
 from __future__ import annotations
 
@@ -80,7 +82,6 @@ class StageFold:
     nonzero_macs: int           # per LR pixel
     period: int = 0             # scheduled fold: P positions in `period_cycles` cycles (0: group fold)
     period_cycles: int = 0
-    lanes: tuple[int, ...] = ()  # scheduled fold: multipliers per output
 
     @property
     def bram18(self) -> int:
@@ -153,8 +154,7 @@ MAX_PERIOD_CYCLES = 64    # cycles per period: each lane selects among this many
 def _sched_fold(l: QConv, p: int, cycles: int, overhead: float, common: dict) -> StageFold:
     per_out = (l.weight != 0).reshape(l.weight.shape[0], -1).sum(axis=1)
     lanes = tuple(math.ceil(p * int(n) / cycles) for n in per_out)
-    return StageFold(l.name, 0, 0, sum(lanes), cycles / p * overhead, period=p, period_cycles=cycles,
-                     lanes=lanes, **common)
+    return StageFold(l.name, 0, 0, sum(lanes), cycles / p * overhead, period=p, period_cycles=cycles, **common)
 
 
 def schedule_tables(weight: np.ndarray, p: int, cycles: int) -> dict[str, np.ndarray]:
@@ -185,20 +185,27 @@ def plan(q: QGraph, t: Target, groups: int | None = None, period: tuple[int, int
         elif isinstance(l, (QAffine, QAdd)):
             stages.append(StageFold(l.name, 1, l.out_frac.size, l.out_frac.size if isinstance(l, QAffine) else 0,
                                     1.0, 0, 0, 0))
-    r, crop_r, c_hr = output_geometry(q)
-    ppc = r if crop_r % r == 0 else 1
-    stages.append(StageFold("video_out", 1, ppc, 0, r * r / ppc, (t.max_w * c_hr * r * r * 8) if r > 1 else 0, 0, 0))
+    tail = output_tail(q)
+    r = tail.scale
+    ppc = r if tail.crop_right % r == 0 else 1
+    stages.append(StageFold("video_out", 1, ppc, 0, r * r / ppc, (t.max_w * tail.hr_channels * r * r * 8) if r > 1 else 0,
+                            0, 0))
     return Plan(t, tuple(stages), ppc)
 
 
-def output_geometry(q: QGraph) -> tuple[int, int, int]:
-    """(R, right crop, HR channels) of the tail: [pixel layer] -> DepthToSpace? -> Crop?"""
-    r, crop_r = 1, 0
-    for l in q.layers:
-        if isinstance(l, QDepthToSpace):
-            r = l.blocksize
-        if isinstance(l, QCrop):
-            crop_r = l.right
-    d2s = [l for l in q.layers if isinstance(l, QDepthToSpace)]
-    c_hr = d2s[0].out_frac.size if d2s else q.layers[-1].out_frac.size
-    return r, crop_r, c_hr
+@dataclass(frozen=True)
+class Tail:
+    """What follows the layer that produces the output pixel codes: DepthToSpace? -> Crop?"""
+
+    scale: int = 1
+    mode: str = "CRD"
+    crop_bottom: int = 0
+    crop_right: int = 0
+    hr_channels: int = 1
+
+
+def output_tail(q: QGraph) -> Tail:
+    d2s = next((l for l in q.layers if isinstance(l, QDepthToSpace)), None)
+    crop = next((l for l in q.layers if isinstance(l, QCrop)), None)
+    return Tail(d2s.blocksize if d2s else 1, d2s.mode if d2s else "CRD", crop.bottom if crop else 0,
+                crop.right if crop else 0, (d2s or q.layers[-1]).out_frac.size)

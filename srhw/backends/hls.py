@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from srhw.backends.folding import Plan, output_geometry, schedule_tables
+from srhw.backends.folding import MAX_PERIOD, Plan, output_tail, schedule_tables
 from srhw.errors import UnsupportedModelError
 from srhw.fixed import Fmt, rounding_bound, signed_width
 from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
@@ -103,14 +103,13 @@ class _Stage:
     cfg: dict
     tables: list[tuple[str, str, str, str]]  # (c type, name, dims, initializer)
     inputs: list[str]
-    output: str
     in_h: str
     in_w: str
     out_h: str  # expressions of the LR frame size
     out_w: str
 
 
-def _act_tables(l: QLayer, prefix: str, out_t: str, channels: int, shift: np.ndarray) -> tuple[dict, list]:
+def _act_tables(l: QLayer, prefix: str, channels: int, shift: np.ndarray) -> tuple[dict, list]:
     act: QAct = l.act  # type: ignore[attr-defined]
     kind = {"none": "ACT_NONE", "relu": "ACT_RELU", "clip": "ACT_CLIP", "prelu": "ACT_PRELU", "tanh": "ACT_TANH"}[act.kind]
     slope_w = act.slope_fmt.width if act.kind == "prelu" else 2
@@ -130,7 +129,9 @@ def _act_tables(l: QLayer, prefix: str, out_t: str, channels: int, shift: np.nda
     return cfg, tables
 
 
-def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str]:
+def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, dict[str, tuple[str, str]]]:
+    """The stages, the stream of each value, the value holding the output pixel codes, and
+    each value's frame size (C++ expressions)."""
     folds = {s.name: s for s in plan.stages}
     streams = {q.input: "s_in"}
     size = {q.input: ("height", "width")}
@@ -144,7 +145,7 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str]:
         h, w = size[l.inputs[0]]
         act_target = l.act.lut_fmt.frac if l.act.kind == "tanh" else None  # type: ignore[attr-defined]
         shift = l.acc_frac - (l.out_frac if act_target is None else act_target)  # type: ignore[attr-defined]
-        acfg, atables = _act_tables(l, name, out_t, l.out_frac.size, shift)
+        acfg, atables = _act_tables(l, name, l.out_frac.size, shift)
         base = {"out_t": out_t, "acc_t": f"ap_int<{l.cert['acc_width']}>",
                 "wide_t": f"ap_int<{_epilogue_width(l, shift)}>"} | acfg
         if isinstance(l, QConv):
@@ -172,19 +173,19 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str]:
                     bias + atables
                 kind = "conv"
             dh, dw = pt + pb - kh + 1, pl + pr - kw + 1
-            stages.append(_Stage(l, kind, cfg, tables, [l.inputs[0]], l.output, h, w, f"{h} + ({dh})", f"{w} + ({dw})"))
+            stages.append(_Stage(l, kind, cfg, tables, [l.inputs[0]], h, w, f"{h} + ({dh})", f"{w} + ({dw})"))
         elif isinstance(l, QAffine):
             c = l.scale.size
             cfg = base | {"in_t": c_type(q.fmt_of(l.inputs[0])), "s_t": f"ap_int<{l.s_width}>", "C": c}
             tables = [(f"{name}_cfg::s_t", f"{name}_scale", f"[{c}]", c_array(l.scale)),
                       (f"{name}_cfg::acc_t", f"{name}_bias", f"[{c}]", c_array(l.bias))] + atables
-            stages.append(_Stage(l, "affine", cfg, tables, [l.inputs[0]], l.output, h, w, h, w))
+            stages.append(_Stage(l, "affine", cfg, tables, [l.inputs[0]], h, w, h, w))
         elif isinstance(l, QAdd):
             c = l.out_frac.size
             cfg = base | {"a_t": c_type(q.fmt_of(l.inputs[0])), "b_t": c_type(q.fmt_of(l.inputs[1])), "C": c}
             tables = [("int", f"{name}_align_a", f"[{c}]", c_array(l.acc_frac - l.in_fracs[0])),
                       ("int", f"{name}_align_b", f"[{c}]", c_array(l.acc_frac - l.in_fracs[1]))] + atables
-            stages.append(_Stage(l, "add", cfg, tables, list(l.inputs), l.output, h, w, h, w))
+            stages.append(_Stage(l, "add", cfg, tables, list(l.inputs), h, w, h, w))
         else:
             raise UnsupportedModelError(f"layer '{name}' ({l.kind}) has no HLS stage")
         streams[l.output] = f"s_{name}"
@@ -197,9 +198,13 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
     """The files of OUT/hls/, keyed by relative path."""
     _check_shape(q)
     stages, streams, pixel_value, size = _stages(q, plan)
-    r, crop_r, c_hr = output_geometry(q)
-    crop_b = next((l.bottom for l in q.layers if isinstance(l, QCrop)), 0)
-    mode = next((l.mode for l in q.layers if isinstance(l, QDepthToSpace)), "CRD")
+    tail = output_tail(q)
+    t = plan.target
+    if t.fixed_size:
+        for lr, _ in vectors:
+            if lr.shape[1:] != (t.in_h, t.in_w):
+                raise ValueError(f"a fixed-size kernel ({t.in_w}x{t.in_h}) needs test frames of that size, not "
+                                 f"{lr.shape[2]}x{lr.shape[1]}")
     # values read by more than one stage go through fork stages
     readers: dict[str, int] = {}
     for s in stages:
@@ -213,7 +218,7 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
             raise UnsupportedModelError(f"value '{comment_text(v)}' is read by {n} layers; the HLS backend forks a "
                                         f"tensor to at most two")
         if n > 1:
-            forks.append({"value": streams[v], "source": v, "channels": _channels(q, v), "type": _vtype(q, v),
+            forks.append({"value": streams[v], "channels": int(q.frac_of(v).size), "type": c_type(q.fmt_of(v)),
                           "h": size[v][0], "w": size[v][1]})
     def stream_for(v: str) -> str:
         if readers.get(v, 0) <= 1:
@@ -227,16 +232,19 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
     used = {x for st in stages for x in (st.in_h, st.in_w)} | {size[pixel_value][0], size[pixel_value][1]}
     used |= {x for f in forks for x in (f["h"], f["w"])}
     sized = {st.layer.name for st in stages if f"{st.layer.name}_h" in used}
-    ppc = plan.ppc
-    latency = sum((l.weight.shape[2] - 1) * (plan.target.max_w + l.pads[1] + l.pads[3]) + l.weight.shape[3]
-                  + 3 * 8 for l in q.layers if isinstance(l, QConv))  # + up to three scheduled periods
+    # the skip FIFO of a fork holds the pipeline's latency: every conv's line buffers and window,
+    # plus up to three scheduled periods (read, compute, write)
+    latency = sum((l.weight.shape[2] - 1) * (t.max_w + l.pads[1] + l.pads[3]) + l.weight.shape[3] + 3 * MAX_PERIOD
+                  for l in q.layers if isinstance(l, QConv))
     view = {
-        "top": TOP, "model": comment_text(q.meta.get("model", q.name)), "q": q, "plan": plan,
-        "stages": stages, "sized": sized, "streams": [(streams[s.layer.output], s.cfg["out_t"], s.layer.out_frac.size) for s in stages],
-        "forks": forks, "pixel_stream": pixel_stream, "pixel_h": size[pixel_value][0], "pixel_w": size[pixel_value][1], "in_channels": q.input_channels, "hr_channels": c_hr,
-        "scale": r, "crd": "true" if mode == "CRD" else "false", "ppc": ppc, "crop_b": crop_b, "crop_r": crop_r,
-        "max_w": plan.target.max_w, "fixed": plan.target.fixed_size, "skip_depth": latency + 16, "target": plan.target,
-        "clock_ns": f"{1000.0 / plan.target.clock_mhz:.3f}", "frames": len(vectors),
+        "top": TOP, "model": comment_text(q.meta.get("model", q.name)), "plan": plan, "target": t,
+        "stages": stages, "sized": sized,
+        "streams": [(streams[s.layer.output], s.cfg["out_t"], s.layer.out_frac.size) for s in stages],
+        "forks": forks, "pixel_stream": pixel_stream, "pixel_h": size[pixel_value][0], "pixel_w": size[pixel_value][1],
+        "in_channels": q.input_channels, "hr_channels": tail.hr_channels, "scale": tail.scale,
+        "crd": "true" if tail.mode == "CRD" else "false", "ppc": plan.ppc, "crop_b": tail.crop_bottom,
+        "crop_r": tail.crop_right, "max_w": t.max_w, "fixed": t.fixed_size, "skip_depth": latency + 16,
+        "clock_ns": f"{1000.0 / t.clock_mhz:.3f}",
     }
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "hls")), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -248,25 +256,12 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
     for name in LIBRARY:
         files[f"srhw/{name}"] = (hls_dir() / name).read_text(encoding="utf-8")
     lines = []
-    t = plan.target
-    for lr, _ in vectors:
-        if t.fixed_size and lr.shape[1:] != (t.in_h, t.in_w):
-            raise ValueError(f"a fixed-size kernel ({t.in_w}x{t.in_h}) needs test frames of that size, not "
-                             f"{lr.shape[2]}x{lr.shape[1]}")
     for k, (lr, hr) in enumerate(vectors):
         files[f"tb_data/frame{k:02d}.in"] = _frame_bytes(lr)
         files[f"tb_data/frame{k:02d}.out"] = _frame_bytes(hr)
         lines.append(f"frame{k:02d}")
     files["tb_data/frames.txt"] = "\n".join(lines) + "\n"
     return files
-
-
-def _channels(q: QGraph, v: str) -> int:
-    return int(q.frac_of(v).size)
-
-
-def _vtype(q: QGraph, v: str) -> str:
-    return c_type(q.fmt_of(v))
 
 
 def _frame_bytes(a: np.ndarray) -> bytes:

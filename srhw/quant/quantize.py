@@ -155,7 +155,6 @@ class _Quantizer:
         wiring in hardware, that only widens the accumulator (the certificate counts it).
         """
         fw = _max_frac(np.abs(w).max(axis=(2, 3)), self.wbits)                   # [O, I]
-        empty = fw >= NO_WEIGHT // 2
         lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
         if self.granularity == "output":
             acc_frac = (fw + f_in.reshape(1, -1)).min(axis=1)
@@ -163,6 +162,7 @@ class _Quantizer:
             w_frac = acc_frac.reshape(-1, 1) - f_in.reshape(1, -1)
             wi = np.clip(round_half_up(w * np.ldexp(1.0, w_frac)[:, :, None, None]), lo, hi).astype(np.int64)
             return wi, w_frac, acc_frac
+        empty = fw >= NO_WEIGHT // 2
         fsum = np.where(empty, -NO_WEIGHT, fw + f_in.reshape(1, -1))
         acc_frac = fsum.max(axis=1)
         acc_frac = np.where(acc_frac <= -NO_WEIGHT // 2, self.wbits - 1, acc_frac)
@@ -224,7 +224,8 @@ class _Quantizer:
                          "macs_per_lr_pixel": int(np.prod(w.shape)) * self.res[node.output] ** 2}
                 cert |= {"weight_significant_bits": significant_bits(wi)}
                 return QConv(**base, out_fmt=out, out_frac=out_frac, cert=cert, weight=wi, w_frac=w_frac,
-                             w_width=max(self.wbits, signed_width(int(np.abs(wi).max(initial=0)))), bias=bi, acc_frac=acc_frac, pads=node.pads, act=act)
+                             w_width=max(self.wbits, signed_width(int(np.abs(wi).max(initial=0)))), bias=bi,
+                             acc_frac=acc_frac, pads=node.pads, act=act)
             case ir.Affine():
                 c = node.scale.size
                 out, out_frac = self.out_format(node, node.act, c)
@@ -278,13 +279,8 @@ def significant_bits(wi: np.ndarray) -> int:
     a = a[a > 0]
     if a.size == 0:
         return 1
-    tz = np.zeros_like(a)
-    v = a.copy()
-    while np.any(v % 2 == 0):
-        even = v % 2 == 0
-        v = np.where(even, v // 2, v)
-        tz += even
-    return int(max(int(x).bit_length() for x in v)) + 1
+    odd = a // (a & -a)  # a & -a is the lowest set bit
+    return int(odd.max()).bit_length() + 1
 
 
 def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str = "max",
@@ -299,7 +295,7 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
 
         graph, stats = equalize_ranges(graph, stats, abits, wbits, method, pixel_output_producer(graph))
     if granularity not in ("kernel", "output"):
-        raise QuantizationError(f"weight granularity must be kernel or output, not {granularity!r}")
+        raise QuantizationError(f"--weight-granularity must be output or kernel, not {granularity!r}")
     layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames).run()
     b = graph.boundary
     boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),

@@ -22,18 +22,12 @@ def model_figures(path: Path, scale: int) -> tuple[int, int]:
     counts its true taps; SRCNN-style models run at HR size (x scale^2 per LR pixel)."""
     import onnx
 
-    from srhw import ir
     from srhw.frontend import import_onnx
+    from srhw.inspect_graph import macs_per_lr_pixel
     from srhw.passes import pipeline, run_pipeline
 
     params = sum(int(np.prod(i.dims)) for i in onnx.load(str(path)).graph.initializer)
-    g = run_pipeline(import_onnx(path), pipeline())
-    res = {g.input: 1}
-    macs = 0
-    for n in g.compute_nodes():
-        res[n.output] = res[n.inputs[0]] * (n.blocksize if isinstance(n, ir.DepthToSpace) else 1)
-        if isinstance(n, ir.Conv):
-            macs += int(np.count_nonzero(g.constant(n.inputs[1]))) * res[n.inputs[0]] ** 2
+    macs = macs_per_lr_pixel(run_pipeline(import_onnx(path), pipeline()), nonzero_only=True)
     pre = ZOO[path.stem].pre_upscale if path.stem in ZOO else False
     return params, macs * (scale * scale if pre else 1)
 

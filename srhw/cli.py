@@ -43,9 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--in-size", default="1920x1080", help="LR frame size the folding plans for (default 1920x1080)")
     c.add_argument("--max-width", type=int, default=None, help="widest LR frame the kernel takes (default: --in-size width)")
     c.add_argument("--fixed-size", action="store_true", help="fix the frame size at --in-size (no width/height registers)")
+    c.add_argument("--rtl", action="store_true", help="also write OUT/rtl/: Verilog with the HLS top's ports, for "
+                                                     "`srhw sim` (Verilator) and `srhw synth` (Yosys)")
 
     s = sub.add_parser("csim", help="build OUT/hls with g++ and run its bit-exact testbench")
     s.add_argument("out", help="a directory written by `srhw compile`")
+
+    m = sub.add_parser("sim", help="RTL simulation (cocotb + Verilator) of OUT/rtl, bit-exact against the golden model")
+    m.add_argument("out", help="a directory written by `srhw compile --rtl`")
+    m.add_argument("--rtl-dir", default=None, help="simulate this RTL instead (e.g. what Vitis HLS exported)")
+    m.add_argument("--top", default=None, help="top module of --rtl-dir (default: srhw_top)")
+    m.add_argument("--size", default=None, help="LR frame size WIDTHxHEIGHT for the full-rate and stall sessions")
+    m.add_argument("--waves", action="store_true", help="dump a waveform trace")
 
     e = sub.add_parser("eval", help="PSNR/SSIM of bicubic, float and fixed point on a folder of HR images")
     e.add_argument("model", help="ONNX file or zoo name")
@@ -114,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
                                   progress=sys.stderr.isatty(), hls=args.hls, board=args.board,
                                   clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
                                   max_width=args.max_width, weight_granularity=args.weight_granularity,
-                                  fixed_size=args.fixed_size)
+                                  fixed_size=args.fixed_size, rtl=args.rtl)
         s = result.summary
         print(f"wrote {args.out}: {s['layers']} layers, W{s['wbits']}A{s['abits']}, {s['macs_per_lr_pixel']} MACs/LR px, "
               f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "
@@ -136,6 +145,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"compiler warning: {w}")
         print(f"csim {'passed' if r.passed else 'FAILED'}: build {r.build_seconds:.1f} s, run {r.run_seconds:.2f} s")
         return 0 if r.passed else 1
+    if args.command == "sim":
+        from srhw.sim import print_summary, run_sim, sessions_for_size
+
+        sessions = sessions_for_size(args.size) if args.size else None
+        r = run_sim(args.out, args.rtl_dir, args.top, sessions=sessions, waves=args.waves)
+        print_summary(r)
+        return 0 if r["failed"] == 0 else 1
     if args.command == "eval":
         from srhw.evaluate import evaluate, table
         from srhw.sweep import parse_bits

@@ -93,12 +93,13 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
             fps: float = 60.0, in_size: str = "1920x1080", max_width: int | None = None,
             fold_groups: int | None = None, test_frames: list[np.ndarray] | None = None,
             weight_granularity: str = "output", fold_period: tuple[int, int] | None = None,
-            fixed_size: bool = False) -> CompileResult:
+            fixed_size: bool = False, rtl: bool = False) -> CompileResult:
     """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given.
 
     With `hls` (default) OUT/hls/ holds the Vitis HLS project, folded for the target that
     board/clock_mhz/fps/in_size describe; `fold_groups` forces one fold on every conv, and
     `test_frames` (uint8 [C, H, W]) replace the default C-simulation vectors.
+    `rtl` adds OUT/rtl/ (Verilog for Verilator/Yosys, same ports and folds as the HLS top).
     `weight_granularity`: "output" (one weight format per output channel) or "kernel" (per
     output/input channel pair, see srhw.quant.quantize)."""
     _check_bits("--bits", bits)
@@ -113,7 +114,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     if out_dir is not None and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         raise UsageError(f"output directory '{out_dir}' exists and is not empty; use --force to replace it")
     wb, ab = wbits or bits, abits or bits
-    target = make_target(board, clock_mhz, fps, in_size, max_width, fixed_size) if hls else None
+    target = make_target(board, clock_mhz, fps, in_size, max_width, fixed_size) if hls or rtl else None
     path = resolve_model(model)
     graph = run_pipeline(import_onnx(path), pipeline(input_range, output_range))  # type: ignore[arg-type]
     frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]))
@@ -140,25 +141,31 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
 
     rows = layer_rows(q)
     fold = None
-    hls_files: dict[str, str | bytes] = {}
+    files: dict[str, str | bytes] = {}
     if target is not None:
         from srhw.backends import hls as hls_backend
-        from srhw.backends.folding import plan
+        from srhw.backends import rtl as rtl_backend
+        from srhw.backends.folding import kernel_interface, plan
 
         fold = plan(q, target, fold_groups, fold_period)
-        if test_frames is not None:
-            frames_tb = test_frames
-        elif target.fixed_size:
-            frames_tb = csim_frames(q.input_channels, (target.in_h, target.in_w), (target.in_h, target.in_w))
-        else:  # odd and non-square sizes, plus a real crop
-            frames_tb = csim_frames(q.input_channels, (23, 37), (17, 13)) + [np.ascontiguousarray(frames[0][:, :48, :64])]
-        vectors = [(f, golden.run(q, f)) for f in frames_tb]
-        hls_files = {f"hls/{k}": v for k, v in hls_backend.render(q, fold, vectors).items()}
+        files["interface.json"] = json.dumps(kernel_interface(q, fold, hls_backend.TOP), indent=2) + "\n"
+        if rtl:
+            files |= {f"rtl/{k}": v for k, v in rtl_backend.render(q, fold).items()}
+        if hls:
+            if test_frames is not None:
+                frames_tb = test_frames
+            elif target.fixed_size:
+                frames_tb = csim_frames(q.input_channels, (target.in_h, target.in_w), (target.in_h, target.in_w))
+            else:  # odd and non-square sizes, plus a real crop
+                frames_tb = csim_frames(q.input_channels, (23, 37), (17, 13)) + \
+                    [np.ascontiguousarray(frames[0][:, :48, :64])]
+            vectors = [(f, golden.run(q, f)) for f in frames_tb]
+            files |= {f"hls/{k}": v for k, v in hls_backend.render(q, fold, vectors).items()}
     summary = summary_of(q, rows, fold)
     report = render_report(q, summary, rows)
     if out_dir is not None:
         write_outputs(out_dir, {"ir.json": to_json(q), "report.md": report,
-                                "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | hls_files,
+                                "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | files,
                       force)
     return CompileResult(q, graph, summary, report)
 

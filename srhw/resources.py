@@ -24,6 +24,14 @@ def hls_dir() -> Path:
     return _shipped("hls")
 
 
+def rtl_dir() -> Path:
+    return _shipped("rtl")
+
+
+def sim_dir() -> Path:
+    return _shipped("sim")
+
+
 def zoo_dir() -> Path:
     return PACKAGE / "zoo" / "onnx"
 

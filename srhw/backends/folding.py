@@ -113,6 +113,11 @@ class Plan:
         return t.clock_mhz * 1e6 / (self.cycles_per_lr_pixel * t.in_w * t.in_h)
 
 
+def group_fold(l: QConv, in_width: int, t: Target, groups: int) -> StageFold:
+    """The output-group fold with (at most) `groups` cycles per position."""
+    return _conv_fold(l, in_width, t, groups, None)
+
+
 def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
                period_forced: tuple[int, int] | None) -> StageFold:
     """The cheaper of the two folds for the target: output groups (whole cycles per pixel) or
@@ -209,3 +214,14 @@ def output_tail(q: QGraph) -> Tail:
     crop = next((l for l in q.layers if isinstance(l, QCrop)), None)
     return Tail(d2s.blocksize if d2s else 1, d2s.mode if d2s else "CRD", crop.bottom if crop else 0,
                 crop.right if crop else 0, (d2s or q.layers[-1]).out_frac.size)
+
+
+def kernel_interface(q: QGraph, p: Plan, top: str) -> dict:
+    """What a testbench needs to drive the kernel (HLS or RTL, same ports): stream widths,
+    upscaling and crop, pixels per output beat, and the s_axi_control register map."""
+    tail, t = output_tail(q), p.target
+    return {"top": top, "fixed_size": t.fixed_size, "in_w": t.in_w, "in_h": t.in_h, "max_w": t.max_w,
+            "in_channels": q.input_channels, "out_channels": tail.hr_channels, "scale": tail.scale,
+            "ppc": p.ppc, "crop_bottom": tail.crop_bottom, "crop_right": tail.crop_right,
+            "registers": {"control": 0, "width": None if t.fixed_size else 0x10,
+                          "height": None if t.fixed_size else 0x18}}

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from srhw.backends.epilogue import Epilogue, epilogue_of
 from srhw.backends.folding import MAX_PERIOD, Plan, output_tail, schedule_tables
 from srhw.errors import UnsupportedModelError
-from srhw.fixed import Fmt, rounding_bound, signed_width
-from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
+from srhw.fixed import Fmt
+from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 from srhw.resources import hls_dir, templates_dir
 
 TOP = "srhw_top"
@@ -80,22 +81,6 @@ def _check_shape(q: QGraph) -> None:
         raise UnsupportedModelError("the HLS backend cannot build this model: " + "; ".join(problems))
 
 
-def _epilogue_width(l: QLayer, shift: np.ndarray) -> int:
-    """Width of the epilogue's working register, derived from the certificate's bounds."""
-    b = int(l.cert["acc_bound"])
-    smax, smin = int(shift.max()), int(shift.min())
-    vals = [rounding_bound(b, smax), b << max(0, -smin), abs(l.out_fmt.lo), l.out_fmt.hi]
-    act: QAct = l.act  # type: ignore[attr-defined]
-    if act.kind == "prelu":
-        p, sf = int(l.cert["prelu_product_bound"]), act.slope_fmt.frac
-        vals += [rounding_bound(p, smax + sf), p << max(0, -(smin + sf))]
-    if act.kind == "tanh":
-        vals += [abs(act.lut_fmt.lo), act.lut_fmt.hi]
-    if act.kind == "clip":
-        vals += [int(np.abs(act.lo).max()), int(np.abs(act.hi).max())]
-    return signed_width(max(vals))
-
-
 @dataclass
 class _Stage:
     layer: QLayer
@@ -109,23 +94,16 @@ class _Stage:
     out_w: str
 
 
-def _act_tables(l: QLayer, prefix: str, channels: int, shift: np.ndarray) -> tuple[dict, list]:
-    act: QAct = l.act  # type: ignore[attr-defined]
-    kind = {"none": "ACT_NONE", "relu": "ACT_RELU", "clip": "ACT_CLIP", "prelu": "ACT_PRELU", "tanh": "ACT_TANH"}[act.kind]
-    slope_w = act.slope_fmt.width if act.kind == "prelu" else 2
-    slope = act.slope if act.kind == "prelu" else np.zeros(channels, dtype=np.int64)
-    lo = act.lo if act.kind == "clip" else np.full(channels, l.out_fmt.lo)
-    hi = act.hi if act.kind == "clip" else np.full(channels, l.out_fmt.hi)
-    lut = act.lut if act.kind == "tanh" else np.zeros(1, dtype=np.int64)
-    cfg = {"ACT": f"srhw::{kind}", "SLOPE_FRAC": act.slope_fmt.frac if act.kind == "prelu" else 0,
-           "OUT_LO": l.out_fmt.lo, "OUT_HI": l.out_fmt.hi,
-           "LUT_LO": act.lut_fmt.lo if act.kind == "tanh" else 0, "LUT_HI": act.lut_fmt.hi if act.kind == "tanh" else 0,
-           "LUT_SIZE": int(lut.size), "slope_t": f"ap_int<{slope_w}>"}
-    tables = [("int", f"{prefix}_shift", f"[{channels}]", c_array(shift)),
-              (f"{prefix}_cfg::slope_t", f"{prefix}_slope", f"[{channels}]", c_array(slope)),
-              ("int", f"{prefix}_lo", f"[{channels}]", c_array(lo)),
-              ("int", f"{prefix}_hi", f"[{channels}]", c_array(hi)),
-              (f"{prefix}_cfg::out_t", f"{prefix}_lut", f"[{lut.size}]", c_array(lut))]
+def _act_tables(e: Epilogue, prefix: str) -> tuple[dict, list]:
+    channels = e.shift.size
+    kind = {"none": "ACT_NONE", "relu": "ACT_RELU", "clip": "ACT_CLIP", "prelu": "ACT_PRELU", "tanh": "ACT_TANH"}[e.kind]
+    cfg = {"ACT": f"srhw::{kind}", "SLOPE_FRAC": e.slope_frac, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
+           "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_SIZE": int(e.lut.size), "slope_t": f"ap_int<{e.slope_width}>"}
+    tables = [("int", f"{prefix}_shift", f"[{channels}]", c_array(e.shift)),
+              (f"{prefix}_cfg::slope_t", f"{prefix}_slope", f"[{channels}]", c_array(e.slope)),
+              ("int", f"{prefix}_lo", f"[{channels}]", c_array(e.lo)),
+              ("int", f"{prefix}_hi", f"[{channels}]", c_array(e.hi)),
+              (f"{prefix}_cfg::out_t", f"{prefix}_lut", f"[{e.lut.size}]", c_array(e.lut))]
     return cfg, tables
 
 
@@ -143,11 +121,9 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
         name = l.name
         out_t = c_type(l.out_fmt)
         h, w = size[l.inputs[0]]
-        act_target = l.act.lut_fmt.frac if l.act.kind == "tanh" else None  # type: ignore[attr-defined]
-        shift = l.acc_frac - (l.out_frac if act_target is None else act_target)  # type: ignore[attr-defined]
-        acfg, atables = _act_tables(l, name, l.out_frac.size, shift)
-        base = {"out_t": out_t, "acc_t": f"ap_int<{l.cert['acc_width']}>",
-                "wide_t": f"ap_int<{_epilogue_width(l, shift)}>"} | acfg
+        e = epilogue_of(l)
+        acfg, atables = _act_tables(e, name)
+        base = {"out_t": out_t, "acc_t": f"ap_int<{l.cert['acc_width']}>", "wide_t": f"ap_int<{e.width}>"} | acfg
         if isinstance(l, QConv):
             o, i, kh, kw = l.weight.shape
             pt, pl, pb, pr = l.pads

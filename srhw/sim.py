@@ -112,9 +112,13 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
     runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, build_dir=str(build),
                  build_args=VERILATOR_FLAGS + (["--trace"] if waves else []), waves=waves, log_file=str(build / "build.log"))
     t1 = time.perf_counter()
-    xml = runner.test(test_module="srhw_tb", hdl_toplevel=top, build_dir=str(build), test_dir=str(build),
-                      extra_env={"SRHW_SIM_CONFIG": str(build / "sim_config.json")}, waves=waves,
-                      log_file=str(build / "sim.log"))
+    xml = build / "results.xml"
+    try:
+        runner.test(test_module="srhw_tb", hdl_toplevel=top, build_dir=str(build), test_dir=str(build),
+                    extra_env={"SRHW_SIM_CONFIG": str(build / "sim_config.json")}, waves=waves,
+                    log_file=str(build / "sim.log"), results_xml=str(xml))
+    except SystemExit:  # the runner exits when a test failed; the results file says which
+        pass
     t2 = time.perf_counter()
     n_tests, n_failed = get_results(xml)
     figures = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else {}

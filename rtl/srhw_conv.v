@@ -1,12 +1,14 @@
 // Streaming 2-D convolution, stride 1, ONNX zero padding, folded over output groups: the RTL
-// twin of conv_stage in hls/srhw_conv.h, step for step.
+// twin of conv_stage in hls/srhw_conv.h, with the same arithmetic and the same outputs.
 //
-// The stage walks the padded frame, starting once the frame's first pixel is offered ((h + PAD_T + PAD_B) x (w + PAD_L + PAD_R) positions),
-// GROUPS steps per position. The first step of a position takes a pixel from `s_*` in_image
-// the image (a zero in the padding), moves it through the line buffer and shifts the KH x KW
-// window; each step then computes PO outputs (group g: outputs g*PO .. g*PO+PO-1) once the
-// window is complete (y >= KH-1, x >= KW-1). The last group's step emits the C_OUT vector.
-// GROUPS = 1 is full rate: one position per cycle.
+// The stage walks the padded frame ((h + PAD_T + PAD_B) x (w + PAD_L + PAD_R) positions),
+// GROUPS steps per position, starting once the frame's first pixel is offered. The first
+// step of a position takes a pixel from `s_*` inside the image (a zero in the padding), moves
+// it through the line buffer and shifts the KH x KW window; each step then computes PO outputs
+// (group g: outputs g*PO .. g*PO+PO-1) once the window is complete (y >= KH-1, x >= KW-1).
+// The last group's step emits the C_OUT vector. GROUPS = 1 is full rate: one position per
+// cycle. Unlike the HLS loop, the walk starts at row Y0, below the top rows that are all
+// padding and precede every output; the window masks the rows above the image instead.
 //
 // Pipeline (all registers advance on `en`, i.e. while the output register is free):
 //   step (counters, line buffer, window) -> MAC (sums registered with the group's epilogue
@@ -67,6 +69,10 @@ module srhw_conv #(
     localparam integer N = C_IN * KH * KW;
     localparam integer PW = C_IN * IW;
     localparam integer MAX_WP = MAX_W + PAD_L + PAD_R;
+    // The first Y0 padding rows hold no output position (y < KH - 1) and only zeros: the walk
+    // starts below them and the window masks the rows above the image instead, so frames
+    // follow each other without those idle rows.
+    localparam integer Y0 = PAD_T < KH - 1 ? PAD_T : KH - 1;
 
     // ---- step: position counters over the padded frame ----
     wire [15:0] hp = h + PAD_T + PAD_B;
@@ -79,7 +85,7 @@ module srhw_conv #(
     wire need = first && in_image;
     // a frame begins only once its first pixel is offered (the frame size is valid by then),
     // so padding positions never run ahead of the frame
-    wire at_start = first && y == 0 && x == 0;
+    wire at_start = first && y == Y0 && x == 0;
     wire step = en && (!(need || at_start) || s_valid);
     assign s_ready = en && need;
     wire last_x = x == wp - 1'b1;
@@ -87,14 +93,14 @@ module srhw_conv #(
 
     always @(posedge clk) begin
         if (!rst_n) begin
-            y <= 0;
+            y <= Y0[15:0];
             x <= 0;
             g <= 0;
         end else if (step) begin
             if (g == GROUPS - 1) begin
                 g <= 0;
                 x <= x_next;
-                if (last_x) y <= y == hp - 1'b1 ? 16'd0 : y + 1'b1;
+                if (last_x) y <= y == hp - 1'b1 ? Y0[15:0] : y + 1'b1;
             end else begin
                 g <= g + 1'b1;
             end
@@ -115,7 +121,9 @@ module srhw_conv #(
                 for (u = 0; u < KH; u = u + 1) begin
                     for (v = 0; v + 1 < KW; v = v + 1)
                         win[((c*KH + u)*KW + v)*IW +: IW] <= win[((c*KH + u)*KW + v + 1)*IW +: IW];
-                    win[((c*KH + u)*KW + KW - 1)*IW +: IW] <= column[u*PW + c*IW +: IW];
+                    // rows above the image are zero padding (the skipped rows, never stored)
+                    win[((c*KH + u)*KW + KW - 1)*IW +: IW] <= y + u < PAD_T + KH - 1 ? {IW{1'b0}}
+                                                                : column[u*PW + c*IW +: IW];
                 end
         end
     end

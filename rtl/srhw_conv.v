@@ -14,7 +14,7 @@
 //   step (counters, line buffer, window) -> MAC (sums registered with the group's epilogue
 //   parameters) -> epilogue into the result vector -> output register.
 // The weight/bias/epilogue tables live outside (generated per layer): this stage drives the
-// group index `rom_g` and reads the group's rows back; a tanh layer reads its LUT through
+// group index `rom_g` with `rom_en` and reads the group's rows back a cycle later; a tanh layer reads its LUT through
 // lut_addr / lut_data.
 `default_nettype none
 module srhw_conv #(
@@ -56,7 +56,8 @@ module srhw_conv #(
     output reg  [C_OUT*OW-1:0]      m_data,
     output reg                      m_valid,
     input  wire                     m_ready,
-    output wire [GW-1:0]            rom_g,
+    output wire [GW-1:0]            rom_g,     // group of the current step ...
+    output wire                     rom_en,    // ... read on this enable: rom_* hold group g1
     input  wire [PO*C_IN*KH*KW*WB-1:0] rom_w,
     input  wire [PO*ACC_W-1:0]      rom_bias,
     input  wire [PO*SH_W-1:0]       rom_shift,
@@ -141,7 +142,10 @@ module srhw_conv #(
     end
 
     // ---- MAC for group g1, registered with the group's epilogue parameters ----
-    assign rom_g = g1;
+    // The tables are read one cycle ahead (address g, on the pipeline enable), so a folded
+    // layer's tables can be block-RAM ROMs with a registered read.
+    assign rom_g = g;
+    assign rom_en = en;
     wire [PO*ACC_W-1:0] sums;
     srhw_mac #(.N(N), .PO(PO), .IW(IW), .I_SIGNED(I_SIGNED), .WB(WB), .ACC_W(ACC_W)) u_mac (
         .window(win), .weights(rom_w), .bias(rom_bias), .sums(sums));

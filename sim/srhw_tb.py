@@ -54,6 +54,19 @@ def frame_of(pattern: str, channels: int, h: int, w: int, seed: int) -> np.ndarr
     raise ValueError(f"unknown test pattern {pattern!r}")
 
 
+def ideal_cycles(interface: dict, stages: list[dict] | None, h: int, w: int) -> int:
+    """Cycles per frame of the slowest stage: the output (one beat per cycle) or, given the
+    stages of srhw's RTL, a conv's walk (GROUPS cycles per position of its padded frame, from
+    the first row that holds an output or an image row)."""
+    oh, ow = h * interface["scale"] - interface["crop_bottom"], w * interface["scale"] - interface["crop_right"]
+    best = oh * ow // interface["ppc"]
+    for s in stages or []:
+        pt, pl, pb, pr = s["pads"]
+        best = max(best, (h + pt + pb - min(pt, s["kh"] - 1)) * (w + pl + pr) * s["groups"])
+        h, w = h + pt + pb - s["kh"] + 1, w + pl + pr - s["kw"] + 1
+    return best
+
+
 class Bench:
     def __init__(self, dut, cfg: dict):
         self.dut = dut
@@ -182,8 +195,7 @@ async def frames(dut):
                          golden=ref, lr=lr[i])
             problems += diff
         t1 = tb.cycle
-        oh, ow = h * tb.rtl["scale"] - tb.rtl["crop_bottom"], w * tb.rtl["scale"] - tb.rtl["crop_right"]
-        ideal = oh * ow // tb.rtl["ppc"]
+        ideal = ideal_cycles(tb.rtl, cfg.get("stages"), h, w)
         periods = [b - a for a, b in zip(tb.sof_cycles, tb.sof_cycles[1:])]
         entry = {"size": [h, w], "frames": len(lr), "ready_stalls": s.get("ready_stalls", 0.0),
                  "valid_gaps": s.get("valid_gaps", 0.0), "total_cycles": t1 - t0,

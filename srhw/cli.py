@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--size", default=None, help="LR frame size WIDTHxHEIGHT for the full-rate and stall sessions")
     m.add_argument("--waves", action="store_true", help="dump a waveform trace")
 
+    y = sub.add_parser("synth", help="Yosys synthesis of OUT/rtl (DSP48E2/LUT/FF/BRAM) beside the analytic estimate")
+    y.add_argument("out", help="a directory written by `srhw compile --rtl`")
+    y.add_argument("--family", default="xcup", help="synth_xilinx family (default xcup: UltraScale+)")
+
     e = sub.add_parser("eval", help="PSNR/SSIM of bicubic, float and fixed point on a folder of HR images")
     e.add_argument("model", help="ONNX file or zoo name")
     e.add_argument("--data", required=True, help="folder of HR images (e.g. Set5)")
@@ -152,6 +156,15 @@ def run(args: argparse.Namespace) -> int:
         r = run_sim(args.out, args.rtl_dir, args.top, sessions=sessions, waves=args.waves)
         print_summary(r)
         return 0 if r["failed"] == 0 else 1
+    if args.command == "synth":
+        from srhw.synth import run_synth
+
+        r = run_synth(args.out, args.family)
+        c = r["cells"]
+        print(f"Yosys {r['family']} ({r['seconds']} s): {r['yosys_mul_cells']} multipliers vs {r['multipliers_estimate']} "
+              f"estimated ({r['yosys_over_estimate']}x), DSP48E2 {c['dsp48e2']}, LUT {c['lut']}, FF {c['ff']}, "
+              f"BRAM18 {c['bram18']}, BRAM36 {c['bram36']}, LUTRAM {c['lutram']}; written to report.md and synth.json")
+        return 0
     if args.command == "eval":
         from srhw.evaluate import evaluate, table
         from srhw.sweep import parse_bits

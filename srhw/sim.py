@@ -94,7 +94,9 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
     build.mkdir(parents=True, exist_ok=True)
     results = build / "sim_results.json"
     results.unlink(missing_ok=True)
-    cfg = {"ir": str(out / "ir.json"), "rtl": interface, "results": str(results),
+    own = out / "rtl" / "srhw_rtl.json"  # srhw's RTL: per-stage folds give the ideal cycle count
+    stages = json.loads(own.read_text(encoding="utf-8"))["stages"] if rtl_dir is None and own.is_file() else None
+    cfg = {"ir": str(out / "ir.json"), "rtl": interface, "stages": stages, "results": str(results),
            "sessions": sessions if sessions is not None else default_sessions(interface),
            "reset_session": {"size": list(reset_size)} if reset_size is not None else None}
     (build / "sim_config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")

@@ -149,6 +149,7 @@ def render(q: QGraph, plan: Plan) -> dict[str, str]:
         files[name] = (rtl_dir() / name).read_text(encoding="utf-8")
     files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_roms.v", f"{TOP}.v"]) + "\n"
     config = {"multipliers": {s.name: s.multipliers for s in stages},
-              "folds": {s.name: {"groups": s.p["GROUPS"], "po": s.p["PO"]} for s in stages}}
+              "stages": [{"name": s.name, "groups": s.p["GROUPS"], "po": s.p["PO"], "kh": s.p["KH"], "kw": s.p["KW"],
+                          "pads": [s.p["PAD_T"], s.p["PAD_L"], s.p["PAD_B"], s.p["PAD_R"]]} for s in stages]}
     files["srhw_rtl.json"] = json.dumps(config, indent=2, sort_keys=True) + "\n"
     return files

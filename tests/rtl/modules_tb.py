@@ -120,3 +120,161 @@ async def linebuf(dut):
                 assert rows == [frame[y - kh + 1 + u][x] for u in range(kh)], (y, x)
     await FallingEdge(dut.clk)
     dut.step.value = 0
+
+
+@cocotb.test()
+async def mac(dut):
+    """PO dot products plus bias, signed weights, signed or unsigned inputs."""
+    rng = random.Random(3)
+    n, po, iw, wb, aw = P["N"], P["PO"], P["IW"], P["WB"], P["ACC_W"]
+    for _ in range(200):
+        xs = [rng.randrange(1 << iw) for _ in range(n)]
+        ws = [[rng.randint(-(1 << (wb - 1)), (1 << (wb - 1)) - 1) for _ in range(n)] for _ in range(po)]
+        bs = [rng.randint(-1000, 1000) for _ in range(po)]
+        if rng.random() < 0.2:  # extremes: the largest magnitudes the widths allow
+            xs = [(1 << (iw - 1)) if P["I_SIGNED"] else (1 << iw) - 1] * n
+            ws = [[-(1 << (wb - 1))] * n for _ in range(po)]
+        dut.window.value = sum(x << (k * iw) for k, x in enumerate(xs))
+        dut.weights.value = sum((w & ((1 << wb) - 1)) << ((p * n + k) * wb) for p in range(po) for k, w in enumerate(ws[p]))
+        dut.bias.value = sum((b & ((1 << aw) - 1)) << (p * aw) for p, b in enumerate(bs))
+        await Timer(1, unit="ns")
+        got = int(dut.sums.value)
+        xv = [signed(x, iw) if P["I_SIGNED"] else x for x in xs]
+        for p in range(po):
+            want = bs[p] + sum(w * x for w, x in zip(ws[p], xv))
+            assert signed((got >> (p * aw)) & ((1 << aw) - 1), aw) == want, (p, want)
+
+
+async def _clock_reset(dut):
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.rst_n.value = 0
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst_n.value = 1
+
+
+@cocotb.test()
+async def video_out(dut):
+    """LR vectors of C*R*R codes in, the depth-to-space HR frame out: R rows per LR row, PPC
+    pixels per beat, crop, TUSER on the first beat, TLAST per row; random stalls both sides."""
+    c, r, ppc, crd = P["C"], P["R"], P["PPC"], P["CRD"]
+    cb, cr = P["CROP_B"], P["CROP_R"]
+    h, w = P["H"], P["W_LR"]
+    rng = random.Random(4)
+    dut.h.value, dut.w.value = h, w
+    dut.s_valid.value = 0
+    dut.m_tready.value = 0
+    await _clock_reset(dut)
+    frames = [[[[rng.randrange(256) for _ in range(c * r * r)] for _ in range(w)] for _ in range(h)] for _ in range(2)]
+    stream = [v for f in frames for row in f for v in row]
+    beats = []
+    sent = 0
+    oh, ow = h * r - cb, w * r - cr
+    total = 2 * oh * (ow // ppc)
+    for _ in range(20 * total + 200):
+        await FallingEdge(dut.clk)
+        offer = sent < len(stream) and rng.random() < 0.7
+        dut.s_valid.value = int(offer)
+        if offer:
+            dut.s_data.value = sum(v << (8 * k) for k, v in enumerate(stream[sent]))
+        dut.m_tready.value = int(rng.random() < 0.6)
+        await Timer(1, unit="ns")
+        took = offer and int(dut.s_ready.value)
+        if int(dut.m_tvalid.value) and int(dut.m_tready.value):
+            beats.append((int(dut.m_tdata.value), int(dut.m_tuser.value), int(dut.m_tlast.value)))
+        await RisingEdge(dut.clk)
+        sent += int(bool(took))
+        if len(beats) == total:
+            break
+    assert len(beats) == total, (len(beats), total)
+    want = []
+    for f in frames:
+        for oy in range(oh):
+            for x0 in range(0, ow, ppc):
+                data = 0
+                for j in range(ppc):
+                    ox = x0 + j
+                    y, i, x, jj = oy // r, oy % r, ox // r, ox % r
+                    for ch in range(c):
+                        k = ch * r * r + i * r + jj if crd else (i * r + jj) * c + ch
+                        data |= f[y][x][k] << (8 * (j * c + ch))
+                want.append((data, int(oy == 0 and x0 == 0), int(x0 + ppc == ow)))
+    assert beats == want
+
+
+@cocotb.test()
+async def video_in(dut):
+    """Beats before TUSER are dropped while started; then h*w pixels pass; nothing passes before start."""
+    h, w = 3, 4
+    dut.h.value, dut.w.value = h, w
+    dut.run.value = 0
+    dut.s_tvalid.value = 0
+    dut.s_tuser.value = 0
+    dut.m_ready.value = 1
+    await _clock_reset(dut)
+    seq = [(7, 0), (8, 0)] + [(10 + k, int(k == 0)) for k in range(h * w)] + [(99, 0)] + [(50 + k, int(k == 0)) for k in range(h * w)]
+    out, taken, i = [], 0, 0
+    for cyc in range(200):
+        await FallingEdge(dut.clk)
+        dut.run.value = int(cyc >= 5)
+        dut.s_tvalid.value = int(i < len(seq))
+        if i < len(seq):
+            dut.s_tdata.value, dut.s_tuser.value = seq[i]
+        dut.m_ready.value = int(cyc % 3 != 0)
+        await Timer(1, unit="ns")
+        if cyc < 5:
+            assert not int(dut.s_tready.value) and not int(dut.m_valid.value)
+        fire = i < len(seq) and int(dut.s_tready.value)
+        if int(dut.m_valid.value) and int(dut.m_ready.value):
+            out.append(int(dut.m_data.value))
+        taken += int(dut.taken.value)
+        await RisingEdge(dut.clk)
+        i += int(bool(fire))
+    assert out == [10 + k for k in range(h * w)] + [50 + k for k in range(h * w)]
+    assert taken == 2
+
+
+@cocotb.test()
+async def axil_ctrl(dut):
+    """Vitis's register map through cocotbext-axi's AXI-Lite master."""
+    from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    for name in ("frame_taken", "frame_done"):
+        getattr(dut, name).value = 0
+    dut.rst_n.value = 0
+    master = AxiLiteMaster(AxiLiteBus.from_entity(dut), dut.clk, dut.rst_n, reset_active_level=False)
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst_n.value = 1
+    await RisingEdge(dut.clk)
+    assert await master.read_dword(0x00) == 0x4  # idle
+    await master.write_dword(0x10, 1920)
+    await master.write_dword(0x18, 1080)
+    assert int(dut.width.value) == 1920 and int(dut.height.value) == 1080
+    assert await master.read_dword(0x10) == 1920 and await master.read_dword(0x18) == 1080
+    await master.write_dword(0x00, 0x81)
+    assert int(dut.ap_start.value) == 1 and await master.read_dword(0x00) & 0x81 == 0x81
+    await FallingEdge(dut.clk)
+    dut.frame_taken.value = 1
+    await FallingEdge(dut.clk)
+    dut.frame_taken.value = 0
+    assert int(dut.ap_start.value) == 1  # auto-restart keeps it
+    ctrl = await master.read_dword(0x00)
+    assert ctrl & 0x8 and not ctrl & 0x4  # ap_ready, not idle (a frame in flight)
+    assert not (await master.read_dword(0x00)) & 0x8  # clear on read
+    await master.write_dword(0x00, 0x00)  # auto-restart off
+    await FallingEdge(dut.clk)
+    dut.frame_taken.value = 1
+    dut.frame_done.value = 1
+    await FallingEdge(dut.clk)
+    dut.frame_taken.value = 0
+    dut.frame_done.value = 0
+    assert int(dut.ap_start.value) == 0
+    await FallingEdge(dut.clk)
+    dut.frame_done.value = 1
+    await FallingEdge(dut.clk)
+    dut.frame_done.value = 0
+    ctrl = await master.read_dword(0x00)
+    assert ctrl & 0x2 and ctrl & 0x4  # done, idle
+

@@ -56,3 +56,27 @@ def test_fifo(sim, tmp_path):
 def test_linebuf(sim, kh, width, tmp_path):
     params = {"KH": kh, "PW": 10, "DEPTH": 16, "XW": 16}
     _run(sim, "srhw_linebuf", params, "linebuf", tmp_path, params | {"WIDTH": width})
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("signed_in", [0, 1])
+def test_mac(sim, signed_in, tmp_path):
+    _run(sim, "srhw_mac", {"N": 12, "PO": 3, "IW": 9, "I_SIGNED": signed_in, "WB": 7, "ACC_W": 22}, "mac", tmp_path)
+
+
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("c,r,ppc,crd,crop_b,crop_r", [(1, 2, 2, 1, 0, 0), (3, 2, 2, 0, 0, 0), (1, 3, 1, 1, 1, 1),
+                                                       (2, 4, 4, 1, 2, 4)])
+def test_video_out(sim, c, r, ppc, crd, crop_b, crop_r, tmp_path):
+    params = {"C": c, "R": r, "CRD": crd, "PPC": ppc, "CROP_B": crop_b, "CROP_R": crop_r, "MAX_W": 16}
+    _run(sim, "srhw_video_out", params, "video_out", tmp_path, params | {"H": 3, "W_LR": 5})
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_video_in(sim, tmp_path):
+    _run(sim, "srhw_video_in", {"C": 1}, "video_in", tmp_path)
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_axil_ctrl(sim, tmp_path):
+    _run(sim, "srhw_axil_ctrl", {"AW": 5, "SIZE_REGS": 1}, "axil_ctrl", tmp_path)

@@ -1,0 +1,136 @@
+"""RTL figures (issue 5): Verilator simulation of the generated Verilog and Yosys resources.
+
+1. FSRCNN-s x2 (shipped) at full rate (every conv one position per cycle) on 64x64 LR
+   frames: Verilator build + cocotb simulation of three back-to-back frames and two frames
+   with 35% TREADY stalls and 30% TVALID gaps, bit-exact against the golden model; cycles per
+   frame in steady state against the ideal (the slowest stage: here the output, one beat per
+   cycle), and simulated HR pixels per second. Peers on the same frame, same run: the HLS
+   kernel's C-simulation (g++ build + run) and the golden model.
+   Targets: efficiency >= 0.98, build + simulation <= 5 min.
+2. The same model planned for 1080p60 -> x2 at 300 MHz (folded): simulation, and Yosys
+   (`synth_xilinx -family xcup`) multipliers / DSP48E2 / LUT / FF / BRAM against the analytic
+   estimate. Target: within 15%.
+
+    python bench/rtl_sim.py [--skip-synth]
+Writes bench/results/rtl_sim.{json,md}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, write
+
+FULL_RATE_SESSIONS = [{"size": [64, 64], "patterns": ["noise", "ramp", "checker"]},
+                      {"size": [64, 64], "patterns": ["noise", "white"], "ready_stalls": 0.35, "valid_gaps": 0.3,
+                       "seed": 5}]
+
+
+def main(argv: list[str] | None = None) -> None:
+    import srhw
+    from srhw import golden
+    from srhw.backends.csim import run_csim
+    from srhw.sim import run_sim
+    from srhw.synth import run_synth
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--skip-synth", action="store_true")
+    args = p.parse_args(argv)
+    from skimage import data
+
+    frame = np.ascontiguousarray(data.camera()[192:256, 160:224])[None]  # 64x64 crop
+    res: dict = {"machine": machine()}
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "full"
+        t = time.perf_counter()
+        r = srhw.compile("fsrcnn_s_x2", out=full, rtl=True, in_size="64x64", fold_groups=1, progress=False,
+                         test_frames=[frame])
+        compile_s = time.perf_counter() - t
+        sim = run_sim(full, sessions=FULL_RATE_SESSIONS, reset_size=None)
+        if sim["failed"]:
+            raise SystemExit(f"RTL simulation failed, see {sim['log']}")
+        hr_pixels = sum(s["frames"] * 64 * 64 * 4 for s in sim["sessions"])
+        csim = [run_csim(full) for _ in range(3)]
+        if not all(c.passed for c in csim):
+            raise SystemExit("C-simulation failed")
+        g = []
+        for _ in range(5):
+            t = time.perf_counter()
+            golden.run(r.qgraph, frame)
+            g.append(time.perf_counter() - t)
+        steady = sim["sessions"][0]
+        res["full_rate"] = {
+            "model": "fsrcnn_s_x2", "frame": "64x64", "compile_s": round(compile_s, 2),
+            "verilator_build_s": sim["build_seconds"], "simulation_s": sim["sim_seconds"],
+            "build_plus_sim_s": round(sim["build_seconds"] + sim["sim_seconds"], 1), "target_s": 300,
+            "sessions": sim["sessions"], "efficiency": steady["efficiency"], "efficiency_target": 0.98,
+            "sim_hr_pixels_per_s": round(hr_pixels / sim["sim_seconds"]),
+            "csim_build_median_s": statistics.median(c.build_seconds for c in csim),
+            "csim_run_median_s": statistics.median(c.run_seconds for c in csim),
+            "golden_median_s": statistics.median(g)}
+
+        plan = Path(tmp) / "plan"
+        srhw.compile("fsrcnn_s_x2", out=plan, rtl=True, hls=False, progress=False)  # 1080p60 -> x2, 300 MHz
+        sim = run_sim(plan, sessions=[FULL_RATE_SESSIONS[0]], reset_size=None)
+        if sim["failed"]:
+            raise SystemExit(f"RTL simulation failed, see {sim['log']}")
+        rtl_cfg = json.loads((plan / "rtl/srhw_rtl.json").read_text())
+        hls = json.loads((plan / "summary.json").read_text())["hls"]
+        res["plan_1080p60"] = {"model": "fsrcnn_s_x2", "rtl_folds": {s["name"]: [s["groups"], s["po"]]
+                                                                     for s in rtl_cfg["stages"]},
+                               "rtl_multipliers": sum(rtl_cfg["multipliers"].values()),
+                               "hls_multipliers": hls["multipliers"], "multiplier_bound": hls["multiplier_bound"],
+                               "verilator_build_s": sim["build_seconds"], "simulation_s": sim["sim_seconds"],
+                               "session": sim["sessions"][0]}
+        if not args.skip_synth:
+            res["plan_1080p60"]["synth"] = run_synth(plan)
+    write("rtl_sim", res, table(res))
+
+
+def table(res: dict) -> str:
+    f = res["full_rate"]
+    lines = [f"Machine: {res['machine']}", "",
+             "## FSRCNN-s x2, full rate, 64x64 LR frames (Verilator via cocotb, bit-exact vs golden)", "",
+             "| session | cycles | steady cycles/frame | ideal | efficiency |", "|---|---:|---:|---:|---:|"]
+    for s in f["sessions"]:
+        lines.append(f"| {s['frames']} frames, stalls {s['ready_stalls']:.0%} / gaps {s['valid_gaps']:.0%} | "
+                     f"{s['total_cycles']} | {s['steady_cycles_per_frame']} | {s['ideal_cycles_per_frame']} | "
+                     f"{s['efficiency']} |")
+    lines += ["", f"Efficiency without backpressure: **{f['efficiency']}** (target >= 0.98).", "",
+              ("| Verilator build | simulation (5 frames) | build + sim | target | HR px/s simulated | "
+              "C-sim build + run (peer) | golden model |"), "|---:|---:|---:|---:|---:|---:|---:|",
+              (f"| {f['verilator_build_s']:.1f} s | {f['simulation_s']:.1f} s | **{f['build_plus_sim_s']:.1f} s** | "
+              f"<= 300 s | {f['sim_hr_pixels_per_s']} | {f['csim_build_median_s']:.1f} + {f['csim_run_median_s']:.2f} s "
+              f"(median of 3) | {f['golden_median_s'] * 1000:.1f} ms |")]
+    p = res["plan_1080p60"]
+    s = p["session"]
+    lines += ["", "## FSRCNN-s x2 planned for 1080p60 -> x2 at 300 MHz", "",
+              (f"RTL folds (cycles per position, outputs per cycle): {p['rtl_folds']}. The RTL implements the "
+              f"output-group fold only; where the HLS plan schedules P positions in T cycles it takes floor(T/P) "
+              f"cycles per position: {p['rtl_multipliers']} multipliers against the HLS plan's "
+              f"{p['hls_multipliers']} (bound {p['multiplier_bound']:.0f})."), "",
+              (f"Simulation on 64x64: steady {s['steady_cycles_per_frame']} cycles/frame, ideal "
+              f"{s['ideal_cycles_per_frame']}, efficiency {s['efficiency']}; Verilator build {p['verilator_build_s']:.1f} s, "
+              f"simulation {p['simulation_s']:.1f} s.")]
+    if "synth" in p:
+        y = p["synth"]
+        c = y["cells"]
+        lines += ["", f"Yosys `synth_xilinx -family {y['family']}` ({y['seconds']} s):", "",
+                  "| figure | analytic (RTL) | Yosys | ratio |", "|---|---:|---:|---:|",
+                  f"| multipliers ($mul) | {y['multipliers_estimate']} | {y['yosys_mul_cells']} | {y['yosys_over_estimate']} |",
+                  f"| DSP48E2 | {y['multipliers_estimate']} | {c['dsp48e2']} | {y['dsp_over_estimate']} |",
+                  f"| LUT / FF | - | {c['lut']} / {c['ff']} | |",
+                  f"| BRAM18 / BRAM36 / LUTRAM | - | {c['bram18']} / {c['bram36']} / {c['lutram']} | |"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

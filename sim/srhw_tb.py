@@ -57,12 +57,15 @@ def frame_of(pattern: str, channels: int, h: int, w: int, seed: int) -> np.ndarr
 def ideal_cycles(interface: dict, stages: list[dict] | None, h: int, w: int) -> int:
     """Cycles per frame of the slowest stage: the output (one beat per cycle) or, given the
     stages of srhw's RTL, a conv's walk (GROUPS cycles per position of its padded frame, from
-    the first row that holds an output or an image row)."""
+    the first row that holds an output or an image row; T cycles per P positions scheduled)."""
     oh, ow = h * interface["scale"] - interface["crop_bottom"], w * interface["scale"] - interface["crop_right"]
     best = oh * ow // interface["ppc"]
     for s in stages or []:
         pt, pl, pb, pr = s["pads"]
-        best = max(best, (h + pt + pb - min(pt, s["kh"] - 1)) * (w + pl + pr) * s["groups"])
+        if s["kind"] == "sched":  # a slot of T cycles per P positions, two more slots to drain
+            best = max(best, (-(-(h + pt + pb) * (w + pl + pr) // s["period"]) + 2) * s["period_cycles"])
+        else:
+            best = max(best, (h + pt + pb - min(pt, s["kh"] - 1)) * (w + pl + pr) * s["groups"])
         h, w = h + pt + pb - s["kh"] + 1, w + pl + pr - s["kw"] + 1
     return best
 

@@ -2,11 +2,10 @@
 HLS gives the HLS top (ap_clk, ap_rst_n, AXI4-Stream `in`/`out`, s_axi_control).
 
 The hand-written modules in `rtl/` (FIFO, line buffer, MAC array, requantization epilogue,
-convolution stage, video in/out, AXI-Lite control) are copied in unchanged; the top level and
-each layer's constant tables are rendered from `templates/rtl/`. Every conv uses the group
-fold of hls/srhw_conv.h: the plan's fold, or where the HLS plan picked a scheduled fold
-(P positions in T cycles), the group fold with floor(T / P) cycles per position, which meets
-the same rate with at least as many multipliers (`RtlStage.multipliers` says how many).
+the two convolution stages, video in/out, AXI-Lite control) are copied in unchanged; the top
+level, each layer's constant tables and each scheduled layer's operand schedule are rendered
+from `templates/rtl/`. Every conv takes the plan's fold, as the HLS backend does: output
+groups (srhw_conv.v) or P positions in T cycles (srhw_conv_sched.v).
 """
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import ACT_CODES, epilogue_of
-from srhw.backends.folding import Plan, group_fold, output_tail
+from srhw.backends.folding import Plan, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import UnsupportedModelError
 from srhw.fixed import signed_width
@@ -28,7 +27,8 @@ from srhw.qir import QConv, QCrop, QDepthToSpace, QGraph
 from srhw.resources import rtl_dir, templates_dir
 
 TOP = "srhw_top"
-LIBRARY = ("srhw_fifo.v", "srhw_linebuf.v", "srhw_mac.v", "srhw_requant.v", "srhw_conv.v", "srhw_video_in.v",
+LIBRARY = ("srhw_fifo.v", "srhw_linebuf.v", "srhw_mac.v", "srhw_requant.v", "srhw_conv.v", "srhw_conv_sched.v",
+           "srhw_video_in.v",
            "srhw_video_out.v", "srhw_axil_ctrl.v")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,60}")
 TAIL_FIFO = 8   # absorbs the last conv's row-end padding steps while video_out reads a new LR row
@@ -48,16 +48,18 @@ def hex_literal(values, width: int) -> str:
 class RtlStage:
     name: str
     comment: str
-    p: dict                 # srhw_conv parameters, in port order of the module
+    kind: str               # "conv" (srhw_conv, output groups) or "sched" (srhw_conv_sched)
+    p: dict                 # the stage module's parameters
     row_bits: int
     groups_data: list[dict]
+    sched: dict | None      # the schedule's lanes and sums (kind "sched")
     lut: list[str]
     out_bits: int
     dh: int
     dw: int
     acc_bound: int
     fifo_depth: int
-    multipliers: int        # weight slots non-zero in some group (constant-zero products vanish)
+    multipliers: int        # group fold: weight slots non-zero in some group; schedule: lanes
 
 
 def _check(q: QGraph) -> None:
@@ -86,21 +88,26 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     o, i, kh, kw = l.weight.shape
     pt, pl, pb, pr = l.pads
     fold = next(s for s in plan.stages if s.name == l.name)
-    if fold.period:
-        fold = group_fold(l, q.fmt_of(l.inputs[0]).width, plan.target, max(1, fold.period_cycles // fold.period))
-    po, groups = fold.po, fold.groups
     e = epilogue_of(l)
     in_fmt = q.fmt_of(l.inputs[0])
     acc_w = int(l.cert["acc_width"])
     ew = max(e.width, acc_w)
     sh_w = signed_width(int(np.abs(e.shift).max()) + e.slope_frac) + 1
     lut_aw = max(1, math.ceil(math.log2(e.lut.size))) if e.kind == "tanh" else 1
-    p = {"C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
-         "MAX_W": plan.target.max_w, "IW": in_fmt.width, "I_SIGNED": int(in_fmt.signed), "OW": l.out_fmt.width,
-         "WB": l.w_width, "ACC_W": acc_w, "EW": ew, "SH_W": sh_w, "SLOPE_W": e.slope_width,
-         "SLOPE_FRAC": e.slope_frac, "ACT": ACT_CODES[e.kind], "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
-         "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw, "PO": po, "GROUPS": groups,
-         "GW": max(1, math.ceil(math.log2(groups)))}
+    shape = {"C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
+             "MAX_W": plan.target.max_w, "IW": in_fmt.width}
+    epi = {"OW": l.out_fmt.width, "ACC_W": acc_w, "EW": ew, "SH_W": sh_w, "SLOPE_W": e.slope_width,
+           "SLOPE_FRAC": e.slope_frac, "ACT": ACT_CODES[e.kind], "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
+           "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw}
+    lut = [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] if e.kind == "tanh" else []
+    comment = f"{l.kind} {o}x{i}x{kh}x{kw}, {e.kind}, from node {comment_text(l.source)}"
+    common = {"name": l.name, "comment": comment, "lut": lut, "out_bits": o * l.out_fmt.width,
+              "dh": pt + pb - kh + 1, "dw": pl + pr - kw + 1, "acc_bound": int(l.cert["acc_bound"]), "fifo_depth": 2}
+    if fold.period:
+        return _sched_stage(l, in_fmt, shape, epi, e, fold.period, fold.period_cycles, common)
+    po, groups = fold.po, fold.groups
+    p = shape | {"I_SIGNED": int(in_fmt.signed), "WB": l.w_width} | epi | \
+        {"PO": po, "GROUPS": groups, "GW": max(1, math.ceil(math.log2(groups)))}
     n = i * kh * kw
     rows = l.weight.reshape(o, n)
     groups_data = []
@@ -118,10 +125,45 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     for g in range(groups):
         block = rows[g * po:(g + 1) * po] != 0
         slots[:block.shape[0]] |= block
-    lut = [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] if e.kind == "tanh" else []
-    return RtlStage(l.name, f"{l.kind} {o}x{i}x{kh}x{kw}, {e.kind}, from node {comment_text(l.source)}", p, n * l.w_width,
-                    groups_data, lut, o * l.out_fmt.width, pt + pb - kh + 1, pl + pr - kw + 1,
-                    int(l.cert["acc_bound"]), 2, int(slots.sum()))
+    return RtlStage(**common, kind="conv", p=p, row_bits=n * l.w_width, groups_data=groups_data, sched=None,
+                    multipliers=int(slots.sum()))
+
+
+def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycles: int, common: dict) -> RtlStage:
+    """The scheduled fold: per lane (output o, lane j), the case over the slot's cycles of its
+    operand (a window tap), weight and position q, from folding.schedule_tables."""
+    o, i, kh, kw = l.weight.shape
+    tabs = schedule_tables(l.weight, period, cycles)
+    wc = kw + period - 1
+    iw, wb, acc_w = in_fmt.width, l.w_width, epi["ACC_W"]
+    kb = max(1, math.ceil(math.log2(cycles)))
+    p = shape | epi | {"P": period, "T": cycles, "KB": kb}
+    lanes, sums = [], {(qq, oo): [] for qq in range(period) for oo in range(o)}
+    for oo in range(o):
+        for j in range(tabs["w"].shape[2]):
+            entries = []
+            for k in range(cycles):
+                wt = int(tabs["w"][k, oo, j])
+                if wt == 0:
+                    continue
+                qq, c, u, v = (int(tabs[key][k, oo, j]) for key in ("q", "c", "u", "v"))
+                tap = ((c * kh + u) * wc + v + qq) * iw
+                sign = f"window[{tap + iw - 1}]" if in_fmt.signed else "1'b0"
+                entries.append({"k": k, "x": f"{{{sign}, window[{tap} +: {iw}]}}",
+                                "w": f"{wb}'sh{wt & ((1 << wb) - 1):x}", "q": qq})
+            if not entries:
+                continue
+            name = f"o{oo}_l{j}"
+            lanes.append({"name": name, "entries": entries})
+            for qq in {en["q"] for en in entries}:
+                sums[(qq, oo)].append(name)
+    delta = [{"q": qq, "o": oo, "terms": names} for (qq, oo), names in sorted(sums.items())]
+    consts = {"bias": hex_literal(l.bias, acc_w), "shift": hex_literal(e.shift, epi["SH_W"]),
+              "slope": hex_literal(e.slope, e.slope_width), "lo": hex_literal(e.lo, epi["EW"]),
+              "hi": hex_literal(e.hi, epi["EW"])}
+    sched = {"lanes": lanes, "delta": delta, "consts": consts, "window_bits": i * kh * wc * iw, "wb": wb,
+             "qb": max(1, math.ceil(math.log2(period)))}
+    return RtlStage(**common, kind="sched", p=p, row_bits=0, groups_data=[], sched=sched, multipliers=len(lanes))
 
 
 def stages_of(q: QGraph, plan: Plan) -> list[RtlStage]:
@@ -149,7 +191,8 @@ def render(q: QGraph, plan: Plan) -> dict[str, str]:
         files[name] = (rtl_dir() / name).read_text(encoding="utf-8")
     files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_roms.v", f"{TOP}.v"]) + "\n"
     config = {"multipliers": {s.name: s.multipliers for s in stages},
-              "stages": [{"name": s.name, "groups": s.p["GROUPS"], "po": s.p["PO"], "kh": s.p["KH"], "kw": s.p["KW"],
+              "stages": [{"name": s.name, "kind": s.kind, "groups": s.p.get("GROUPS"), "po": s.p.get("PO"),
+                          "period": s.p.get("P"), "period_cycles": s.p.get("T"), "kh": s.p["KH"], "kw": s.p["KW"],
                           "pads": [s.p["PAD_T"], s.p["PAD_L"], s.p["PAD_B"], s.p["PAD_R"]]} for s in stages]}
     files["srhw_rtl.json"] = json.dumps(config, indent=2, sort_keys=True) + "\n"
     return files

@@ -45,10 +45,15 @@ def test_shipped_models_bit_exact(tmp_path, name, fold):
         assert steady[0] > 0.5
 
 
-@pytest.mark.parametrize("name", ["fsrcnn_x2_odd", "espcn_x2_rgb", "fsrcnn_x3"])
-def test_small_variants_bit_exact(exported, tmp_path, name):
-    """A cropped output (2H-1: one pixel per beat), RGB in and out, and x3."""
-    out = _compile(exported(name, "dynamo"), tmp_path / "out", fold_groups=2)
+@pytest.mark.parametrize("name,fold", [("fsrcnn_x2_odd", {"fold_groups": 2}), ("espcn_x2_rgb", {"fold_groups": 2}),
+                                       ("fsrcnn_x3", {"fold_groups": 2}), ("fsrcnn_x2", {"fold_period": (3, 7)}),
+                                       ("espcn_x3", {"fold_period": (2, 5)})])
+def test_small_variants_bit_exact(exported, tmp_path, name, fold):
+    """A cropped output (2H-1: one pixel per beat), RGB in and out, x3; and the scheduled fold
+    (P positions in T cycles, srhw_conv_sched.v) on every conv, with PReLU and with tanh."""
+    out = _compile(exported(name, "dynamo"), tmp_path / "out", **fold)
+    kinds = {st["kind"] for st in json.loads((out / "rtl/srhw_rtl.json").read_text())["stages"]}
+    assert kinds == ({"sched"} if "fold_period" in fold else {"conv"})
     _check(run_sim(out))
 
 

@@ -43,6 +43,11 @@ class UnsupportedModelError(SrhwError):
         return head + "; " + "; ".join(str(p) for p in self.problems)
 
 
+class BackendError(SrhwError):
+    """A hardware backend cannot build this (otherwise supported) model; the message names the
+    layers and their ONNX nodes and says what the backend builds."""
+
+
 class QuantizationError(SrhwError):
     """Quantization was asked for something it cannot represent."""
 

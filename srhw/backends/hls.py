@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import Epilogue, epilogue_of
 from srhw.backends.folding import MAX_PERIOD, Plan, output_tail, schedule_tables
-from srhw.errors import UnsupportedModelError
+from srhw.errors import BackendError
 from srhw.fixed import Fmt
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 from srhw.resources import hls_dir, templates_dir
@@ -78,7 +78,7 @@ def _check_shape(q: QGraph) -> None:
     if crops and not d2s:
         problems.append("a Crop without a DepthToSpace")
     if problems:
-        raise UnsupportedModelError("the HLS backend cannot build this model: " + "; ".join(problems))
+        raise BackendError("the HLS backend cannot build this model: " + "; ".join(problems))
 
 
 @dataclass
@@ -163,7 +163,7 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
                       ("int", f"{name}_align_b", f"[{c}]", c_array(l.acc_frac - l.in_fracs[1]))] + atables
             stages.append(_Stage(l, "add", cfg, tables, list(l.inputs), h, w, h, w))
         else:
-            raise UnsupportedModelError(f"layer '{name}' ({l.kind}) has no HLS stage")
+            raise BackendError(f"layer '{name}' ({l.kind}) has no HLS stage")
         streams[l.output] = f"s_{name}"
         size[l.output] = (f"{name}_h", f"{name}_w")
         pixel_value = l.output
@@ -191,7 +191,7 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
     taken: dict[str, int] = {}
     for v, n in readers.items():
         if n > 2:
-            raise UnsupportedModelError(f"value '{comment_text(v)}' is read by {n} layers; the HLS backend forks a "
+            raise BackendError(f"value '{comment_text(v)}' is read by {n} layers; the HLS backend forks a "
                                         f"tensor to at most two")
         if n > 1:
             forks.append({"value": streams[v], "channels": int(q.frac_of(v).size), "type": c_type(q.fmt_of(v)),

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from srhw.backends.epilogue import ACT_CODES, epilogue_of
 from srhw.backends.folding import Plan, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
-from srhw.errors import UnsupportedModelError
+from srhw.errors import BackendError
 from srhw.fixed import signed_width
 from srhw.qir import QConv, QCrop, QDepthToSpace, QGraph
 from srhw.resources import rtl_dir, templates_dir
@@ -81,7 +81,7 @@ def _check(q: QGraph) -> None:
     if convs and convs[0].inputs[0] != q.input:
         problems.append(f"layer '{convs[0].name}' does not read the kernel's input")
     if problems:
-        raise UnsupportedModelError("the RTL backend cannot build this model: " + "; ".join(problems))
+        raise BackendError("the RTL backend cannot build this model: " + "; ".join(problems))
 
 
 def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:

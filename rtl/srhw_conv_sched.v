@@ -116,29 +116,17 @@ module srhw_conv_sched #(
 
     // epilogue of position k of the written period, all outputs at once
     wire [C_OUT*OW-1:0] codes;
-    genvar g;
-    generate
-        for (g = 0; g < C_OUT; g = g + 1) begin : g_out
-            wire [OW-1:0] code;
-            srhw_requant #(.ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
-                           .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI),
-                           .LUT_LO(LUT_LO), .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-                .acc(done[(k*C_OUT + g)*ACC_W +: ACC_W]), .shift(tab_shift[g*SH_W +: SH_W]),
-                .slope(tab_slope[g*SLOPE_W +: SLOPE_W]), .lo(tab_lo[g*EW +: EW]), .hi(tab_hi[g*EW +: EW]),
-                .code(code), .lut_addr(lut_addr[g*LUT_AW +: LUT_AW]));
-            assign codes[g*OW +: OW] = ACT == 4 ? lut_data[g*OW +: OW] : code;
-        end
-    endgenerate
+    srhw_requant_lanes #(.N(C_OUT), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
+                         .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
+                         .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
+        .acc(done[k*C_OUT*ACC_W +: C_OUT*ACC_W]), .shift(tab_shift), .slope(tab_slope), .lo(tab_lo), .hi(tab_hi), .lut_addr(lut_addr),
+        .lut_data(lut_data), .codes(codes));
 
     wire slot_end = k == T - 1;
-    wire [31:0] rbase_next = rbase + P;
 
-    always @(posedge clk) begin
-        if (!rst_n) begin
-            k <= 0;
+    task frame_start;  // read the first period of a frame next
+        begin
             reading <= 1;
-            computing <= 0;
-            writing <= 0;
             rbase <= 0;
             rpos <= 0;
             wpos <= 0;
@@ -146,7 +134,17 @@ module srhw_conv_sched #(
             ry <= 0;
             wx <= 0;
             wy <= 0;
+        end
+    endtask
+    wire [31:0] rbase_next = rbase + P;
+
+    always @(posedge clk) begin
+        if (!rst_n) begin
+            k <= 0;
+            computing <= 0;
+            writing <= 0;
             m_valid <= 0;
+            frame_start;
         end else begin
             if (room) m_valid <= 0;
             if (adv) begin
@@ -188,14 +186,7 @@ module srhw_conv_sched #(
                     writing <= computing;
                     computing <= reading;
                     if (!reading && !computing) begin  // the frame's last write slot: next frame
-                        reading <= 1;
-                        rbase <= 0;
-                        rpos <= 0;
-                        wpos <= 0;
-                        rx <= 0;
-                        ry <= 0;
-                        wx <= 0;
-                        wy <= 0;
+                        frame_start;
                     end else begin
                         reading <= reading && rbase_next < positions;
                         rbase <= rbase_next;

@@ -70,3 +70,45 @@ module srhw_requant #(
     end
 endmodule
 `default_nettype wire
+
+// N epilogue lanes side by side, each with its own parameters; a tanh layer's codes come back
+// from its LUT (lut_addr -> lut_data, outside), the others' from srhw_requant.
+`default_nettype none
+module srhw_requant_lanes #(
+    parameter integer N = 1,
+    parameter integer ACC_W = 24,
+    parameter integer EW = 32,
+    parameter integer OW = 8,
+    parameter integer SH_W = 8,
+    parameter integer SLOPE_W = 2,
+    parameter integer SLOPE_FRAC = 0,
+    parameter integer ACT = 0,
+    parameter integer OUT_LO = 0,
+    parameter integer OUT_HI = 255,
+    parameter integer LUT_LO = 0,
+    parameter integer LUT_HI = 0,
+    parameter integer LUT_AW = 1
+) (
+    input  wire [N*ACC_W-1:0]   acc,
+    input  wire [N*SH_W-1:0]    shift,
+    input  wire [N*SLOPE_W-1:0] slope,
+    input  wire [N*EW-1:0]      lo,
+    input  wire [N*EW-1:0]      hi,
+    output wire [N*LUT_AW-1:0]  lut_addr,
+    input  wire [N*OW-1:0]      lut_data,
+    output wire [N*OW-1:0]      codes
+);
+    genvar p;
+    generate
+        for (p = 0; p < N; p = p + 1) begin : g_lane
+            wire [OW-1:0] code;
+            srhw_requant #(.ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
+                           .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI),
+                           .LUT_LO(LUT_LO), .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
+                .acc(acc[p*ACC_W +: ACC_W]), .shift(shift[p*SH_W +: SH_W]), .slope(slope[p*SLOPE_W +: SLOPE_W]),
+                .lo(lo[p*EW +: EW]), .hi(hi[p*EW +: EW]), .code(code), .lut_addr(lut_addr[p*LUT_AW +: LUT_AW]));
+            assign codes[p*OW +: OW] = ACT == 4 ? lut_data[p*OW +: OW] : code;
+        end
+    endgenerate
+endmodule
+`default_nettype wire

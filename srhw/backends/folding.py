@@ -113,11 +113,6 @@ class Plan:
         return t.clock_mhz * 1e6 / (self.cycles_per_lr_pixel * t.in_w * t.in_h)
 
 
-def group_fold(l: QConv, in_width: int, t: Target, groups: int) -> StageFold:
-    """The output-group fold with (at most) `groups` cycles per position."""
-    return _conv_fold(l, in_width, t, groups, None)
-
-
 def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
                period_forced: tuple[int, int] | None) -> StageFold:
     """The cheaper of the two folds for the target: output groups (whole cycles per pixel) or

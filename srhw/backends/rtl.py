@@ -168,7 +168,13 @@ def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycle
 
 def stages_of(q: QGraph, plan: Plan) -> list[RtlStage]:
     _check(q)
-    return [_stage(q, l, plan) for l in q.layers if isinstance(l, QConv)]
+    stages = [_stage(q, l, plan) for l in q.layers if isinstance(l, QConv)]
+    # a scheduled stage reads and writes in bursts of P in the first P cycles of each slot:
+    # the FIFOs around it hold two bursts so that neighbours keep streaming
+    burst = [s.p.get("P", 1) for s in stages] + [1]
+    for k, s in enumerate(stages):
+        s.fifo_depth = max(2, 2 * burst[k], 2 * (burst[k - 1] if k else 1))
+    return stages
 
 
 def render(q: QGraph, plan: Plan) -> dict[str, str]:
@@ -176,12 +182,13 @@ def render(q: QGraph, plan: Plan) -> dict[str, str]:
     stages = stages_of(q, plan)
     tail = output_tail(q)
     t = plan.target
+    tail_fifo = max(TAIL_FIFO, 2 * stages[-1].p.get("P", 1)) if stages else TAIL_FIFO
     view = {"top": TOP, "model": comment_text(q.meta.get("model", q.name)), "stages": stages,
             "in_channels": q.input_channels, "in_bits": 8 * q.input_channels,
             "out_bits": 8 * tail.hr_channels * plan.ppc, "hr_channels": tail.hr_channels, "scale": tail.scale,
             "mode": tail.mode, "ppc": plan.ppc, "crop_b": tail.crop_bottom, "crop_r": tail.crop_right,
             "max_w": t.max_w, "fixed": t.fixed_size, "in_w": t.in_w, "in_h": t.in_h,
-            "axil_aw": 4 if t.fixed_size else 5, "tail_fifo_depth": TAIL_FIFO}
+            "axil_aw": 4 if t.fixed_size else 5, "tail_fifo_depth": tail_fifo}
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "rtl")), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["offset"] = lambda d: "" if d == 0 else (f" + 16'd{d}" if d > 0 else f" - 16'd{-d}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -128,6 +127,3 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
             "build_seconds": round(t1 - t0, 2), "sim_seconds": round(t2 - t1, 2),
             "log": str(build / "sim.log")} | figures
 
-
-def clean_build(out_dir: str | Path) -> None:
-    shutil.rmtree(Path(out_dir) / "sim_build", ignore_errors=True)

@@ -91,3 +91,16 @@ def test_vitis_port_names_on_foreign_rtl(tmp_path):
     shutil.copy(HERE / "vitis_nn_x2.v", rtl)
     r = run_sim(out, rtl_dir=rtl, top="vitis_nn_x2")
     _check(r)
+
+
+def test_fixed_size_kernel(exported, tmp_path):
+    """--fixed-size: no width/height registers (a 4-bit s_axi_control address); every session
+    runs frames of exactly that size."""
+    out = tmp_path / "out"
+    srhw.compile(str(exported("espcn_x3", "dynamo")), out=out, rtl=True, hls=False, in_size="15x11",
+                 fixed_size=True, fold_groups=3, progress=False)
+    top = (out / "rtl/srhw_top.v").read_text()
+    assert "input  wire [3:0] s_axi_control_AWADDR" in top and "16'd15" in top
+    r = run_sim(out)
+    _check(r, frames=5)
+    assert {tuple(s["size"]) for s in r["sessions"]} == {(11, 15)} and r["reset_mid_frame"]["size"] == [11, 15]

@@ -31,7 +31,7 @@ def test_hostile_names_and_both_simulators_accept_it(exported, tmp_path):
     lint = subprocess.run([str(verilator_bin() / "verilator"), "--lint-only", "-Wall", "-Wno-WIDTH", "-Wno-UNSIGNED",
                            "-Wno-SYMRSVDWORD", "-Wno-DECLFILENAME", "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM",
                            "--top-module", "srhw_top", *_sources(out)], check=False,
-                          capture_output=True, text=True)
+                           capture_output=True, text=True)
     assert lint.returncode == 0 and "%Warning" not in lint.stderr, lint.stderr[-3000:]
     ivl = subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "a.vvp"), "-s", "srhw_top", *_sources(out)],
                          check=False, capture_output=True, text=True)

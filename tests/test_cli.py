@@ -24,7 +24,7 @@ def compiled(exported, tmp_path_factory):
 
 def test_compile_writes_ir_report_summary(compiled):
     out, res = compiled
-    assert sorted(p.name for p in out.iterdir()) == ["hls", "ir.json", "report.md", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["hls", "interface.json", "ir.json", "report.md", "summary.json"]
     s = json.loads((out / "summary.json").read_text())
     for key in ("model", "bits", "layers", "macs_per_lr_pixel", "max_accumulator_width", "psnr_fixed_vs_float_db"):
         assert key in s
@@ -64,7 +64,7 @@ def test_existing_output_needs_force(exported, tmp_path):
     assert (out / "keep.txt").read_text() == "user data"
     res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--force", "--bits", "6")
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["hls", "ir.json", "report.md", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["hls", "interface.json", "ir.json", "report.md", "summary.json"]
     assert json.loads((out / "summary.json").read_text())["bits"] == 6
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]  # no temporary leftovers
 

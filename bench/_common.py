@@ -10,7 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# bench/run_all.py --results DIR (and the CI smoke test) redirect every script's output
+RESULTS = Path(os.environ.get("SRHW_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 def machine() -> str:

@@ -1,0 +1,76 @@
+"""Compiler speed per zoo model: wall time of each phase of `srhw compile`, and of the whole
+command with and without the backends.
+
+Phases, timed separately on the same model in the same run (median of --repeat after a
+warm-up): the ONNX frontend and passes (no calibration), calibration on the shipped default
+set, quantization with the method search (`auto`: max, percentile and MSE, each scored by
+running the golden model), and the whole `srhw compile` to an output directory with no
+backend, with the HLS project (test vectors included), and with HLS + RTL.
+
+    python bench/compile_speed.py [--models fsrcnn_x2 ...] [--repeat 3]
+Writes bench/results/compile_speed.{json,md}.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timeit, write
+
+MODELS = ["fsrcnn_x2", "fsrcnn_s_x2", "espcn_x2", "srcnn_915_x3"]
+
+
+PHASES = ("frontend_and_passes", "calibration", "quantize_one_method", "compile_no_backend", "compile_hls",
+          "compile_hls_rtl")
+
+
+def measure(model: str, repeat: int, tmp: Path) -> dict:
+    import srhw
+    from srhw.compiler import load_frames, resolve_model
+    from srhw.frontend import import_onnx
+    from srhw.passes import pipeline, run_pipeline
+    from srhw.quant import calibrate, quantize
+
+    path = resolve_model(model)
+    graph = run_pipeline(import_onnx(path), pipeline("auto", "auto"))
+    frames = load_frames(None, int(graph.inputs[0].shape[1]))
+    stats = calibrate(graph, frames)
+    runs = iter(range(10**6))
+
+    def compile_to(**kw):
+        srhw.compile(model, out=tmp / f"{model}_{next(runs)}", progress=False, **kw)
+
+    r = {"frontend_and_passes": timeit(lambda: run_pipeline(import_onnx(path), pipeline("auto", "auto")), repeat, 1),
+         "calibration": timeit(lambda: calibrate(graph, frames), repeat, 1),
+         "quantize_one_method": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames), repeat, 1),
+         "compile_no_backend": timeit(lambda: compile_to(hls=False), repeat, 1),
+         "compile_hls": timeit(lambda: compile_to(), repeat, 1),
+         "compile_hls_rtl": timeit(lambda: compile_to(rtl=True), repeat, 1)}
+    return r | {"calibration_frames": len(frames)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--models", nargs="+", default=MODELS)
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args(argv)
+    res: dict = {"models": {}, "repeat": args.repeat}
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in args.models:
+            res["models"][model] = measure(model, args.repeat, Path(tmp))
+    rows = [f"| {m} | " + " | ".join(f"{r[k]['median_s']:.3f}" for k in PHASES) + " |" for m, r in res["models"].items()]
+    frames = res["models"][args.models[0]]["calibration_frames"]
+    table = "\n".join([
+        (f"Seconds, median of {args.repeat} after a warm-up. Calibration: the shipped default set ({frames} frames). "
+         "`srhw compile` runs the quantizer once per calibration method (max, percentile, MSE) and keeps the best "
+         "PSNR."), "",
+        ("| model | frontend + passes | calibration | quantize (one method) | compile, no backend | compile + HLS | "
+         "compile + HLS + RTL |"), "|---|---:|---:|---:|---:|---:|---:|", *rows])
+    write("compile_speed", res, table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Every benchmark in one run: writes bench/results/*.{json,md} and regenerates BENCHMARKS.md.
+
+    python bench/run_all.py [--quick] [--data ../shared/datasets] [--results DIR] [--benchmarks FILE]
+
+Sections, each a script of its own in bench/ (run in a subprocess, so one failing does not
+hide the others; the run exits 1 if any failed):
+1. quality (zoo_quality.py): every zoo model on Set5 and Set14, bicubic / float / W8A8 / W6A6 /
+   W4A4 PSNR and SSIM, and a PSNR-versus-bits plot;
+2. golden model speed (golden_speed.py): bit-exact golden against onnxruntime float on 256x256
+   and 512x512 LR frames for each architecture, and peak memory;
+3. compiler speed (compile_speed.py): each phase of `srhw compile` and the whole command;
+4. C-simulation (csim_models.py): build and run per model on a 128x128 frame;
+5. RTL (rtl_sim.py): Verilator cycles per frame, efficiency, simulation speed; Yosys resources
+   against the analytic estimate;
+6. hardware efficiency (hls_plan.py): multipliers against the MAC bound at 1080p60 -> 4K.
+--quick runs a small subset of each (one model, small frames, one repetition, images that
+scikit-image ships instead of the datasets) in a few minutes: a smoke test, not figures.
+Timings are medians after a warm-up with min and max; ratios are taken within one run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from _common import machine
+
+FULL = [
+    ("Quality", "zoo_quality", ["--bits", "8", "6", "4"]),
+    ("Golden model speed", "golden_speed", []),
+    ("Compiler speed", "compile_speed", []),
+    ("C-simulation", "csim_models", []),
+    ("RTL simulation and synthesis", "rtl_sim", []),
+    ("Hardware efficiency (HLS plan)", "hls_plan", []),
+]
+QUICK = {
+    "zoo_quality": ["--quick", "--bits", "8", "4"],
+    "golden_speed": ["--models", "fsrcnn_s_x2", "--sizes", "64", "--repeat", "3"],
+    "compile_speed": ["--models", "fsrcnn_s_x2", "--repeat", "1"],
+    "csim_models": ["--models", "fsrcnn_s_x2", "--size", "32", "--repeat", "1"],
+    "rtl_sim": ["--quick", "--skip-synth"],
+    "hls_plan": ["--repeat", "1"],
+}
+
+
+def run_step(script: str, args: list[str], env: dict) -> dict:
+    t = time.perf_counter()
+    res = subprocess.run([sys.executable, str(HERE / f"{script}.py"), *args], env=env, cwd=ROOT, check=False,
+                         capture_output=True, text=True)
+    return {"script": script, "args": args, "seconds": round(time.perf_counter() - t, 1), "ok": res.returncode == 0,
+            "log_tail": (res.stdout + res.stderr)[-3000:]}
+
+
+def headline(results: Path) -> list[str]:
+    """The figures the README quotes, read back from this run's JSON."""
+    def load(name):
+        p = results / f"{name}.json"
+        return json.loads(p.read_text()) if p.is_file() else None
+
+    out = []
+    q = load("zoo_quality")
+    if q:
+        for name, r in q["models"].items():
+            s = q["sets"][0]
+            f = r[s]["float"]["psnr"]
+            losses = ", ".join(f"W{b}A{b} {r[s][f'W{b}A{b}']['psnr'] - f:+.2f}" for b in q["bits"])
+            out.append(f"- {name}, {s}: float {f:.2f} dB; {losses} dB")
+    g = load("golden_speed")
+    if g:
+        for model, sizes in g["models"].items():
+            out.append(f"- golden / onnxruntime, {model}: " + ", ".join(
+                f"{n}x{n} {v['ratio_golden_over_ort']:.2f}x ({v['golden_peak_alloc_mb']:.0f} MB)" for n, v in sizes.items()))
+    r = load("rtl_sim")
+    if r:
+        f = r["full_rate"]
+        out.append(f"- RTL, FSRCNN-s x2 full rate on {f['frame']}: efficiency {f['efficiency']}, Verilator build + "
+                   f"simulation {f['build_plus_sim_s']} s")
+        if "synth_64x64_plan" in r:
+            y = r["synth_64x64_plan"]
+            out.append(f"- Yosys: {y['cells']['dsp48e2']} DSP48E2 against {y['multipliers_estimate']} estimated "
+                       f"multipliers ({y['dsp_over_estimate']}x)")
+    h = load("hls_plan")
+    if h:
+        for name, d in h["plans"].items():
+            out.append(f"- {name} at 1080p60 -> 4K, 300 MHz: {d['multipliers']} multipliers, "
+                       f"{d['multipliers_over_bound']:.3f}x the bound")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--data", default=None, help="folder holding Set5/ and Set14/ (default ../shared/datasets)")
+    p.add_argument("--results", type=Path, default=HERE / "results")
+    p.add_argument("--benchmarks", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = p.parse_args(argv)
+    args.results.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, SRHW_BENCH_RESULTS=str(args.results.resolve()))
+    steps = []
+    t0 = time.perf_counter()
+    for title, script, extra in FULL:
+        a = QUICK[script] if args.quick else extra
+        if script == "zoo_quality" and args.data and not args.quick:
+            a = [*a, "--data", args.data]
+        print(f"== {title}: python bench/{script}.py {' '.join(a)}", flush=True)
+        s = run_step(script, a, env) | {"title": title}
+        print(f"   {'ok' if s['ok'] else 'FAILED'} in {s['seconds']} s", flush=True)
+        if not s["ok"]:
+            print(s["log_tail"], flush=True)
+        steps.append(s)
+    total = time.perf_counter() - t0
+    lines = ["# srhw benchmarks", "",
+             (f"{date.today().isoformat()}, {machine()}. `python bench/run_all.py{' --quick' if args.quick else ''}` "
+             f"took {total / 60:.1f} min. Every timing is a median after a warm-up (min-max where shown); "
+             "ratios are taken within one run."), ""]
+    if args.quick:
+        lines += ["**Quick run: a smoke test on small inputs, not figures to quote.**", ""]
+    lines += ["## Headline", "", *headline(args.results), "",
+              "## Not measured yet", "",
+              ("- The hls4ml peer comparison (issue 6, item 7): SRCNN 9-1-5 through hls4ml's ONNX converter, "
+              "and whether it converts FSRCNN and ESPCN, is not part of this run yet."), ""]
+    for s in steps:
+        lines += [f"## {s['title']}", "", f"`python bench/{s['script']}.py {' '.join(s['args'])}` ({s['seconds']} s)", ""]
+        md = args.results / f"{s['script']}.md"
+        if s["ok"] and md.is_file():
+            body = md.read_text().split("\n", 3)[-1]  # drop the file's own title and date line
+            lines += [body.replace("](psnr_vs_bits.png)", f"]({os.path.relpath(args.results, args.benchmarks.parent)}"
+                                                          "/psnr_vs_bits.png)"), ""]
+        else:
+            lines += ["**Failed** in this run:", "", "```", s["log_tail"][-1500:], "```", ""]
+    args.benchmarks.write_text("\n".join(lines))
+    (args.results / "run_all.json").write_text(json.dumps(
+        {"date": date.today().isoformat(), "machine": machine(), "quick": args.quick, "minutes": round(total / 60, 2),
+         "steps": [{k: v for k, v in s.items() if k != "log_tail"} for s in steps]}, indent=2) + "\n")
+    print(f"wrote {args.benchmarks} ({total / 60:.1f} min)")
+    return 0 if all(s["ok"] for s in steps) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

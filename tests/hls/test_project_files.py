@@ -69,12 +69,18 @@ def test_generation_is_deterministic(exported, tmp_path):
 NASTY = ['conv"quote', "conv*/ int x;", "#include <evil>", "$(rm -rf)", "line\nbreak\\", "brace{[", "what??/"]
 
 
-def test_hostile_node_names_stay_in_comments(exported, tmp_path):
+def hostile_model(exported, tmp_path):
+    """The FSRCNN x2 factory model with NASTY node names, in a file with a hostile name."""
     m = onnx.load(str(exported("fsrcnn_x2", "torchscript")))
     for k, node in enumerate(m.graph.node):
         node.name = NASTY[k % len(NASTY)] + str(k)
     path = tmp_path / 'we"ird*$(name)#x.onnx'
     onnx.save(m, str(path))
+    return path
+
+
+def test_hostile_node_names_stay_in_comments(exported, tmp_path):
+    path = hostile_model(exported, tmp_path)
     out = tmp_path / "out"
     srhw.compile(path, out=out, progress=False, in_size="64x48", fps=40000, test_frames=[pixels(1, 9, 11)])
     for f in ("srhw_top.cpp", "srhw_params.h", "srhw_top.h", "srhw_tb.cpp", "run_hls.tcl", "hls_config.cfg"):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import subprocess
 
-import onnx
-
 import srhw
 from srhw.sim import verilator_bin
-from tests.hls.test_project_files import NASTY
+from tests.hls.test_project_files import hostile_model
 
 
 def _sources(out):
@@ -16,11 +14,7 @@ def _sources(out):
 
 
 def test_hostile_names_and_both_simulators_accept_it(exported, tmp_path):
-    m = onnx.load(str(exported("fsrcnn_x2", "torchscript")))
-    for k, node in enumerate(m.graph.node):
-        node.name = NASTY[k % len(NASTY)] + str(k)
-    path = tmp_path / 'we"ird*$(name)#x.onnx'
-    onnx.save(m, str(path))
+    path = hostile_model(exported, tmp_path)
     out = tmp_path / "out"
     srhw.compile(path, out=out, progress=False, rtl=True, hls=False, in_size="64x48", fold_period=(3, 7))
     for f in (out / "rtl").glob("*.v"):

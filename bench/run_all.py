@@ -101,12 +101,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=None, help="folder holding Set5/ and Set14/ (default ../shared/datasets)")
     p.add_argument("--results", type=Path, default=HERE / "results")
     p.add_argument("--benchmarks", type=Path, default=ROOT / "BENCHMARKS.md")
+    p.add_argument("--only", nargs="+", default=None, metavar="SCRIPT",
+                   help="re-run these sections (e.g. golden_speed); the others keep their last results")
     args = p.parse_args(argv)
     args.results.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, SRHW_BENCH_RESULTS=str(args.results.resolve()))
     steps = []
     t0 = time.perf_counter()
+    previous = {}
+    if args.only and (args.results / "run_all.json").is_file():
+        previous = {st["script"]: st for st in json.loads((args.results / "run_all.json").read_text())["steps"]}
     for title, script, extra in FULL:
+        if args.only and script not in args.only:
+            steps.append(previous.get(script, {"script": script, "args": [], "seconds": 0, "ok": False,
+                                               "log_tail": "not run"}) | {"title": title, "log_tail": ""})
+            continue
         a = QUICK[script] if args.quick else extra
         if script == "zoo_quality" and args.data and not args.quick:
             a = [*a, "--data", args.data]
@@ -117,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             print(s["log_tail"], flush=True)
         steps.append(s)
     total = time.perf_counter() - t0
+    if previous:  # a partial re-run: the run time is that of all sections' last runs
+        total = sum(st["seconds"] for st in steps)
     lines = ["# srhw benchmarks", "",
              (f"{date.today().isoformat()}, {machine()}. `python bench/run_all.py{' --quick' if args.quick else ''}` "
              f"took {total / 60:.1f} min. Every timing is a median after a warm-up (min-max where shown); "

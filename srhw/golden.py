@@ -262,8 +262,9 @@ class _Requant:
             return y if y.dtype == z.dtype else y.astype(z.dtype)
         y = np.floor(z)
         np.clip(y, self.lo, self.hi, out=y)
-        if self.act.kind == "tanh":
-            return np.take(self.table, (y - self.lo).astype(np.intp))
+        if self.act.kind == "tanh":  # small exact integers: in-place offset, int32 indices
+            y -= self.lo
+            return np.take(self.table, y.astype(np.int32))
         return y
 
 

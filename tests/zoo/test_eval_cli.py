@@ -132,3 +132,30 @@ def test_training_smoke(name, tmp_path):
     export_entry(ZOO[name], run / "final.pt", onnx_path)
     r = srhw.compile(onnx_path, bits=8, progress=False, hls=False)
     assert r.qgraph.scale == (1 if ZOO[name].pre_upscale else ZOO[name].scale)
+
+
+def test_training_init_restarts_from_a_finished_run(tmp_path):
+    """--init loads the earlier run's weights (with lr 0 they come out unchanged), restarts the
+    step count, and the record adds up the steps of every run behind the weights."""
+    import torch
+
+    d = tmp_path / "train"
+    d.mkdir()
+    rng = np.random.default_rng(1)
+    for k in range(2):
+        Image.fromarray(rng.integers(0, 256, (48, 40), dtype=np.uint8)).save(d / f"{k}.png")
+    common = ("--data", d, "--batch", "2", "--ckpt-every", "1")
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", a, "--steps", "1", *common).returncode == 0
+    res = cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", b, "--steps", "2", "--lr", "0", "--init", a, *common)
+    assert res.returncode == 0, res.stderr
+    wa, wb = torch.load(a / "final.pt"), torch.load(b / "final.pt")
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert [json.loads(l)["step"] for l in (b / "log.jsonl").read_text().splitlines()] == [1, 2]
+    assert cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", c, "--steps", "1", "--init", b, *common).returncode == 0
+    init = json.loads((c / "entry.json").read_text())["init"]
+    assert init["from"] == "b" and init["steps"] == 1 + 2
+    res = cli("zoo", "train", "fsrcnn_x2", "--run-dir", tmp_path / "d", "--steps", "1", "--init", a, *common)
+    assert res.returncode == 2 and "trained 'fsrcnn_s_x2', not 'fsrcnn_x2'" in res.stderr
+    res = cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", tmp_path / "e", "--steps", "1", "--init", d, *common)
+    assert res.returncode == 2 and "not a finished training run" in res.stderr

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             x = ort_input(q, frame)
             t_ort = timeit(lambda s=sess, i=in_name, x=x: s.run(None, {i: x}), args.repeat)
             t_gold = timeit(lambda q=q, f=frame: golden.run(q, f), args.repeat)
+            t_blas = timeit(lambda q=q, f=frame: golden.run(q, f, engine="numpy"), args.repeat)
             tracemalloc.start()
             golden.run(q, frame)
             _, alloc = tracemalloc.get_traced_memory()
@@ -77,23 +78,30 @@ def main(argv: list[str] | None = None) -> None:
             macs = macs_per_pixel * n * n
             floor_s = 2 * macs / peak["flops"]
             data["models"][model][str(n)] = {"onnxruntime": t_ort, "golden": t_gold, "ratio_golden_over_ort": ratio,
+                                             "golden_numpy_blas": t_blas,
+                                             "ratio_numpy_blas_over_ort": t_blas["median_s"] / t_ort["median_s"],
                                              "golden_peak_alloc_mb": alloc / 2**20, "macs": macs,
                                              "sgemm_floor_s": floor_s, "ratio_floor_over_ort": floor_s / t_ort["median_s"]}
             rows.append(f"| {model} | {n}x{n} | {t_ort['median_s'] * 1e3:.1f} ({t_ort['min_s'] * 1e3:.1f}-"
                         f"{t_ort['max_s'] * 1e3:.1f}) | {t_gold['median_s'] * 1e3:.1f} ({t_gold['min_s'] * 1e3:.1f}-"
-                        f"{t_gold['max_s'] * 1e3:.1f}) | {ratio:.2f} | {macs / 1e9:.2f} | {floor_s * 1e3:.1f} | "
+                        f"{t_gold['max_s'] * 1e3:.1f}) | {ratio:.2f} | {t_blas['median_s'] * 1e3:.1f} | "
+                        f"{t_blas['median_s'] / t_ort['median_s']:.2f} | {macs / 1e9:.2f} | {floor_s * 1e3:.1f} | "
                         f"{floor_s / t_ort['median_s']:.2f} | {alloc / 2**20:.0f} |")
     data["process_max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = (f"W{args.bits}A{args.bits}; median of {args.repeat} runs after 2 warm-ups (min-max), ms, all runs "
              "of one side, then all of the other (see docs/golden.md). Target: "
              "golden / ORT <= 1.5 at 256x256.\n\n"
+             "srhw golden = the default engine (onnxruntime's MLAS kernels for convs with at least "
+             f"{golden.MLAS_MIN_OUTPUTS} outputs, NumPy's BLAS for the rest); NumPy BLAS = every conv "
+             "on NumPy's BLAS (`engine=\"numpy\"`). Both are bit-exact and give the same codes.\n\n"
              f"BLAS: {peak['library']} with its {peak['kernels']} kernels (OPENBLAS_CORETYPE="
              f"{peak['OPENBLAS_CORETYPE'] or 'unset'}), {peak['flops'] / 1e9:.0f} GFLOP/s on a 2048^3 sgemm "
              "(median). The sgemm floor is the model's MACs at that rate: no engine on this BLAS "
-             "can run the frame faster, whatever it does around the GEMMs.\n\n"
-             "| model | LR frame | onnxruntime float | srhw golden (bit-exact) | golden / ORT | GMAC | "
-             "sgemm floor | floor / ORT | golden peak alloc (MB) |\n"
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) +
+             "can run the frame faster, whatever it does around the GEMMs. Peak alloc is what "
+             "tracemalloc sees (NumPy's buffers, not onnxruntime's chunk-sized ones).\n\n"
+             "| model | LR frame | onnxruntime float | srhw golden (bit-exact) | golden / ORT | NumPy BLAS "
+             "only | NumPy BLAS / ORT | GMAC | sgemm floor | floor / ORT | golden peak alloc (MB) |\n"
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) +
              f"\n\nWhole benchmark process max RSS: {data['process_max_rss_mb']:.0f} MB.")
     write("golden_speed", data, table)
 

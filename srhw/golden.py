@@ -10,10 +10,17 @@ implementation of that page.
 Convolutions run on a flat zero-padded buffer: tap (u, v) of every output pixel is one
 contiguous slice of it, so each tap is a GEMM on a strided view (no im2col for wide inputs),
 done in row chunks that stay in cache together with their epilogue.
+
+Two engines multiply: NumPy's BLAS, and onnxruntime's MLAS convolution kernels when
+onnxruntime is installed (a float32 Conv on the exact codes, row chunk by row chunk; MLAS
+convolves by GEMM or by direct NCHWc kernels, never by Winograd or FFT, so every product and
+partial sum is one of the exact integers above). `engine="auto"` gives MLAS the layers with
+at least MLAS_MIN_OUTPUTS output channels, where its AVX-512 kernels beat the BLAS.
 """
 from __future__ import annotations
 
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from functools import singledispatch
 
@@ -27,6 +34,8 @@ F32_EXACT = 1 << 24
 F64_EXACT = 1 << 53
 CHUNK_COLUMNS = 8192   # output pixels per GEMM chunk: accumulators stay cache-resident
 IM2COL_MAX_K = 256     # stack taps into one GEMM when Cin*kh*kw is at most this
+MLAS_MIN_OUTPUTS = 16  # engine="auto": MLAS for convs with at least this many output channels
+ENGINES = ("auto", "numpy", "mlas")
 
 
 def exact_dtype(bound: int) -> type | None:
@@ -34,11 +43,20 @@ def exact_dtype(bound: int) -> type | None:
     return np.float32 if bound < F32_EXACT else np.float64 if bound < F64_EXACT else None
 
 
-def run(g: QGraph, frame: np.ndarray, keep_all: bool = False) -> np.ndarray | dict[str, np.ndarray]:
+def run(g: QGraph, frame: np.ndarray, keep_all: bool = False, engine: str = "auto") -> np.ndarray | dict[str, np.ndarray]:
     """uint8 frame [C, H, W] (or [H, W] for one channel) -> uint8 output [C, rH, rW].
 
-    With keep_all, returns every value's integer codes (int64) by name instead.
+    With keep_all, returns every value's integer codes (int64) by name instead. `engine` picks
+    what multiplies in the float32 layers: "numpy" (its BLAS), "mlas" (onnxruntime's kernels,
+    every float32 conv) or "auto" (MLAS for wide convs when onnxruntime is installed). All give
+    the same codes.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine != "numpy" and not _mlas_available():
+        if engine == "mlas":
+            raise RuntimeError("engine='mlas' needs onnxruntime (pip install 'srhw[ort]')")
+        engine = "numpy"
     x = np.asarray(frame)
     if x.dtype != np.uint8:
         raise TypeError(f"frames must be uint8, not {x.dtype}")
@@ -49,7 +67,7 @@ def run(g: QGraph, frame: np.ndarray, keep_all: bool = False) -> np.ndarray | di
     env: dict[str, np.ndarray] = {g.input: x.astype(np.float32)}
     with _blas_single_threaded():
         for layer in g.layers:
-            env[layer.output] = execute(layer, *[env[i] for i in layer.inputs])
+            env[layer.output] = execute(layer, *[env[i] for i in layer.inputs], engine=engine)
     if keep_all:
         return {k: v.astype(np.int64) for k, v in env.items()}
     return env[g.output].astype(np.uint8)
@@ -190,20 +208,94 @@ def _blas_single_threaded():
     return _BLAS.limit(limits=1, user_api="blas")
 
 
+def _cores() -> int:
+    """The cores this process may run on (taskset and cpusets included)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _for_row_chunks(rows: int, pitch: int, fn) -> None:
-    """Calls fn(r0, r1) over row chunks of about CHUNK_COLUMNS pixels, on all cores."""
+    """Calls fn(r0, r1) over row chunks of at most about CHUNK_COLUMNS pixels, on all cores.
+    The chunk count is a multiple of the worker count, so that every core gets the same share."""
     global _POOL
-    step = max(1, CHUNK_COLUMNS // max(pitch, 1))
+    cores = _cores()
+    count = -(-rows * max(pitch, 1) // CHUNK_COLUMNS)
+    count = min(rows, -(-count // cores) * cores)
+    step = -(-rows // count)
     spans = [(r0, min(rows, r0 + step)) for r0 in range(0, rows, step)]
-    workers = min(os.cpu_count() or 1, len(spans))
+    workers = min(cores, len(spans))
     if workers <= 1:
         for span in spans:
             fn(*span)
         return
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="srhw-golden")
+        _POOL = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="srhw-golden")
     for f in [_POOL.submit(fn, *span) for span in spans]:
         f.result()
+
+
+# ------------------------------------------------------------------ MLAS (onnxruntime) engine
+_SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # QConv -> its MLAS session
+
+
+def _mlas_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish) -> np.ndarray:
+    """_conv_float's contract on onnxruntime's MLAS kernels. Each row chunk copies its input rows
+    (with the kh - 1 halo rows and the zero padding) into one buffer, runs an unpadded float32
+    Conv on it in a single-threaded session, and applies `finish` while the result is in cache."""
+    cin, h, wd = x.shape
+    cout, _, kh, kw = w.shape
+    t, l, bo, r = layer.pads
+    wp = wd + l + r
+    oh, ow = h + t + bo - kh + 1, wp - kw + 1
+    check_frame_size(h, wd, oh, ow)
+    session = _SESSIONS.get(layer)
+    if session is None:
+        session = _SESSIONS[layer] = _mlas_session(w, b)
+    out = np.empty((cout, oh, ow), dtype=np.float32)
+
+    def chunk(r0: int, r1: int) -> None:
+        rows = r1 - r0 + kh - 1                      # padded rows r0 .. r1 + kh - 2
+        top, end = max(r0 - t, 0), min(r1 + kh - 1 - t, h)   # the frame rows among them
+        buf = np.empty((1, cin, rows, wp), dtype=np.float32)
+        buf[0, :, : top + t - r0] = 0
+        buf[0, :, end + t - r0:] = 0
+        buf[0, :, top + t - r0: end + t - r0, :l] = 0
+        buf[0, :, top + t - r0: end + t - r0, l + wd:] = 0
+        buf[0, :, top + t - r0: end + t - r0, l: l + wd] = x[:, top:end]
+        z = session.run(None, {"x": buf})[0]
+        out[:, r0:r1] = finish(z.reshape(cout, -1)).reshape(cout, r1 - r0, ow)
+
+    _for_row_chunks(oh, wp, chunk)
+    return out
+
+
+def _mlas_session(w: np.ndarray, b: np.ndarray):
+    """A one-node float32 Conv (no padding) with the scaled weights and bias as initializers.
+    One intra-op thread: the row chunks already occupy every core, and spinning workers would
+    take them from the NumPy epilogues."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["z"])], "srhw_golden_conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, w.shape[1], None, None])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, w.shape[0], None, None])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b.reshape(-1), "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
 class _Requant:
@@ -242,6 +334,7 @@ class _Requant:
             if self.indexes:
                 self.pre_add = half - lo * np.ldexp(1.0, s)
             self.table = act.lut.astype(dtype)
+            self.index_dtype = np.int16 if self.table.size <= 1 << 15 else np.int32  # gathers faster
         self.lo, self.hi = lo, hi
         if act.kind == "prelu":
             slope = act.slope.reshape(-1, 1).astype(np.float64)
@@ -269,9 +362,10 @@ class _Requant:
             np.floor(y, out=y)
             np.clip(y, self.lo, self.hi, out=y)
             return y if y.dtype == z.dtype else y.astype(z.dtype)
-        if self.act.kind == "tanh":  # see __init__
-            idx = z if self.indexes else np.floor(z) - self.lo
-            return np.take(self.table, idx.astype(np.int32), mode="clip")
+        if self.act.kind == "tanh":  # see __init__; z is this chunk's own accumulator, free to overwrite
+            idx = z if self.indexes else np.subtract(np.floor(z, out=z), self.lo, out=z)
+            np.clip(idx, 0, self.table.size - 1, out=idx)  # saturation; then truncation is floor
+            return np.take(self.table, idx.astype(self.index_dtype))
         y = np.floor(z)
         np.clip(y, self.lo, self.hi, out=y)
         return y
@@ -279,12 +373,12 @@ class _Requant:
 
 # ---------------------------------------------------------------------------------- layers
 @singledispatch
-def execute(layer: QLayer, *args: np.ndarray) -> np.ndarray:
+def execute(layer: QLayer, *args: np.ndarray, engine: str = "numpy") -> np.ndarray:
     raise NotImplementedError(layer.kind)
 
 
 @execute.register
-def _(layer: QConv, x: np.ndarray) -> np.ndarray:
+def _(layer: QConv, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
     acc_bound = layer.cert["acc_bound"]
     dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac))
     if dtype is None:
@@ -293,6 +387,8 @@ def _(layer: QConv, x: np.ndarray) -> np.ndarray:
     rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype)
     w = (layer.weight * rq.scale.reshape(-1, 1, 1, 1)).astype(dtype)
     b = ((layer.bias.reshape(-1, 1) + rq.pre_add) * rq.scale).astype(dtype)
+    if dtype == np.float32 and (engine == "mlas" or engine == "auto" and w.shape[0] >= MLAS_MIN_OUTPUTS):
+        return _conv_mlas(layer, x.astype(dtype, copy=False), w, b, rq)
     return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq)
 
 
@@ -324,7 +420,7 @@ def _elementwise(layer: QLayer, acc_bound: int, make_z, make_acc) -> np.ndarray:
 
 
 @execute.register
-def _(layer: QAffine, x: np.ndarray) -> np.ndarray:
+def _(layer: QAffine, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
     def make_z(dtype, scale, pre_add):
         z = x.astype(dtype) * (layer.scale.reshape(-1, 1, 1) * scale).astype(dtype)
         z += ((layer.bias.reshape(-1, 1, 1) + pre_add) * scale).astype(dtype)
@@ -337,7 +433,7 @@ def _(layer: QAffine, x: np.ndarray) -> np.ndarray:
 
 
 @execute.register
-def _(layer: QAdd, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _(layer: QAdd, a: np.ndarray, b: np.ndarray, engine: str = "numpy") -> np.ndarray:
     f = layer.acc_frac.reshape(-1, 1, 1)
     fa, fb = (v.reshape(-1, 1, 1) for v in layer.in_fracs)
 
@@ -354,11 +450,11 @@ def _(layer: QAdd, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @execute.register
-def _(layer: QDepthToSpace, x: np.ndarray) -> np.ndarray:
+def _(layer: QDepthToSpace, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
     return depth_to_space(x[None], layer.blocksize, layer.mode)[0]
 
 
 @execute.register
-def _(layer: QCrop, x: np.ndarray) -> np.ndarray:
+def _(layer: QCrop, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
     h, w = x.shape[-2:]
     return x[:, : h - layer.bottom, : w - layer.right]

@@ -1,6 +1,7 @@
 """The golden model against an independent naive integer implementation (tests/reference_int.py),
 on whole odd and non-square frames, borders included, every activation kind; and against the
 float model it approximates."""
+import itertools
 import json
 
 import numpy as np
@@ -25,14 +26,15 @@ def _quantized(exported, name, bits, method="max", extra_frames=()):
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("bits", [4, 8, 12, 16])
-def test_golden_equals_naive_reference(exported, name, bits):
-    graph, q = _quantized(exported, name, bits)
+@pytest.mark.parametrize("engine", ["numpy", "mlas"])
+def test_golden_equals_naive_reference(exported, name, bits, engine):
+    _graph, q = _quantized(exported, name, bits)
     doc = json.loads(to_json(q))
     c = q.input_channels
     h, w = (13, 14) if name == "srcnn" else (5, 7)
     for frame in (pixels(c, h, w, seed=9), np.full((c, h, w), 255, np.uint8),
                   (np.indices((c, h, w)).sum(0) % 2 * 255).astype(np.uint8)):
-        got = golden.run(q, frame, keep_all=True)[q.output]
+        got = golden.run(q, frame, keep_all=True, engine=engine)[q.output]
         want = reference_int.run(doc, frame)
         assert got.shape == want.shape
         assert np.array_equal(got, want), f"{np.count_nonzero(got != want)} codes differ"
@@ -59,7 +61,7 @@ def test_more_bits_is_never_much_worse(exported):
         q = quantize(graph, stats, bits, bits, "max")
         errs.append(np.mean([np.mean((golden.run(q, f) - float_reference(graph, f)) ** 2) for f in frames]))
     assert errs[-1] < errs[0] / 100
-    assert all(b <= a * 1.05 for a, b in zip(errs, errs[1:])), errs
+    assert all(b <= a * 1.05 for a, b in itertools.pairwise(errs)), errs
 
 
 def test_ir_round_trip_is_lossless(exported):
@@ -77,13 +79,15 @@ def test_frame_validation(exported):
         golden.run(q, np.zeros((1, 8, 8), np.float32))
     with pytest.raises(ValueError):
         golden.run(q, np.zeros((3, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match="engine"):
+        golden.run(q, np.zeros((1, 8, 8), np.uint8), engine="blas")
 
 
 @pytest.mark.parametrize("name", ["fsrcnn_steep", "espcn_x3", "residual_rgb"])
 def test_fast_float_path_equals_the_int64_path(exported, name, monkeypatch):
     """The exact-float execution and the plain int64 execution agree (forced by lowering the
     exactness limits so that every layer takes the int64 route)."""
-    graph, q = _quantized(exported, name, 8)
+    _graph, q = _quantized(exported, name, 8)
     frame = pixels(q.input_channels, 33, 18, seed=2)
     fast = golden.run(q, frame, keep_all=True)
     monkeypatch.setattr(golden, "F32_EXACT", 0)
@@ -91,3 +95,24 @@ def test_fast_float_path_equals_the_int64_path(exported, name, monkeypatch):
     slow = golden.run(q, frame, keep_all=True)
     for k in fast:
         assert np.array_equal(fast[k], slow[k]), k
+
+
+@pytest.mark.parametrize("name", ["espcn_x2", "fsrcnn_x3", "srcnn_915_x2"])
+def test_engines_agree_with_the_int64_path_on_zoo_models(name, monkeypatch):
+    """NumPy's BLAS and onnxruntime's MLAS (every float32 conv, and the auto split) give the
+    codes of the plain int64 execution, on a shipped model with its real widths (64- and
+    32-channel convs, tanh, PReLU, sub-pixel output), an odd, non-square frame and row chunks
+    that do not divide it."""
+    import srhw
+    from srhw.compiler import resolve_model
+
+    q = srhw.compile(resolve_model(name), bits=8, progress=False, hls=False).qgraph
+    frame = pixels(1, 37, 53, seed=5)
+    monkeypatch.setattr(golden, "CHUNK_COLUMNS", 500)  # several row chunks, the last one partial
+    got = {e: golden.run(q, frame, keep_all=True, engine=e) for e in golden.ENGINES}
+    monkeypatch.setattr(golden, "F32_EXACT", 0)
+    monkeypatch.setattr(golden, "F64_EXACT", 0)
+    want = golden.run(q, frame, keep_all=True)
+    for engine, codes in got.items():
+        for k in want:
+            assert np.array_equal(codes[k], want[k]), (engine, k)

@@ -365,7 +365,8 @@ class _Requant:
         if self.act.kind == "tanh":  # see __init__; z is this chunk's own accumulator, free to overwrite
             idx = z if self.indexes else np.subtract(np.floor(z, out=z), self.lo, out=z)
             np.clip(idx, 0, self.table.size - 1, out=idx)  # saturation; then truncation is floor
-            return np.take(self.table, idx.astype(self.index_dtype))
+            # every index is in range now; "wrap" skips the bounds checks of the default "raise"
+            return np.take(self.table, idx.astype(self.index_dtype), mode="wrap")
         y = np.floor(z)
         np.clip(y, self.lo, self.hi, out=y)
         return y

@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--weight-granularity", default="output",
                    help="output: one weight format per output channel (default); kernel: per (output, input) "
                         "channel pair, 'wbits' significant bits with a constant product shift (wider accumulators)")
+    c.add_argument("--weight-rounding", default="gptq",
+                   help="gptq (default): codes fitted so each conv's output on the calibration frames stays "
+                        "closest to float (error-compensating rounding, continuous bias); nearest: each weight "
+                        "to its nearest code, then a measured bias correction")
     c.add_argument("--no-hls", dest="hls", action="store_false", help="skip the Vitis HLS project (OUT/hls/)")
     c.add_argument("--board", default=None, help="zcu102 (default), kv260, u250 or vck190: sets part and clock")
     c.add_argument("--clock-mhz", type=float, default=None, help="kernel clock (default: the board's, 300)")
@@ -129,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                                   progress=sys.stderr.isatty(), hls=args.hls, board=args.board,
                                   clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
                                   max_width=args.max_width, weight_granularity=args.weight_granularity,
-                                  fixed_size=args.fixed_size, rtl=args.rtl)
+                                  weight_rounding=args.weight_rounding, fixed_size=args.fixed_size, rtl=args.rtl)
         s = result.summary
         print(f"wrote {args.out}: {s['layers']} layers, W{s['wbits']}A{s['abits']}, {s['macs_per_lr_pixel']} MACs/LR px, "
               f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "

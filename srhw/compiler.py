@@ -19,6 +19,7 @@ from srhw.imaging import list_images, load_y, psnr
 from srhw.passes import pipeline, run_pipeline
 from srhw.qir import QGraph, to_json
 from srhw.quant import METHODS, calibrate, quantize
+from srhw.quant.quantize import WEIGHT_ROUNDINGS
 from srhw.resources import calib_dir, zoo_dir
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
             fps: float = 60.0, in_size: str = "1920x1080", max_width: int | None = None,
             fold_groups: int | None = None, test_frames: list[np.ndarray] | None = None,
             weight_granularity: str = "output", fold_period: tuple[int, int] | None = None,
-            fixed_size: bool = False, rtl: bool = False) -> CompileResult:
+            fixed_size: bool = False, rtl: bool = False, weight_rounding: str = "gptq") -> CompileResult:
     """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given.
 
     With `hls` (default) OUT/hls/ holds the Vitis HLS project, folded for the target that
@@ -101,12 +102,16 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     `test_frames` (uint8 [C, H, W]) replace the default C-simulation vectors.
     `rtl` adds OUT/rtl/ (Verilog for Verilator/Yosys, same ports and folds as the HLS top).
     `weight_granularity`: "output" (one weight format per output channel) or "kernel" (per
-    output/input channel pair, see srhw.quant.quantize)."""
+    output/input channel pair, see srhw.quant.quantize). `weight_rounding`: "gptq" (codes fitted
+    to the float layer's output on the calibration frames, srhw.quant.fit_weights) or "nearest"
+    (each weight to its nearest code, then the measured bias correction)."""
     _check_bits("--bits", bits)
     _check_bits("--wbits", wbits)
     _check_bits("--abits", abits)
     if method != "auto" and method not in METHODS:
         raise UsageError(f"--calib-method must be auto or one of {', '.join(METHODS)}, not {method!r}")
+    if weight_rounding not in WEIGHT_ROUNDINGS:
+        raise UsageError(f"--weight-rounding must be one of {', '.join(WEIGHT_ROUNDINGS)}, not {weight_rounding!r}")
     for flag, v in (("--input-range", input_range), ("--output-range", output_range)):
         if v not in ("auto", "unit", "byte"):
             raise UsageError(f"{flag} must be auto, unit or byte, not {v!r}")
@@ -127,7 +132,8 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     candidates = METHODS if method == "auto" else (method,)
     scored = {}
     for m in candidates:
-        q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=weight_granularity)
+        q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=weight_granularity,
+                     weight_rounding=weight_rounding)
         scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]

@@ -80,6 +80,8 @@ def summary_of(q: QGraph, rows: list[dict], fold=None) -> dict:
         "abits": q.meta["abits"],
         "calibration_method": q.meta["calibration"],
         "calibration_frames": q.meta["calibration_frames"],
+        "weight_rounding": q.meta.get("weight_rounding", "nearest"),
+        "weight_granularity": q.meta.get("weight_granularity", "output"),
         "psnr_fixed_vs_float_db": q.meta["psnr_fixed_vs_float_db"],
         "psnr_by_method_db": q.meta["psnr_by_method_db"],
         "scale": q.scale,

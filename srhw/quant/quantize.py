@@ -30,6 +30,7 @@ from srhw.quant.calibrate import CalibrationStats, pre_activation_key
 
 Method = Literal["max", "percentile", "mse"]
 METHODS: tuple[str, ...] = ("max", "percentile", "mse")
+WEIGHT_ROUNDINGS: tuple[str, ...] = ("nearest", "gptq")
 PERCENTILE = 99.99
 TANH_RANGE = 4.0  # tanh(4) = 0.99933: LUT inputs beyond it saturate
 NO_WEIGHT = 1 << 20  # the frac limit an all-zero weight slice imposes: none
@@ -70,7 +71,8 @@ def pixel_output_producer(graph: ir.Graph) -> str:
 
 class _Quantizer:
     def __init__(self, graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str,
-                 bias_correction: bool = True, granularity: str = "output", frames: list[np.ndarray] | None = None):
+                 bias_correction: bool = True, granularity: str = "output", frames: list[np.ndarray] | None = None,
+                 weight_rounding: str = "nearest"):
         self.g, self.stats, self.wbits, self.abits, self.method = graph, stats, wbits, abits, method
         self.granularity = granularity
         # integer codes of every value on the calibration frames, as the quantized network
@@ -79,6 +81,10 @@ class _Quantizer:
         if frames:
             self.codes = {graph.input: [np.asarray(f, dtype=np.float32) for f in frames]}
         self.bias_correction = bias_correction
+        # float inputs of every conv on the calibration frames, for the error-compensating fit
+        self.float_in: dict[str, list[np.ndarray]] | None = None
+        if frames and weight_rounding == "gptq":
+            self.float_in = conv_inputs(graph, frames)
         c_in = int(graph.inputs[0].shape[1])
         self.fmt: dict[str, Fmt] = {graph.input: PIXEL}
         self.frac: dict[str, np.ndarray] = {graph.input: np.zeros(c_in, dtype=np.int64)}
@@ -145,32 +151,54 @@ class _Quantizer:
         cert |= {"round_bound": rb, "round_width": signed_width(rb)}
         return cert
 
-    def conv_weights(self, w: np.ndarray, f_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Integer weights [O, I, kh, kw], their fracs [O, I] and the accumulator fracs [O].
+    def conv_grid(self, w: np.ndarray, f_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The weight grid of a conv: code fracs [O, I], accumulator fracs [O], product shifts [O, I].
 
         granularity "output": one frac per output channel o, F[o] = min_c(fw[o, c] + f_in[c]),
-        so every code is a plain `wbits` integer. "kernel": each (o, c) slice keeps its own
-        `wbits` significant bits (fw[o, c]) and F[o] = max_c(fw[o, c] + f_in[c]); the code is
+        so every code is a plain `wbits` integer (shift 0). "kernel": each (o, c) slice keeps its
+        own `wbits` significant bits (fw[o, c]) and F[o] = max_c(fw[o, c] + f_in[c]); the code is
         then shifted left by F[o] - fw[o, c] - f_in[c] >= 0: a constant shift of the product,
         wiring in hardware, that only widens the accumulator (the certificate counts it).
         """
         fw = _max_frac(np.abs(w).max(axis=(2, 3)), self.wbits)                   # [O, I]
-        lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
         if self.granularity == "output":
             acc_frac = (fw + f_in.reshape(1, -1)).min(axis=1)
             acc_frac = np.where(acc_frac >= NO_WEIGHT // 2, self.wbits - 1, acc_frac)
             w_frac = acc_frac.reshape(-1, 1) - f_in.reshape(1, -1)
-            wi = np.clip(round_half_up(w * np.ldexp(1.0, w_frac)[:, :, None, None]), lo, hi).astype(np.int64)
-            return wi, w_frac, acc_frac
+            return w_frac, acc_frac, np.zeros_like(w_frac)
         empty = fw >= NO_WEIGHT // 2
         fsum = np.where(empty, -NO_WEIGHT, fw + f_in.reshape(1, -1))
         acc_frac = fsum.max(axis=1)
         acc_frac = np.where(acc_frac <= -NO_WEIGHT // 2, self.wbits - 1, acc_frac)
         fw = np.where(empty, acc_frac.reshape(-1, 1) - f_in.reshape(1, -1), fw)
-        codes = np.clip(round_half_up(w * np.ldexp(1.0, fw)[:, :, None, None]), lo, hi).astype(np.int64)
-        shift = acc_frac.reshape(-1, 1) - f_in.reshape(1, -1) - fw                 # >= 0
-        wi = codes * np.left_shift(np.int64(1), shift)[:, :, None, None]
-        return wi, acc_frac.reshape(-1, 1) - f_in.reshape(1, -1), acc_frac
+        return fw, acc_frac, acc_frac.reshape(-1, 1) - f_in.reshape(1, -1) - fw
+
+    def conv_weights(self, w: np.ndarray, f_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Integer weights [O, I, kh, kw] by nearest rounding, their fracs [O, I] and the
+        accumulator fracs [O] (the grid: conv_grid)."""
+        code_frac, acc_frac, shift = self.conv_grid(w, f_in)
+        lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
+        codes = np.clip(round_half_up(w * np.ldexp(1.0, code_frac)[:, :, None, None]), lo, hi).astype(np.int64)
+        return self.shifted(codes, shift), acc_frac.reshape(-1, 1) - f_in.reshape(1, -1), acc_frac
+
+    @staticmethod
+    def shifted(codes: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        return codes * np.left_shift(np.int64(1), shift)[:, :, None, None]
+
+    def fitted_weights(self, node: ir.Conv, w: np.ndarray, b: np.ndarray,
+                       f_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Integer weights, their fracs, accumulator fracs and the real bias, by the
+        error-compensating fit (srhw.quant.fit_weights) on the grid of conv_grid."""
+        from srhw.quant.fit_weights import fit, gram
+
+        code_frac, acc_frac, shift = self.conv_grid(w, f_in)
+        assert self.codes is not None and self.float_in is not None
+        scale = np.ldexp(1.0, -f_in.astype(np.int64)).reshape(-1, 1, 1)
+        xs_q = [a * scale for a in self.codes[node.inputs[0]]]
+        h, tc = gram(self.float_in[node.inputs[0]], xs_q, w, b, node.pads)
+        lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
+        codes, bias = fit(w, h, tc, np.ldexp(1.0, -code_frac), lo, hi)
+        return self.shifted(codes, shift), acc_frac.reshape(-1, 1) - f_in.reshape(1, -1), acc_frac, bias
 
     def bias_shift(self, w: np.ndarray, wq: np.ndarray, value: str, f_in: np.ndarray) -> np.ndarray:
         """The mean shift of a conv's outputs caused by quantization, to take out of its bias.
@@ -214,8 +242,11 @@ class _Quantizer:
                 cout = w.shape[0]
                 b = self.g.constant(node.inputs[2]) if len(node.inputs) > 2 else np.zeros(cout)
                 out, out_frac = self.out_format(node, node.act, cout)
-                wi, w_frac, acc_frac = self.conv_weights(w, f_in)
-                if self.bias_correction and node.inputs[0] in self.stats:
+                if self.float_in is not None and node.inputs[0] in self.float_in:
+                    wi, w_frac, acc_frac, b = self.fitted_weights(node, w, b, f_in)
+                else:
+                    wi, w_frac, acc_frac = self.conv_weights(w, f_in)
+                if self.float_in is None and self.bias_correction and node.inputs[0] in self.stats:
                     b = b - self.bias_shift(w, wi * np.ldexp(1.0, -w_frac)[:, :, None, None], node.inputs[0], f_in)
                 bi = round_half_up(b * np.ldexp(1.0, acc_frac)).astype(np.int64)
                 act, acert = self.act(node.act, out, out_frac, node)
@@ -272,6 +303,19 @@ class _Quantizer:
         return tuple(layers)
 
 
+def conv_inputs(graph: ir.Graph, frames: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """The float network's input of every conv, per calibration frame ([C, H, W] each)."""
+    from srhw import float_exec
+
+    wanted = {n.inputs[0] for n in graph.compute_nodes() if isinstance(n, ir.Conv)}
+    out: dict[str, list[np.ndarray]] = {v: [] for v in wanted}
+    for f in frames:
+        env = float_exec.run(graph, np.asarray(f, dtype=np.float64)[None], keep_all=True)
+        for v in wanted:
+            out[v].append(env[v][0])
+    return out
+
+
 def significant_bits(wi: np.ndarray) -> int:
     """The most significant bits any weight code needs once its trailing zeros are dropped
     (sign included): what a constant-coefficient multiplier costs."""
@@ -285,7 +329,8 @@ def significant_bits(wi: np.ndarray) -> int:
 
 def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str = "max",
              meta: dict | None = None, bias_correction: bool = True, equalize: bool = True,
-             granularity: str = "output", frames: list[np.ndarray] | None = None) -> QGraph:
+             granularity: str = "output", frames: list[np.ndarray] | None = None,
+             weight_rounding: str = "nearest") -> QGraph:
     """frames: the calibration frames (uint8 [C, H, W]); with them the bias correction is
     measured on the quantized network's own activations (see _Quantizer.bias_shift)."""
     if not graph.boundary.pixel:
@@ -296,11 +341,16 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
         graph, stats = equalize_ranges(graph, stats, abits, wbits, method, pixel_output_producer(graph))
     if granularity not in ("kernel", "output"):
         raise QuantizationError(f"--weight-granularity must be output or kernel, not {granularity!r}")
-    layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames).run()
+    if weight_rounding not in WEIGHT_ROUNDINGS:
+        raise QuantizationError(f"--weight-rounding must be one of {', '.join(WEIGHT_ROUNDINGS)}, not {weight_rounding!r}")
+    if weight_rounding == "gptq" and not frames:
+        raise QuantizationError("gptq weight rounding fits the codes on the calibration frames: pass frames")
+    layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames, weight_rounding).run()
     b = graph.boundary
     boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),
                 "input_scale": b.input_scale, "output_scale": b.output_scale}
     return QGraph(name=graph.name, input=graph.input, input_channels=int(graph.inputs[0].shape[1]),
                   output=graph.output, layers=layers, boundary=boundary,
-                  meta={"wbits": wbits, "abits": abits, "calibration": method, "weight_granularity": granularity}
+                  meta={"wbits": wbits, "abits": abits, "calibration": method, "weight_granularity": granularity,
+                        "weight_rounding": weight_rounding}
                   | (meta or {}))

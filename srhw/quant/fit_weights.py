@@ -1,0 +1,98 @@
+"""Error-compensating weight rounding (GPTQ-style) for one conv.
+
+Rounding every weight to its nearest code treats the errors as independent; they are not: the
+conv sums them over correlated inputs. This fit chooses the codes (on the grid the quantizer
+already fixed: one step per (output, input) channel, `lo..hi` codes) and a continuous bias so
+that the layer's pre-activation output on the calibration frames stays close to the float
+layer's:
+
+    minimise || W X_f + b - (Q X_q + b') ||^2  over codes Q and bias b'
+
+where X_f are the float network's inputs of this conv and X_q the inputs the quantized network
+so far actually produces (so the fit also absorbs upstream error, as the measured bias correction
+does for the mean). Two steps:
+
+1. least squares for continuous weights: W* = [W b] X_f X_q^T H^-1, with H = X_q X_q^T over
+   the sampled positions (a constant 1 row carries the bias), diag(H) damped
+   by a relative `DAMP` (a column that never sees a non-zero input gets its weight shrunk to 0);
+2. Optimal-Brain-Quantization rounding (Frantar et al., GPTQ, 2022): weights are rounded one
+   input column at a time, in order of decreasing diag(H), and each rounding error is spread
+   over the columns not yet rounded through the Cholesky factor of H^-1. The bias column comes
+   last and is never rounded here (it is rounded once at the accumulator's frac, like any bias).
+
+Only the codes and the bias change: formats, accumulator fracs and the certificate are derived
+from the result exactly as for nearest rounding.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+DAMP = 1e-6          # damping of H, relative to each column's own diagonal (numerical only)
+SAMPLES_PER_FRAME = 4096  # output positions drawn per calibration frame (all when fewer)
+
+
+def patches(x: np.ndarray, kh: int, kw: int, pads: tuple[int, int, int, int], idx: np.ndarray) -> np.ndarray:
+    """im2col rows of x [C, H, W] at the flattened output positions idx: [C*kh*kw, len(idx)],
+    ordered as a weight [O, C, kh, kw] flattens."""
+    t, left, b, r = pads
+    xp = np.pad(x, ((0, 0), (t, b), (left, r)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))  # [C, Ho, Wo, kh, kw]
+    c, wo = win.shape[0], win.shape[2]
+    win = win[:, idx // wo, idx % wo]                                           # [C, n, kh, kw]: copies n windows
+    return win.transpose(0, 2, 3, 1).reshape(c * kh * kw, idx.size)
+
+
+def target_of(w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[W b]: the float layer as one matrix over im2col rows with a trailing constant 1 row."""
+    return np.hstack([w.reshape(w.shape[0], -1), b.reshape(-1, 1)])
+
+
+def gram(xs_f: list[np.ndarray], xs_q: list[np.ndarray], w: np.ndarray, b: np.ndarray,
+         pads: tuple[int, int, int, int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """H = X_q X_q^T and [W b] X_f X_q^T (a trailing constant 1 row in X), over sampled positions.
+
+    The second is formed as ([W b] X_f) X_q^T: O*n*N multiplies instead of the n*n*N of X_f X_q^T."""
+    rng = np.random.default_rng(seed)
+    kh, kw = w.shape[2:]
+    target = target_of(w, b)
+    n = target.shape[1]
+    h = np.zeros((n, n))
+    tc = np.zeros_like(target)
+    for xf, xq in zip(xs_f, xs_q):
+        ho = xq.shape[1] + pads[0] + pads[2] - kh + 1
+        wo = xq.shape[2] + pads[1] + pads[3] - kw + 1
+        m = ho * wo
+        idx = np.sort(rng.choice(m, SAMPLES_PER_FRAME, replace=False)) if m > SAMPLES_PER_FRAME else np.arange(m)
+        one = np.ones((1, idx.size))
+        pq = np.vstack([patches(xq, kh, kw, pads, idx), one])  # codes x powers of two: H is exact
+        h += pq @ pq.T
+        tc += (target @ np.vstack([patches(xf, kh, kw, pads, idx), one])) @ pq.T
+    return h, tc
+
+
+def fit(w: np.ndarray, h: np.ndarray, tc: np.ndarray, step: np.ndarray, lo: int,
+        hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes [O, C, kh, kw] (integers, weight = code * step) and the continuous bias [O], from
+    the statistics `gram` returns. w gives the shape; step: [O, C] real weight step of each
+    (output, input) channel slice."""
+    o, c, kh, kw = w.shape
+    n = c * kh * kw
+    d = np.diag(h)
+    hd = h + np.diag(DAMP * d + 1e-12 * (float(d.max()) + 1.0))
+    wls = np.linalg.solve(hd, tc.T).T                                 # least squares, continuous
+    steps = np.hstack([np.repeat(step, kh * kw, axis=1), np.ones((o, 1))])
+    # round columns by decreasing diag(H); the bias column stays last and continuous
+    order = np.concatenate([np.argsort(-np.diag(h)[:n], kind="stable"), [n]])
+    hp = hd[np.ix_(order, order)]
+    u = np.linalg.cholesky(np.linalg.inv(hp)).T                      # upper: H^-1 = U^T U
+    wk = wls[:, order].copy()
+    sk = steps[:, order]
+    codes = np.zeros((o, n))
+    for j in range(n):
+        q = np.clip(np.floor(wk[:, j] / sk[:, j] + 0.5), lo, hi)
+        codes[:, j] = q
+        err = (wk[:, j] - q * sk[:, j]) / u[j, j]
+        wk[:, j + 1:] -= np.outer(err, u[j, j + 1:])
+    out = np.empty((o, n))
+    out[:, order[:n]] = codes
+    return out.reshape(o, c, kh, kw).astype(np.int64), wk[:, n]

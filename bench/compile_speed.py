@@ -3,9 +3,10 @@ command with and without the backends.
 
 Phases, timed separately on the same model in the same run (median of --repeat after a
 warm-up): the ONNX frontend and passes (no calibration), calibration on the shipped default
-set, quantization with the method search (`auto`: max, percentile and MSE, each scored by
-running the golden model), and the whole `srhw compile` to an output directory with no
-backend, with the HLS project (test vectors included), and with HLS + RTL.
+set, quantization with one calibration method (percentile) with nearest weight rounding and with
+the default GPTQ fit, and the whole `srhw compile` (the method search: max, percentile and MSE,
+each scored by running the golden model) to an output directory with no backend (also with
+`--weight-rounding nearest`), with the HLS project (test vectors included), and with HLS + RTL.
 
     python bench/compile_speed.py [--models fsrcnn_x2 ...] [--repeat 3]
 Writes bench/results/compile_speed.{json,md}.
@@ -23,8 +24,8 @@ from _common import timeit, write
 MODELS = ["fsrcnn_x2", "fsrcnn_s_x2", "espcn_x2", "srcnn_915_x3"]
 
 
-PHASES = ("frontend_and_passes", "calibration", "quantize_one_method", "compile_no_backend", "compile_hls",
-          "compile_hls_rtl")
+PHASES = ("frontend_and_passes", "calibration", "quantize_one_method_nearest", "quantize_one_method",
+          "compile_nearest_no_backend", "compile_no_backend", "compile_hls", "compile_hls_rtl")
 
 
 def measure(model: str, repeat: int, tmp: Path) -> dict:
@@ -45,7 +46,11 @@ def measure(model: str, repeat: int, tmp: Path) -> dict:
 
     r = {"frontend_and_passes": timeit(lambda: run_pipeline(import_onnx(path), pipeline("auto", "auto")), repeat, 1),
          "calibration": timeit(lambda: calibrate(graph, frames), repeat, 1),
-         "quantize_one_method": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames), repeat, 1),
+         "quantize_one_method_nearest": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames),
+                                               repeat, 1),
+         "quantize_one_method": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames,
+                                                        weight_rounding="gptq"), repeat, 1),
+         "compile_nearest_no_backend": timeit(lambda: compile_to(hls=False, weight_rounding="nearest"), repeat, 1),
          "compile_no_backend": timeit(lambda: compile_to(hls=False), repeat, 1),
          "compile_hls": timeit(lambda: compile_to(), repeat, 1),
          "compile_hls_rtl": timeit(lambda: compile_to(rtl=True), repeat, 1)}
@@ -66,9 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     table = "\n".join([
         (f"Seconds, median of {args.repeat} after a warm-up. Calibration: the shipped default set ({frames} frames). "
          "`srhw compile` runs the quantizer once per calibration method (max, percentile, MSE) and keeps the best "
-         "PSNR."), "",
-        ("| model | frontend + passes | calibration | quantize (one method) | compile, no backend | compile + HLS | "
-         "compile + HLS + RTL |"), "|---|---:|---:|---:|---:|---:|---:|", *rows])
+         "PSNR. Quantize: one method, nearest weight rounding (`--weight-rounding nearest`) or the default GPTQ "
+         "fit."), "",
+        ("| model | frontend + passes | calibration | quantize, nearest | quantize, GPTQ | compile nearest, no backend | "
+         "compile, no backend | compile + HLS | compile + HLS + RTL |"), "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *rows])
     write("compile_speed", res, table)
 
 

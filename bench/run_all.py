@@ -13,7 +13,9 @@ hide the others; the run exits 1 if any failed):
 5. RTL (rtl_sim.py): Verilator cycles per frame, efficiency, simulation speed; Yosys resources
    against the analytic estimate;
 6. hardware efficiency (hls_plan.py): multipliers against the MAC bound at 1080p60 -> 4K;
-7. peer (hls4ml_peer.py): hls4ml 1.3.0 on SRCNN 9-1-5 (time, error against onnxruntime at
+7. weight rounding (weight_rounding.py): Set5 W8A8 loss, multipliers and compile time with nearest,
+   gptq and gptq-sparse weight codes;
+8. peer (hls4ml_peer.py): hls4ml 1.3.0 on SRCNN 9-1-5 (time, error against onnxruntime at
    fixed<16,6> and at matched 8 bits, Set5 PSNR) and whether it converts FSRCNN and ESPCN.
 --quick runs a small subset of each (one model, small frames, one repetition, images that
 scikit-image ships instead of the datasets) in a few minutes: a smoke test, not figures.
@@ -42,6 +44,7 @@ FULL = [
     ("C-simulation", "csim_models", []),
     ("RTL simulation and synthesis", "rtl_sim", []),
     ("Hardware efficiency (HLS plan)", "hls_plan", []),
+    ("Weight rounding: quality against multipliers", "weight_rounding", []),
     ("Peer: hls4ml", "hls4ml_peer", []),
 ]
 QUICK = {
@@ -51,6 +54,7 @@ QUICK = {
     "csim_models": ["--models", "fsrcnn_s_x2", "--size", "32", "--repeat", "1"],
     "rtl_sim": ["--quick", "--skip-synth"],
     "hls_plan": [],
+    "weight_rounding": ["--quick"],
     "hls4ml_peer": ["--quick"],
 }
 
@@ -96,6 +100,11 @@ def headline(results: Path) -> list[str]:
         for name, d in h["plans"].items():
             out.append(f"- {name} at 1080p60 -> 4K, 300 MHz: {d['multipliers']} multipliers, "
                        f"{d['multipliers_over_bound']:.3f}x the bound")
+    w = load("weight_rounding")
+    if w:
+        for model, by in w["models"].items():
+            out.append(f"- weight rounding, {model}, {w['set']} W8A8 loss / multipliers: " + "; ".join(
+                f"{r} {d['loss_db']:+.3f} dB / {d['multipliers']}" for r, d in by.items()))
     peer = load("hls4ml_peer")
     if peer:
         e = peer["error_vs_onnxruntime"]
@@ -133,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                                                "log_tail": "not run"}) | {"title": title, "log_tail": ""})
             continue
         a = QUICK[script] if args.quick else extra
-        if script in ("zoo_quality", "hls4ml_peer") and args.data and not args.quick:
+        if script in ("zoo_quality", "hls4ml_peer", "weight_rounding") and args.data and not args.quick:
             a = [*a, "--data", args.data]
         print(f"== {title}: python bench/{script}.py {' '.join(a)}", flush=True)
         s = run_step(script, a, env) | {"title": title}
@@ -144,18 +153,23 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t0
     if previous:  # a partial re-run: the run time is that of all sections' last runs
         total = sum(st["seconds"] for st in steps)
+    ran = (f"`python bench/run_all.py --only {' '.join(args.only)}` re-ran those sections; the others are "
+           "from their last runs, each section gives its date. All sections together took "
+           if previous else f"`python bench/run_all.py{' --quick' if args.quick else ''}` took ")
     lines = ["# srhw benchmarks", "",
-             (f"{date.today().isoformat()}, {machine()}. `python bench/run_all.py{' --quick' if args.quick else ''}` "
-             f"took {total / 60:.1f} min. Every timing is a median after a warm-up (min-max where shown); "
-             "ratios are taken within one run."), ""]
+             (f"{date.today().isoformat()}, {machine()}. {ran}{total / 60:.1f} min. Every timing is a median after a "
+              "warm-up (min-max where shown); ratios are taken within one run."), ""]
     if args.quick:
         lines += ["**Quick run: a smoke test on small inputs, not figures to quote.**", ""]
     lines += ["## Headline", "", *headline(args.results), ""]
     for s in steps:
-        lines += [f"## {s['title']}", "", f"`python bench/{s['script']}.py {' '.join(s['args'])}` ({s['seconds']} s)", ""]
         md = args.results / f"{s['script']}.md"
+        # each section keeps its own date and machine: after --only, not every section is of today
+        _, _, when, body = (md.read_text().split("\n", 3) + [""] * 4)[:4] if md.is_file() else ("", "", "", "")
+        lines += [f"## {s['title']}", "",
+                  f"`python bench/{s['script']}.py {' '.join(s['args'])}` ({s['seconds']} s{'; ' + when if when else ''})",
+                  ""]
         if s["ok"] and md.is_file():
-            body = md.read_text().split("\n", 3)[-1]  # drop the file's own title and date line
             lines += [body.replace("](psnr_vs_bits.png)", f"]({os.path.relpath(args.results, args.benchmarks.parent)}"
                                                           "/psnr_vs_bits.png)"), ""]
         else:

@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "channel pair, 'wbits' significant bits with a constant product shift (wider accumulators)")
     c.add_argument("--weight-rounding", default="gptq",
                    help="gptq (default): codes fitted so each conv's output on the calibration frames stays "
-                        "closest to float (error-compensating rounding, continuous bias); nearest: each weight "
-                        "to its nearest code, then a measured bias correction")
+                        "closest to float (error-compensating rounding, continuous bias); gptq-sparse: the same fit, "
+                        "but a weight whose nearest code is 0 stays 0 (no more multipliers than nearest); "
+                        "nearest: each weight to its nearest code, then a measured bias correction")
     c.add_argument("--no-hls", dest="hls", action="store_false", help="skip the Vitis HLS project (OUT/hls/)")
     c.add_argument("--board", default=None, help="zcu102 (default), kv260, u250 or vck190: sets part and clock")
     c.add_argument("--clock-mhz", type=float, default=None, help="kernel clock (default: the board's, 300)")

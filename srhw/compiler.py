@@ -103,8 +103,10 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     `rtl` adds OUT/rtl/ (Verilog for Verilator/Yosys, same ports and folds as the HLS top).
     `weight_granularity`: "output" (one weight format per output channel) or "kernel" (per
     output/input channel pair, see srhw.quant.quantize). `weight_rounding`: "gptq" (codes fitted
-    to the float layer's output on the calibration frames, srhw.quant.fit_weights) or "nearest"
-    (each weight to its nearest code, then the measured bias correction)."""
+    to the float layer's output on the calibration frames, srhw.quant.fit_weights), "gptq-sparse"
+    (the same fit, keeping at zero every weight whose nearest code is zero, so the hardware needs no
+    more multipliers than with nearest rounding) or "nearest" (each weight to its nearest code,
+    then the measured bias correction)."""
     _check_bits("--bits", bits)
     _check_bits("--wbits", wbits)
     _check_bits("--abits", abits)

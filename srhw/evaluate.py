@@ -80,24 +80,37 @@ def resolve_scale(model_scale: int, scale: int | None) -> int:
     return scale
 
 
-def compile_versions(model, bits_list: list[int], calib=None) -> tuple[dict[str, tuple], object]:
+def compile_versions(model, bits_list: list[int], calib=None,
+                     weight_rounding: str = "gptq") -> tuple[dict[str, tuple], object]:
     """({'float': (graph, None), 'W{b}A{b}': (graph, qgraph), ...}, the first compile result)."""
     import srhw
 
-    results = {f"W{b}A{b}": srhw.compile(model, bits=b, calib=calib, progress=False, hls=False) for b in bits_list}
+    results = {f"W{b}A{b}": srhw.compile(model, bits=b, calib=calib, progress=False, hls=False,
+                                         weight_rounding=weight_rounding) for b in bits_list}
     first = next(iter(results.values()))
     return {"float": (first.float_graph, None)} | {k: (r.float_graph, r.qgraph) for k, r in results.items()}, first
 
 
-def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] | None = None, calib=None) -> dict:
+def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] | None = None, calib=None,
+             weight_rounding: str = "gptq") -> dict:
     """Per-image and mean PSNR/SSIM of bicubic, float and each fixed-point width."""
+    images(data)  # a bad folder fails before the compiles
+    return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding), data, scale)
+
+
+def images(data: Path) -> list[Path]:
     data = Path(data)
     if not data.is_dir():
         raise UsageError(f"data directory '{data}' does not exist")
     paths = list_images(data)
     if not paths:
         raise UsageError(f"data directory '{data}' holds no images")
-    raw, first = compile_versions(model, bits_list or [8], calib)
+    return paths
+
+
+def evaluate_versions(raw: dict[str, tuple], first, data: Path, scale: int | None = None) -> dict:
+    """evaluate() on versions already compiled (compile_versions' result)."""
+    paths = images(data)
     if first.qgraph.input_channels != 1:
         raise UsageError("srhw eval measures Y-channel models (1 input channel); this model takes "
                          f"{first.qgraph.input_channels}")
@@ -118,7 +131,7 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
         rows.append(row)
     keys = [k for k in rows[0] if k not in ("image", "size")]
     mean = {k: {m: float(np.mean([r[k][m] for r in rows])) for m in ("psnr", "ssim")} for k in keys}
-    return {"model": first.summary["model"], "data": data.name, "scale": s, "images": len(rows),
+    return {"model": first.summary["model"], "data": Path(data).name, "scale": s, "images": len(rows),
             "protocol": "Y BT.601 studio range, modcrop, MATLAB bicubic LR, shave = scale", "per_image": rows,
             "mean": mean}
 

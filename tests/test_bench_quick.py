@@ -18,10 +18,11 @@ def test_run_all_quick(tmp_path):
     text = md.read_text()
     assert "**Failed**" not in text
     for section in ("Quality", "Golden model speed", "Compiler speed", "C-simulation", "RTL simulation",
-                    "Hardware efficiency", "Peer: hls4ml"):
+                    "Hardware efficiency", "Weight rounding", "Peer: hls4ml"):
         assert f"## {section}" in text
     steps = json.loads((results / "run_all.json").read_text())["steps"]
-    assert len(steps) == 7 and all(s["ok"] for s in steps)
-    for name in ("zoo_quality", "golden_speed", "compile_speed", "csim_models", "rtl_sim", "hls_plan", "hls4ml_peer"):
+    assert len(steps) == 8 and all(s["ok"] for s in steps)
+    for name in ("zoo_quality", "golden_speed", "compile_speed", "csim_models", "rtl_sim", "hls_plan",
+                 "weight_rounding", "hls4ml_peer"):
         assert (results / f"{name}.json").is_file(), name
     assert (results / "psnr_vs_bits.png").stat().st_size > 1000

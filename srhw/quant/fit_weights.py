@@ -20,6 +20,13 @@ does for the mean). Two steps:
    over the columns not yet rounded through the Cholesky factor of H^-1. The bias column comes
    last and is never rounded here (it is rounded once at the accumulator's frac, like any bias).
 
+A weight outside the `keep` mask gets code 0 whatever the fit wants, and its whole value goes
+into the error spread over later columns (as SparseGPT, Frantar & Alistarh 2023, prunes). With
+`--weight-rounding gptq-sparse` the quantizer keeps only the weights whose nearest code is
+non-zero, so the hardware never needs more multipliers than with nearest rounding. Without a
+mask the fit may give any weight a non-zero code, also the sub-pixel taps a ConvTranspose lacks
+(zero in the model): that buys PSNR and costs multipliers (bench/weight_rounding.py).
+
 Only the codes and the bias change: formats, accumulator fracs and the certificate are derived
 from the result exactly as for nearest rounding.
 """
@@ -70,11 +77,12 @@ def gram(xs_f: list[np.ndarray], xs_q: list[np.ndarray], w: np.ndarray, b: np.nd
     return h, tc
 
 
-def fit(w: np.ndarray, h: np.ndarray, tc: np.ndarray, step: np.ndarray, lo: int,
-        hi: int) -> tuple[np.ndarray, np.ndarray]:
+def fit(w: np.ndarray, h: np.ndarray, tc: np.ndarray, step: np.ndarray, lo: int, hi: int,
+        keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Codes [O, C, kh, kw] (integers, weight = code * step) and the continuous bias [O], from
     the statistics `gram` returns. w gives the shape; step: [O, C] real weight step of each
-    (output, input) channel slice."""
+    (output, input) channel slice; keep: bool [O, C, kh, kw], the weights that may be non-zero
+    (default: all)."""
     o, c, kh, kw = w.shape
     n = c * kh * kw
     d = np.diag(h)
@@ -87,9 +95,11 @@ def fit(w: np.ndarray, h: np.ndarray, tc: np.ndarray, step: np.ndarray, lo: int,
     u = np.linalg.cholesky(np.linalg.inv(hp)).T                      # upper: H^-1 = U^T U
     wk = wls[:, order].copy()
     sk = steps[:, order]
+    kk = np.ones((o, n + 1), dtype=bool) if keep is None else \
+        np.hstack([keep.reshape(o, n), np.ones((o, 1), dtype=bool)])[:, order]
     codes = np.zeros((o, n))
     for j in range(n):
-        q = np.clip(np.floor(wk[:, j] / sk[:, j] + 0.5), lo, hi)
+        q = np.where(kk[:, j], np.clip(np.floor(wk[:, j] / sk[:, j] + 0.5), lo, hi), 0.0)
         codes[:, j] = q
         err = (wk[:, j] - q * sk[:, j]) / u[j, j]
         wk[:, j + 1:] -= np.outer(err, u[j, j + 1:])

@@ -30,7 +30,7 @@ from srhw.quant.calibrate import CalibrationStats, pre_activation_key
 
 Method = Literal["max", "percentile", "mse"]
 METHODS: tuple[str, ...] = ("max", "percentile", "mse")
-WEIGHT_ROUNDINGS: tuple[str, ...] = ("nearest", "gptq")
+WEIGHT_ROUNDINGS: tuple[str, ...] = ("nearest", "gptq", "gptq-sparse")
 PERCENTILE = 99.99
 TANH_RANGE = 4.0  # tanh(4) = 0.99933: LUT inputs beyond it saturate
 NO_WEIGHT = 1 << 20  # the frac limit an all-zero weight slice imposes: none
@@ -83,8 +83,9 @@ class _Quantizer:
         self.bias_correction = bias_correction
         # float inputs of every conv on the calibration frames, for the error-compensating fit
         self.float_in: dict[str, list[np.ndarray]] | None = None
-        if frames and weight_rounding == "gptq":
+        if frames and weight_rounding != "nearest":
             self.float_in = conv_inputs(graph, frames)
+        self.keep_zeros = weight_rounding == "gptq-sparse"
         c_in = int(graph.inputs[0].shape[1])
         self.fmt: dict[str, Fmt] = {graph.input: PIXEL}
         self.frac: dict[str, np.ndarray] = {graph.input: np.zeros(c_in, dtype=np.int64)}
@@ -197,7 +198,11 @@ class _Quantizer:
         xs_q = [a * scale for a in self.codes[node.inputs[0]]]
         h, tc = gram(self.float_in[node.inputs[0]], xs_q, w, b, node.pads)
         lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
-        codes, bias = fit(w, h, tc, np.ldexp(1.0, -code_frac), lo, hi)
+        # gptq-sparse: a weight whose nearest code is 0 stays 0, so the hardware never needs more
+        # multipliers than with nearest rounding (gptq may fill the sub-pixel taps a ConvTranspose
+        # lacks: better PSNR, more multipliers; bench/weight_rounding.py)
+        keep = round_half_up(w * np.ldexp(1.0, code_frac)[:, :, None, None]) != 0 if self.keep_zeros else None
+        codes, bias = fit(w, h, tc, np.ldexp(1.0, -code_frac), lo, hi, keep)
         return self.shifted(codes, shift), acc_frac.reshape(-1, 1) - f_in.reshape(1, -1), acc_frac, bias
 
     def bias_shift(self, w: np.ndarray, wq: np.ndarray, value: str, f_in: np.ndarray) -> np.ndarray:
@@ -343,8 +348,8 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
         raise QuantizationError(f"--weight-granularity must be output or kernel, not {granularity!r}")
     if weight_rounding not in WEIGHT_ROUNDINGS:
         raise QuantizationError(f"--weight-rounding must be one of {', '.join(WEIGHT_ROUNDINGS)}, not {weight_rounding!r}")
-    if weight_rounding == "gptq" and not frames:
-        raise QuantizationError("gptq weight rounding fits the codes on the calibration frames: pass frames")
+    if weight_rounding != "nearest" and not frames:
+        raise QuantizationError(f"{weight_rounding} weight rounding fits the codes on the calibration frames: pass frames")
     layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames, weight_rounding).run()
     b = graph.boundary
     boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),

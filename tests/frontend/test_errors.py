@@ -98,7 +98,7 @@ def test_tensor_product_has_no_fixed_point_form(tmp_path):
 @pytest.mark.parametrize("flag,value,needle", [("--bits", 1, "4..16"), ("--bits", 40, "4..16"),
                                                ("--wbits", 3, "4..16"), ("--abits", 17, "4..16"),
                                                ("--bits", "eight", "integer"),
-                                               ("--weight-rounding", "stochastic", "nearest, gptq")])
+                                               ("--weight-rounding", "stochastic", "nearest, gptq, gptq-sparse")])
 def test_bad_bits(tmp_path, exported, flag, value, needle):
     out = tmp_path / "o"
     res = srhw("compile", exported("fsrcnn_x2", "torchscript"), "-o", out, flag, value)

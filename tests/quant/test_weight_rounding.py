@@ -67,6 +67,64 @@ def test_fit_beats_nearest_rounding_and_is_near_the_best_code_choice():
     assert got < 1.5 * best
 
 
+def test_a_weight_outside_the_mask_gets_code_zero_and_the_others_make_up_for_it():
+    """Same correlated inputs as above, tap 2 of every filter forced to 0: the fit's code there
+    is 0, and summed over 40 filters its output error is well under that of nearest rounding
+    with the same tap zeroed, and close to the exhaustive optimum over {floor, ceil} of the five
+    other taps (each with its best bias; enumerated independently)."""
+    got = nearest = best = 0.0
+    step = 1.0 / 8
+    idx = np.arange(14 * 16)
+    keep = np.ones((1, 1, 1, 6), dtype=bool)
+    keep[..., 2] = False
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        base = np.cumsum(rng.normal(size=(1, 14, 16)), axis=2) * 6.0 + 100.0
+        xs = [base + rng.normal(scale=0.5, size=base.shape)]
+        w = rng.normal(scale=0.3, size=(1, 1, 1, 6))
+        b = np.array([0.2])
+        codes, bias = fit(w, *gram(xs, xs, w, b, (0, 0, 0, 5)), np.array([[step]]), -128, 127, keep)
+        assert codes[0, 0, 0, 2] == 0
+        x = patches(xs[0], 1, 6, (0, 0, 0, 5), idx)
+        ref = w.reshape(-1) @ x + b[0]
+
+        def error(c, bias=None, ref=ref, x=x):
+            r = ref - (c * step) @ x
+            return float(np.sum((r - (r.mean() if bias is None else bias)) ** 2))
+
+        got += error(codes.reshape(-1), bias[0])
+        nearest += error(np.floor(w.reshape(-1) / step + 0.5) * keep.reshape(-1))
+        lo = np.floor(w.reshape(-1) / step) * keep.reshape(-1)
+        best += min(error(lo + np.insert(np.array(d), 2, 0)) for d in itertools.product((0, 1), repeat=5))
+    assert got < 0.85 * nearest
+    assert got < 1.5 * best
+
+
+def test_gptq_sparse_needs_no_multiplier_that_nearest_rounding_does_not():
+    """Shipped FSRCNN-s x2, MSE calibration for both (the same grid): gptq-sparse's non-zero
+    codes are a subset of nearest rounding's, so the 608 sub-pixel taps that are zero in the
+    float model (its ConvTranspose lowered) stay zero and the folding plan needs no more
+    multipliers."""
+    import srhw
+    from srhw import ir
+    from srhw.backends.folding import make_target, plan
+    from srhw.qir import QConv
+
+    runs = {r: srhw.compile("fsrcnn_s_x2", progress=False, hls=False, method="mse", weight_rounding=r)
+            for r in ("nearest", "gptq-sparse")}
+    g = runs["gptq-sparse"].float_graph
+    float_w = {n.name: g.constant(n.inputs[1]) for n in g.nodes if isinstance(n, ir.Conv)}
+    assert sum(int((w == 0).sum()) for w in float_w.values()) == 608
+    convs = {r: [l for l in c.qgraph.layers if isinstance(l, QConv)] for r, c in runs.items()}
+    for sparse, near in zip(convs["gptq-sparse"], convs["nearest"]):
+        assert np.array_equal(sparse.acc_frac, near.acc_frac) and np.array_equal(sparse.w_frac, near.w_frac)
+        assert not np.any((sparse.weight != 0) & (near.weight == 0)), sparse.name
+        assert not np.any(sparse.weight[float_w[sparse.source] == 0]), sparse.name
+    target = make_target(in_size="1920x1080", fps=60, clock_mhz=300)
+    mults = {r: plan(c.qgraph, target).multipliers for r, c in runs.items()}
+    assert mults["gptq-sparse"] <= mults["nearest"], mults
+
+
 def test_gptq_needs_the_calibration_frames(exported):
     graph = compile_float(exported("fsrcnn_x2", "torchscript"))
     frames = [pixels(1, 20, 24, seed=0)]
@@ -77,8 +135,8 @@ def test_gptq_needs_the_calibration_frames(exported):
 @pytest.mark.parametrize("name, bits", [("fsrcnn_s_x2", 8), ("espcn_x3", 6)])
 def test_gptq_brings_the_shipped_models_closer_to_float_on_unseen_images(name, bits):
     """On crops of images that scikit-image ships (not in the calibration set), the golden model
-    with fitted codes is closer to the float model (independent float executor) than with
-    nearest rounding and the measured bias correction."""
+    with fitted codes (dense or zero-keeping) is closer to the float model (independent float
+    executor) than with nearest rounding and the measured bias correction."""
     from skimage import data
 
     import srhw
@@ -87,8 +145,9 @@ def test_gptq_brings_the_shipped_models_closer_to_float_on_unseen_images(name, b
     test = [np.ascontiguousarray(data.camera()[100:164, 100:180])[None],
             np.ascontiguousarray(data.moon()[200:260, 200:290])[None]]
     db = {}
-    for rounding in ("nearest", "gptq"):
+    for rounding in ("nearest", "gptq", "gptq-sparse"):
         r = srhw.compile(name, bits=bits, progress=False, hls=False, method="mse", weight_rounding=rounding)
         assert r.summary["weight_rounding"] == rounding
         db[rounding] = np.mean([psnr(golden.run(r.qgraph, t), float_reference(r.float_graph, t)) for t in test])
     assert db["gptq"] > db["nearest"] + 0.5, db
+    assert db["gptq-sparse"] > db["nearest"] + 0.5, db

@@ -37,21 +37,30 @@ def test_weights_on_the_grid_and_exact_inputs_come_back_unchanged():
     assert bias[0] == pytest.approx(0.75, rel=1e-5)  # H's relative damping is 1e-6
 
 
-def test_fit_beats_nearest_rounding_and_is_near_the_best_code_choice():
+@pytest.mark.parametrize("masked", [None, 2])
+def test_fit_beats_nearest_rounding_and_is_near_the_best_code_choice(masked):
     """Strongly correlated inputs (neighbouring pixels of a smooth signal), 40 random 6-tap
     filters: summed over them, the fit's output error is well under nearest rounding's (each
     with its best bias) and close to the exhaustive optimum over {floor, ceil} of every tap,
-    found independently by enumeration. (GPTQ is greedy: on a single filter it can lose.)"""
+    found independently by enumeration. (GPTQ is greedy: on a single filter it can lose.)
+    With tap `masked` outside the fit's mask, that tap's code is 0 on every filter, and the
+    comparisons are against nearest rounding and the optimum with the same tap at 0."""
     got = nearest = best = 0.0
     step = 1.0 / 8
     idx = np.arange(14 * 16)
+    keep = np.ones(6, dtype=bool)
+    if masked is not None:
+        keep[masked] = False
+    free = int(keep.sum())
     for seed in range(40):
         rng = np.random.default_rng(seed)
         base = np.cumsum(rng.normal(size=(1, 14, 16)), axis=2) * 6.0 + 100.0
         xs = [base + rng.normal(scale=0.5, size=base.shape)]
         w = rng.normal(scale=0.3, size=(1, 1, 1, 6))
         b = np.array([0.2])
-        codes, bias = fit(w, *gram(xs, xs, w, b, (0, 0, 0, 5)), np.array([[step]]), -128, 127)
+        codes, bias = fit(w, *gram(xs, xs, w, b, (0, 0, 0, 5)), np.array([[step]]), -128, 127,
+                          None if masked is None else keep.reshape(w.shape))
+        assert np.all(codes.reshape(-1)[~keep] == 0)
         x = patches(xs[0], 1, 6, (0, 0, 0, 5), idx)
         ref = w.reshape(-1) @ x + b[0]
 
@@ -60,44 +69,18 @@ def test_fit_beats_nearest_rounding_and_is_near_the_best_code_choice():
             return float(np.sum((r - (r.mean() if bias is None else bias)) ** 2))
 
         got += error(codes.reshape(-1), bias[0])
-        nearest += error(np.floor(w.reshape(-1) / step + 0.5))
-        lo = np.floor(w.reshape(-1) / step)
-        best += min(error(lo + np.array(d)) for d in itertools.product((0, 1), repeat=6))
+        nearest += error(np.floor(w.reshape(-1) / step + 0.5) * keep)
+        lo = np.floor(w.reshape(-1) / step) * keep
+        best += min(error(lo + _spread(d, keep)) for d in itertools.product((0, 1), repeat=free))
     assert got < 0.85 * nearest
     assert got < 1.5 * best
 
 
-def test_a_weight_outside_the_mask_gets_code_zero_and_the_others_make_up_for_it():
-    """Same correlated inputs as above, tap 2 of every filter forced to 0: the fit's code there
-    is 0, and summed over 40 filters its output error is well under that of nearest rounding
-    with the same tap zeroed, and close to the exhaustive optimum over {floor, ceil} of the five
-    other taps (each with its best bias; enumerated independently)."""
-    got = nearest = best = 0.0
-    step = 1.0 / 8
-    idx = np.arange(14 * 16)
-    keep = np.ones((1, 1, 1, 6), dtype=bool)
-    keep[..., 2] = False
-    for seed in range(40):
-        rng = np.random.default_rng(seed)
-        base = np.cumsum(rng.normal(size=(1, 14, 16)), axis=2) * 6.0 + 100.0
-        xs = [base + rng.normal(scale=0.5, size=base.shape)]
-        w = rng.normal(scale=0.3, size=(1, 1, 1, 6))
-        b = np.array([0.2])
-        codes, bias = fit(w, *gram(xs, xs, w, b, (0, 0, 0, 5)), np.array([[step]]), -128, 127, keep)
-        assert codes[0, 0, 0, 2] == 0
-        x = patches(xs[0], 1, 6, (0, 0, 0, 5), idx)
-        ref = w.reshape(-1) @ x + b[0]
-
-        def error(c, bias=None, ref=ref, x=x):
-            r = ref - (c * step) @ x
-            return float(np.sum((r - (r.mean() if bias is None else bias)) ** 2))
-
-        got += error(codes.reshape(-1), bias[0])
-        nearest += error(np.floor(w.reshape(-1) / step + 0.5) * keep.reshape(-1))
-        lo = np.floor(w.reshape(-1) / step) * keep.reshape(-1)
-        best += min(error(lo + np.insert(np.array(d), 2, 0)) for d in itertools.product((0, 1), repeat=5))
-    assert got < 0.85 * nearest
-    assert got < 1.5 * best
+def _spread(d: tuple[int, ...], keep: np.ndarray) -> np.ndarray:
+    """The {0, 1} choices d for the kept taps, 0 for the others."""
+    out = np.zeros(keep.size)
+    out[keep] = d
+    return out
 
 
 def test_gptq_sparse_needs_no_multiplier_that_nearest_rounding_does_not():

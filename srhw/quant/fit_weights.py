@@ -38,15 +38,24 @@ DAMP = 1e-6          # damping of H, relative to each column's own diagonal (num
 SAMPLES_PER_FRAME = 4096  # output positions drawn per calibration frame (all when fewer)
 
 
-def patches(x: np.ndarray, kh: int, kw: int, pads: tuple[int, int, int, int], idx: np.ndarray) -> np.ndarray:
+def patches(x: np.ndarray, kh: int, kw: int, pads: tuple[int, int, int, int], idx: np.ndarray,
+            ones: bool = False) -> np.ndarray:
     """im2col rows of x [C, H, W] at the flattened output positions idx: [C*kh*kw, len(idx)],
-    ordered as a weight [O, C, kh, kw] flattens."""
+    ordered as a weight [O, C, kh, kw] flattens; with `ones`, a last row of ones (the bias)."""
     t, left, b, r = pads
     xp = np.pad(x, ((0, 0), (t, b), (left, r)))
-    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))  # [C, Ho, Wo, kh, kw]
-    c, wo = win.shape[0], win.shape[2]
-    win = win[:, idx // wo, idx % wo]                                           # [C, n, kh, kw]: copies n windows
-    return win.transpose(0, 2, 3, 1).reshape(c * kh * kw, idx.size)
+    c, wo = x.shape[0], xp.shape[2] - kw + 1
+    n = c * kh * kw
+    out = np.empty((n + ones, idx.size), dtype=xp.dtype)
+    # one gather: row (c, u, v) reads the flat padded frame at position + u * pitch + v
+    top_left = (idx // wo) * xp.shape[2] + idx % wo
+    taps = (np.arange(kh)[:, None] * xp.shape[2] + np.arange(kw)[None, :]).reshape(-1)
+    # every index is inside the frame; mode="clip" writes straight into `out` (no buffering)
+    np.take(xp.reshape(c, -1), taps[:, None] + top_left[None, :], axis=1, mode="clip",
+            out=out[:n].reshape(c, kh * kw, idx.size))
+    if ones:
+        out[n] = 1.0
+    return out
 
 
 def target_of(w: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -70,10 +79,9 @@ def gram(xs_f: list[np.ndarray], xs_q: list[np.ndarray], w: np.ndarray, b: np.nd
         wo = xq.shape[2] + pads[1] + pads[3] - kw + 1
         m = ho * wo
         idx = np.sort(rng.choice(m, SAMPLES_PER_FRAME, replace=False)) if m > SAMPLES_PER_FRAME else np.arange(m)
-        one = np.ones((1, idx.size))
-        pq = np.vstack([patches(xq, kh, kw, pads, idx), one])  # codes x powers of two: H is exact
+        pq = patches(xq, kh, kw, pads, idx, ones=True)  # codes x powers of two: H is exact
         h += pq @ pq.T
-        tc += (target @ np.vstack([patches(xf, kh, kw, pads, idx), one])) @ pq.T
+        tc += (target @ patches(xf, kh, kw, pads, idx, ones=True)) @ pq.T
     return h, tc
 
 

@@ -2,8 +2,8 @@
 Set5 W8A8 PSNR against float (the standard protocol of srhw.evaluate) beside the folding plan's
 multipliers at 1080p60 -> x2/x4, 300 MHz, the non-zero weight codes and the compile time.
 
-gptq keeps the model's own zero weights at zero (the sub-pixel taps a ConvTranspose lacks);
-gptq-sparse also keeps at zero every weight whose nearest code is zero, so it never needs more
+gptq (the default) may give any weight a non-zero code, also the sub-pixel taps a ConvTranspose
+lacks; gptq-sparse keeps at zero every weight whose nearest code is zero, so it never needs more
 multipliers than nearest rounding. Calibration: the shipped default set.
 
     python bench/weight_rounding.py [--data ../shared/datasets] [--models fsrcnn_x2 ...] [--quick]

@@ -2,8 +2,9 @@
 //
 // Pixels arrive in raster order, one channel vector per element. The stage walks the padded
 // frame (h + PAD_T + PAD_B rows of w + PAD_L + PAD_R positions), reading a pixel wherever the
-// position lies inside the image and a zero elsewhere, so borders are exactly ONNX's zero
-// padding. KH - 1 line buffers and a KH x KW window hold the neighbourhood; no frame buffer.
+// position lies inside the image and the padding code elsewhere (0, or the input's zero point
+// when HAS_PAD: the code of real 0), so borders are exactly ONNX's zero padding. KH - 1 line
+// buffers and a KH x KW window hold the neighbourhood; no frame buffer.
 //
 // Folding: the output channels are computed PO at a time over GROUPS = ceil(C_OUT / PO)
 // cycles per pixel position, in one flattened pipelined loop (II = 1), so the stage has
@@ -11,7 +12,8 @@
 //
 // CFG: C_IN, C_OUT, KH, KW, PAD_T, PAD_L, PAD_B, PAD_R, MAX_W (largest input width), PO,
 // GROUPS, in_t, out_t, w_t (weight arithmetic), ws_t (plain C++ integer type the weight tables
-// are stored in), acc_t, plus the epilogue's fields (srhw_epilogue.h).
+// are stored in), acc_t, HAS_PAD, plus the epilogue's fields (srhw_epilogue.h). Tables: the
+// weights, bias, the epilogue's, zero[C_OUT] (output zero points) and pad[C_IN] (padding codes).
 #ifndef SRHW_CONV_H
 #define SRHW_CONV_H
 
@@ -21,11 +23,12 @@
 namespace srhw {
 
 // The column of the padded frame at (y, x), oldest row first: the KH - 1 rows the line buffer
-// holds at column x, then the new pixel (read from `in` inside the image, zero in the padding).
+// holds at column x, then the new pixel (read from `in` inside the image, the padding code outside).
 // The line buffer moves up one row at column x. Shared by both convolution stages.
 template <class CFG, int LB, int MAX_WP>
 void next_column(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in, typename CFG::in_t line[LB][MAX_WP][CFG::C_IN],
-                 typename CFG::in_t col[CFG::KH][CFG::C_IN], int y, int x, int h, int w) {
+                 typename CFG::in_t col[CFG::KH][CFG::C_IN], int y, int x, int h, int w,
+                 const typename CFG::in_t pad[CFG::C_IN]) {
 #pragma HLS INLINE
     typedef typename CFG::in_t in_t;
     const bool inside = y >= CFG::PAD_T && y < CFG::PAD_T + h && x >= CFG::PAD_L && x < CFG::PAD_L + w;
@@ -33,7 +36,7 @@ void next_column(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in, typename 
     if (inside) {
         px = in.read();
     } else {
-        for (int c = 0; c < CFG::C_IN; c++) px.v[c] = in_t(0);
+        for (int c = 0; c < CFG::C_IN; c++) px.v[c] = CFG::HAS_PAD ? pad[c] : in_t(0);
     }
     for (int c = 0; c < CFG::C_IN; c++) {
         for (int u = 0; u + 1 < CFG::KH; u++) col[u][c] = line[u][x][c];
@@ -49,7 +52,8 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                 const typename CFG::ws_t weight[CFG::C_OUT][CFG::C_IN][CFG::KH][CFG::KW],
                 const typename CFG::acc_t bias[CFG::C_OUT], const int shift[CFG::C_OUT],
                 const typename CFG::slope_t slope[CFG::C_OUT], const int lo[CFG::C_OUT],
-                const int hi[CFG::C_OUT], const typename CFG::out_t lut[CFG::LUT_SIZE]) {
+                const int hi[CFG::C_OUT], const typename CFG::out_t lut[CFG::LUT_SIZE], const int zero[CFG::C_OUT],
+                const typename CFG::in_t pad[CFG::C_IN]) {
     typedef typename CFG::in_t in_t;
     const int LB = CFG::KH > 1 ? CFG::KH - 1 : 1;
     const int MAX_WP = CFG::MAX_W + CFG::PAD_L + CFG::PAD_R;
@@ -73,7 +77,7 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
 #pragma HLS PIPELINE II=1
         if (g == 0) {
             in_t col[CFG::KH][CFG::C_IN];
-            next_column<CFG, LB, MAX_WP>(in, line, col, y, x, h, w);
+            next_column<CFG, LB, MAX_WP>(in, line, col, y, x, h, w, pad);
             for (int u = 0; u < CFG::KH; u++)
                 for (int c = 0; c < CFG::C_IN; c++) {
                     for (int v = 0; v + 1 < CFG::KW; v++) win[u][v][c] = win[u][v + 1][c];
@@ -89,7 +93,7 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                         for (int u = 0; u < CFG::KH; u++)
                             for (int v = 0; v < CFG::KW; v++)
                                 acc += typename CFG::w_t(weight[o][c][u][v]) * win[u][v][c];
-                    res.v[o] = epilogue<CFG>(acc, o, shift, slope, lo, hi, lut);
+                    res.v[o] = epilogue<CFG>(acc, o, shift, slope, lo, hi, lut, zero);
                 }
             }
             if (g == CFG::GROUPS - 1) out.write(res);
@@ -131,7 +135,8 @@ void conv_sched_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                       const unsigned char sv[CFG::T][CFG::C_OUT][CFG::LANES],
                       const typename CFG::acc_t bias[CFG::C_OUT], const int shift[CFG::C_OUT],
                       const typename CFG::slope_t slope[CFG::C_OUT], const int lo[CFG::C_OUT],
-                      const int hi[CFG::C_OUT], const typename CFG::out_t lut[CFG::LUT_SIZE]) {
+                      const int hi[CFG::C_OUT], const typename CFG::out_t lut[CFG::LUT_SIZE],
+                      const int zero[CFG::C_OUT], const typename CFG::in_t pad[CFG::C_IN]) {
     typedef typename CFG::in_t in_t;
     typedef typename CFG::acc_t acc_t;
     const int KH = CFG::KH, KW = CFG::KW, P = CFG::P, T = CFG::T;
@@ -170,7 +175,7 @@ void conv_sched_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
             // 1. read one column of period s
             if (k < P && s < periods) {
                 if (rpos < positions) {
-                    next_column<CFG, LB, MAX_WP>(in, line, stage[k], ry, rx, h, w);
+                    next_column<CFG, LB, MAX_WP>(in, line, stage[k], ry, rx, h, w, pad);
                 } else {  // past the frame's end, in the last period
                     for (int u = 0; u < KH; u++)
                         for (int c = 0; c < CFG::C_IN; c++) stage[k][u][c] = in_t(0);
@@ -197,7 +202,7 @@ void conv_sched_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                 if (wy >= KH - 1 && wx >= KW - 1) {
                     vec<typename CFG::out_t, CFG::C_OUT> res;
                     for (int o = 0; o < CFG::C_OUT; o++)
-                        res.v[o] = epilogue<CFG>(done[k][o], o, shift, slope, lo, hi, lut);
+                        res.v[o] = epilogue<CFG>(done[k][o], o, shift, slope, lo, hi, lut, zero);
                     out.write(res);
                 }
                 wpos++;

@@ -3,8 +3,9 @@
 //
 // CFG supplies: wide_t (a signed ap_int wide enough for every intermediate; the backend
 // derives its width from the overflow certificate), out_t, ACT, OUT_LO/OUT_HI, SLOPE_FRAC,
-// LUT_LO/LUT_HI. Per-channel tables: shift[c] (acc_frac - out_frac, or acc_frac - lut frac
-// for tanh), slope[c], lo[c]/hi[c] (clip), lut[] (tanh).
+// LUT_LO/LUT_HI, HAS_ZERO. Per-channel tables: shift[c] (acc_frac - out_frac, or acc_frac - lut
+// frac for tanh), slope[c], lo[c]/hi[c] (clip), lut[] (tanh), zero[c] (the output's zero
+// points, added before the saturation; read only when HAS_ZERO).
 #ifndef SRHW_EPILOGUE_H
 #define SRHW_EPILOGUE_H
 
@@ -16,7 +17,8 @@ enum act_kind { ACT_NONE = 0, ACT_RELU = 1, ACT_CLIP = 2, ACT_PRELU = 3, ACT_TAN
 
 template <class CFG, typename ACC>
 typename CFG::out_t epilogue(ACC acc, int c, const int shift[], const typename CFG::slope_t slope[],
-                             const int lo[], const int hi[], const typename CFG::out_t lut[]) {
+                             const int lo[], const int hi[], const typename CFG::out_t lut[],
+                             const int zero[] = 0) {
 #pragma HLS INLINE
     typedef typename CFG::wide_t W;
     const W a = acc;
@@ -31,6 +33,7 @@ typename CFG::out_t epilogue(ACC acc, int c, const int shift[], const typename C
     }
     if (CFG::ACT == ACT_RELU && y < 0) y = 0;
     if (CFG::ACT == ACT_CLIP) y = saturate<W>(y, W(lo[c]), W(hi[c]));
+    if (CFG::HAS_ZERO) y += W(zero[c]);
     return typename CFG::out_t(saturate<W>(y, W(CFG::OUT_LO), W(CFG::OUT_HI)));
 }
 

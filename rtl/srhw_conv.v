@@ -1,9 +1,10 @@
-// Streaming 2-D convolution, stride 1, ONNX zero padding, folded over output groups: the RTL
+// Streaming 2-D convolution, stride 1, ONNX zero padding (the code PAD[c] of real 0 in
+// channel c: 0, or the input's zero point), folded over output groups: the RTL
 // twin of conv_stage in hls/srhw_conv.h, with the same arithmetic and the same outputs.
 //
 // The stage walks the padded frame ((h + PAD_T + PAD_B) x (w + PAD_L + PAD_R) positions),
 // GROUPS steps per position, starting once the frame's first pixel is offered. The first
-// step of a position takes a pixel from `s_*` inside the image (a zero in the padding), moves
+// step of a position takes a pixel from `s_*` inside the image (PAD in the padding), moves
 // it through the line buffer and shifts the KH x KW window; each step then computes PO outputs
 // (group g: outputs g*PO .. g*PO+PO-1) once the window is complete (y >= KH-1, x >= KW-1).
 // The last group's step emits the C_OUT vector. GROUPS = 1 is full rate: one position per
@@ -44,7 +45,9 @@ module srhw_conv #(
     parameter integer LUT_AW = 1,
     parameter integer PO = 1,
     parameter integer GROUPS = 1,
-    parameter integer GW = 1            // width of the group index
+    parameter integer GW = 1,           // width of the group index
+    parameter [C_IN*IW-1:0] PAD = 0,    // padding code per input channel
+    parameter [C_OUT*EW-1:0] ZERO = 0   // zero point per output channel, added before saturation
 ) (
     input  wire                     clk,
     input  wire                     rst_n,
@@ -70,7 +73,7 @@ module srhw_conv #(
     localparam integer N = C_IN * KH * KW;
     localparam integer PW = C_IN * IW;
     localparam integer MAX_WP = MAX_W + PAD_L + PAD_R;
-    // The first Y0 padding rows hold no output position (y < KH - 1) and only zeros: the walk
+    // The first Y0 padding rows hold no output position (y < KH - 1) and only PAD: the walk
     // starts below them and the window masks the rows above the image instead, so frames
     // follow each other without those idle rows.
     localparam integer Y0 = PAD_T < KH - 1 ? PAD_T : KH - 1;
@@ -109,7 +112,7 @@ module srhw_conv #(
     end
 
     // ---- line buffer and window (tap (c, u, v) at ((c*KH + u)*KW + v) * IW) ----
-    wire [PW-1:0] pixel = need ? s_data : {PW{1'b0}};
+    wire [PW-1:0] pixel = need ? s_data : PAD;
     wire [KH*PW-1:0] column;
     srhw_linebuf #(.KH(KH), .PW(PW), .DEPTH(MAX_WP), .XW(16)) u_lines (
         .clk(clk), .step(step && first), .x(x), .x_next(x_next), .pixel(pixel), .column(column));
@@ -122,8 +125,8 @@ module srhw_conv #(
                 for (u = 0; u < KH; u = u + 1) begin
                     for (v = 0; v + 1 < KW; v = v + 1)
                         win[((c*KH + u)*KW + v)*IW +: IW] <= win[((c*KH + u)*KW + v + 1)*IW +: IW];
-                    // rows above the image are zero padding (the skipped rows, never stored)
-                    win[((c*KH + u)*KW + KW - 1)*IW +: IW] <= y + u < PAD_T + KH - 1 ? {IW{1'b0}}
+                    // rows above the image are padding (the skipped rows, never stored)
+                    win[((c*KH + u)*KW + KW - 1)*IW +: IW] <= y + u < PAD_T + KH - 1 ? PAD[c*IW +: IW]
                                                                 : column[u*PW + c*IW +: IW];
                 end
         end
@@ -172,11 +175,20 @@ module srhw_conv #(
     end
 
     // ---- epilogue per lane, collected into the output vector ----
+    reg [PO*EW-1:0] zero2;  // the zero points of group g2's outputs
+    integer zq, zo;
+    always @* begin
+        zero2 = 0;
+        for (zq = 0; zq < PO; zq = zq + 1) begin
+            zo = g2 * PO + zq;
+            if (zo < C_OUT) zero2[zq*EW +: EW] = ZERO[zo*EW +: EW];
+        end
+    end
     wire [PO*OW-1:0] codes;
     srhw_requant_lanes #(.N(PO), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
                          .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
                          .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-        .acc(acc2), .shift(shift2), .slope(slope2), .lo(lo2), .hi(hi2), .lut_addr(lut_addr),
+        .acc(acc2), .shift(shift2), .slope(slope2), .lo(lo2), .hi(hi2), .zero(zero2), .lut_addr(lut_addr),
         .lut_data(lut_data), .codes(codes));
 
     reg [C_OUT*OW-1:0] res, merged;

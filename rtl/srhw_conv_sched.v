@@ -38,7 +38,9 @@ module srhw_conv_sched #(
     parameter integer LUT_AW = 1,
     parameter integer P = 1,            // positions per period
     parameter integer T = 1,            // cycles per period
-    parameter integer KB = 1            // width of the cycle index
+    parameter integer KB = 1,           // width of the cycle index
+    parameter [C_IN*IW-1:0] PAD = 0,    // padding code per input channel (the code of real 0)
+    parameter [C_OUT*EW-1:0] ZERO = 0   // zero point per output channel, added before saturation
 ) (
     input  wire                       clk,
     input  wire                       rst_n,
@@ -90,7 +92,7 @@ module srhw_conv_sched #(
 
     wire rx_last = rx == wp - 1'b1;
     wire [15:0] rx_next = rx_last ? 16'd0 : rx + 1'b1;
-    wire [PW-1:0] pixel = need_in ? s_data : {PW{1'b0}};
+    wire [PW-1:0] pixel = need_in ? s_data : PAD;
     wire [KH*PW-1:0] column;
     srhw_linebuf #(.KH(KH), .PW(PW), .DEPTH(MAX_WP), .XW(16)) u_lines (
         .clk(clk), .step(adv && rd_real), .x(rx), .x_next(rx_next), .pixel(pixel), .column(column));
@@ -119,7 +121,7 @@ module srhw_conv_sched #(
     srhw_requant_lanes #(.N(C_OUT), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
                          .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
                          .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-        .acc(done[k*C_OUT*ACC_W +: C_OUT*ACC_W]), .shift(tab_shift), .slope(tab_slope), .lo(tab_lo), .hi(tab_hi), .lut_addr(lut_addr),
+        .acc(done[k*C_OUT*ACC_W +: C_OUT*ACC_W]), .shift(tab_shift), .slope(tab_slope), .lo(tab_lo), .hi(tab_hi), .zero(ZERO), .lut_addr(lut_addr),
         .lut_data(lut_data), .codes(codes));
 
     wire slot_end = k == T - 1;

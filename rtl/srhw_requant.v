@@ -4,7 +4,7 @@
 //   none/relu/clip:  y = round_shift(acc, shift); relu: max(y, 0); clip: clamp(y, lo, hi)
 //   prelu:           acc < 0 ? round_shift(acc * slope, shift + SLOPE_FRAC) : round_shift(acc, shift)
 //   tanh:            lut_addr = clamp(round_shift(acc, shift), LUT_LO, LUT_HI) - LUT_LO
-// then saturation to [OUT_LO, OUT_HI]. round_shift(a, s) = floor((a + 2^(s-1)) / 2^s) for
+// then the zero point is added (y + zero) and the sum saturated to [OUT_LO, OUT_HI]. round_shift(a, s) = floor((a + 2^(s-1)) / 2^s) for
 // s > 0 (round half up) and a * 2^-s otherwise. EW, the working width, comes from the
 // overflow certificate, so no intermediate can wrap.
 `default_nettype none
@@ -27,6 +27,7 @@ module srhw_requant #(
     input  wire signed [SLOPE_W-1:0] slope,
     input  wire signed [EW-1:0]      lo,
     input  wire signed [EW-1:0]      hi,
+    input  wire signed [EW-1:0]      zero,
     output reg         [OW-1:0]      code,
     output reg         [LUT_AW-1:0]  lut_addr
 );
@@ -63,7 +64,7 @@ module srhw_requant #(
         if (ACT == 3 && a < 0) y = round_shift(p, shift + SLOPE_FRAC);
         if (ACT == 1 && y < 0) y = 0;
         if (ACT == 2) y = clamp(y, lo, hi);
-        y = clamp(y, OUT_LO, OUT_HI);
+        y = clamp(y + zero, OUT_LO, OUT_HI);
         code = y[OW-1:0];
         i = clamp(round_shift(a, shift), LUT_LO, LUT_HI) - LUT_LO;
         lut_addr = i[LUT_AW-1:0];
@@ -94,6 +95,7 @@ module srhw_requant_lanes #(
     input  wire [N*SLOPE_W-1:0] slope,
     input  wire [N*EW-1:0]      lo,
     input  wire [N*EW-1:0]      hi,
+    input  wire [N*EW-1:0]      zero,
     output wire [N*LUT_AW-1:0]  lut_addr,
     input  wire [N*OW-1:0]      lut_data,
     output wire [N*OW-1:0]      codes
@@ -106,7 +108,8 @@ module srhw_requant_lanes #(
                            .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI),
                            .LUT_LO(LUT_LO), .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
                 .acc(acc[p*ACC_W +: ACC_W]), .shift(shift[p*SH_W +: SH_W]), .slope(slope[p*SLOPE_W +: SLOPE_W]),
-                .lo(lo[p*EW +: EW]), .hi(hi[p*EW +: EW]), .code(code), .lut_addr(lut_addr[p*LUT_AW +: LUT_AW]));
+                .lo(lo[p*EW +: EW]), .hi(hi[p*EW +: EW]), .zero(zero[p*EW +: EW]), .code(code),
+                .lut_addr(lut_addr[p*LUT_AW +: LUT_AW]));
             assign codes[p*OW +: OW] = ACT == 4 ? lut_data[p*OW +: OW] : code;
         end
     endgenerate

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "closest to float (error-compensating rounding, continuous bias); gptq-sparse: the same fit, "
                         "but a weight whose nearest code is 0 stays 0 (no more multipliers than nearest); "
                         "nearest: each weight to its nearest code, then a measured bias correction")
+    c.add_argument("--no-zero-points", dest="zero_points", action="store_false",
+                   help="symmetric activation codes; by default a signed activation read only by convs gets a zero "
+                        "point per channel, so its codes cover the range it takes (docs/arithmetic.md)")
     c.add_argument("--no-hls", dest="hls", action="store_false", help="skip the Vitis HLS project (OUT/hls/)")
     c.add_argument("--board", default=None, help="zcu102 (default), kv260, u250 or vck190: sets part and clock")
     c.add_argument("--clock-mhz", type=float, default=None, help="kernel clock (default: the board's, 300)")
@@ -134,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
                                   progress=sys.stderr.isatty(), hls=args.hls, board=args.board,
                                   clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
                                   max_width=args.max_width, weight_granularity=args.weight_granularity,
-                                  weight_rounding=args.weight_rounding, fixed_size=args.fixed_size, rtl=args.rtl)
+                                  weight_rounding=args.weight_rounding, fixed_size=args.fixed_size, rtl=args.rtl,
+                                  zero_points=args.zero_points)
         s = result.summary
         print(f"wrote {args.out}: {s['layers']} layers, W{s['wbits']}A{s['abits']}, {s['macs_per_lr_pixel']} MACs/LR px, "
               f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "

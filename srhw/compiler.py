@@ -94,7 +94,8 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
             fps: float = 60.0, in_size: str = "1920x1080", max_width: int | None = None,
             fold_groups: int | None = None, test_frames: list[np.ndarray] | None = None,
             weight_granularity: str = "output", fold_period: tuple[int, int] | None = None,
-            fixed_size: bool = False, rtl: bool = False, weight_rounding: str = "gptq") -> CompileResult:
+            fixed_size: bool = False, rtl: bool = False, weight_rounding: str = "gptq",
+            zero_points: bool = True) -> CompileResult:
     """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given.
 
     With `hls` (default) OUT/hls/ holds the Vitis HLS project, folded for the target that
@@ -106,7 +107,8 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     to the float layer's output on the calibration frames, srhw.quant.fit_weights), "gptq-sparse"
     (the same fit, keeping at zero every weight whose nearest code is zero, so the hardware needs no
     more multipliers than with nearest rounding) or "nearest" (each weight to its nearest code,
-    then the measured bias correction)."""
+    then the measured bias correction). `zero_points` (default): centre each signed activation read
+    only by convs on its calibrated range (srhw.quant.zero_points); off: symmetric codes."""
     _check_bits("--bits", bits)
     _check_bits("--wbits", wbits)
     _check_bits("--abits", abits)
@@ -135,7 +137,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     scored = {}
     for m in candidates:
         q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=weight_granularity,
-                     weight_rounding=weight_rounding)
+                     weight_rounding=weight_rounding, zero_points=zero_points)
         scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]

@@ -78,10 +78,12 @@ def _per_channel(v: np.ndarray | int, ndim: int) -> np.ndarray:
     return np.asarray(v, dtype=np.int64).reshape((-1,) + (1,) * (ndim - 1))
 
 
-def epilogue(acc: np.ndarray, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac: np.ndarray) -> np.ndarray:
+def epilogue(acc: np.ndarray, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac: np.ndarray,
+             zero: np.ndarray | None = None) -> np.ndarray:
     """Accumulator codes (channel on axis 0, frac `acc_frac` per channel) -> output codes.
 
-    The int64 route of docs/arithmetic.md; `_Requant` is the same on exact floats.
+    The int64 route of docs/arithmetic.md; `_Requant` is the same on exact floats. `zero`: the
+    output's zero point per channel, added before the saturation (tanh outputs have none).
     """
     af = _per_channel(acc_frac, acc.ndim)
     if act.kind == "tanh":
@@ -96,25 +98,39 @@ def epilogue(acc: np.ndarray, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac
         y = np.maximum(y, 0)
     elif act.kind == "clip":
         y = np.clip(y, _per_channel(act.lo, acc.ndim), _per_channel(act.hi, acc.ndim))
+    if zero is not None:
+        y = y + _per_channel(zero, acc.ndim)
     return saturate(y, out_fmt)
 
 
 # ---------------------------------------------------------------------------- convolution
-def int_conv(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int], bound: int) -> np.ndarray:
-    """Exact correlation of integer codes x [Cin, H, W] with w [Cout, Cin, kh, kw] -> int64 (no bias)."""
+def int_conv(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int], bound: int,
+             pad: np.ndarray | None = None) -> np.ndarray:
+    """Exact correlation of integer codes x [Cin, H, W] with w [Cout, Cin, kh, kw] -> int64 (no
+    bias); the border holds `pad[c]` in channel c (default 0)."""
     dtype = exact_dtype(bound)
     if dtype is None:
-        return _conv_int64(x.astype(np.int64), w, pads)
+        return _conv_int64(x.astype(np.int64), w, pads, pad)
     cout = w.shape[0]
     zero = np.zeros((cout, 1), dtype=dtype)
-    return _conv_float(x.astype(dtype), w.astype(dtype), zero, pads, lambda z: z).astype(np.int64)
+    return _conv_float(x.astype(dtype), w.astype(dtype), zero, pads, lambda z: z, pad).astype(np.int64)
 
 
-def _conv_int64(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
+def _padded(cin: int, shape: tuple[int, ...], dtype, pad: np.ndarray | None) -> np.ndarray:
+    """A buffer of `shape` ([cin, ...]) filled with each channel's padding code."""
+    if pad is None or not np.any(pad):
+        return np.zeros(shape, dtype=dtype)
+    buf = np.empty(shape, dtype=dtype)
+    buf[...] = np.asarray(pad, dtype=dtype).reshape((cin,) + (1,) * (len(shape) - 1))
+    return buf
+
+
+def _conv_int64(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int],
+                pad: np.ndarray | None = None) -> np.ndarray:
     cin, h, wd = x.shape
     cout, _, kh, kw = w.shape
     t, l, b, r = pads
-    xp = np.zeros((cin, h + t + b, wd + l + r), dtype=np.int64)
+    xp = _padded(cin, (cin, h + t + b, wd + l + r), np.int64, pad)
     xp[:, t: t + h, l: l + wd] = x
     oh, ow = h + t + b - kh + 1, wd + l + r - kw + 1
     check_frame_size(h, wd, oh, ow)
@@ -125,10 +141,11 @@ def _conv_int64(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int]) -
     return out
 
 
-def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, int, int, int], finish) -> np.ndarray:
+def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, int, int, int], finish,
+                pad: np.ndarray | None = None) -> np.ndarray:
     """Correlation + bias on exact float codes, `finish` applied per contiguous row chunk.
 
-    The frame is zero-padded once into a flat buffer of row pitch wp; output pixel i = y*wp + x
+    The frame is padded once (with `pad[c]` in channel c, default 0) into a flat buffer of row pitch wp; output pixel i = y*wp + x
     reads tap (u, v) at flat index i + u*wp + v, so a tap is a contiguous slice (columns
     x >= OW of each row are spill-over and dropped). Three GEMM shapes, by what is cheapest:
     1x1 without padding: one GEMM; few input taps (Cin*kh*kw small): taps stacked (im2col);
@@ -153,7 +170,7 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
 
         _for_row_chunks(oh, wd, chunk_1x1)
         return out
-    xp = np.zeros((cin, (hp + 1) * wp), dtype=x.dtype)  # one spare row: the last row's spill-over
+    xp = _padded(cin, (cin, (hp + 1) * wp), x.dtype, pad)  # one spare row: the last row's spill-over
     xp[:, : hp * wp].reshape(cin, hp, wp)[:, t: t + h, l: l + wd] = x
     offsets = [u * wp + v for u in range(kh) for v in range(kw)]
 
@@ -247,7 +264,7 @@ def _mlas_available() -> bool:
 
 def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish) -> np.ndarray:
     """_conv_float's contract on onnxruntime's MLAS kernels. Each row chunk copies its input rows
-    (with the kh - 1 halo rows and the zero padding) into one buffer, runs an unpadded float32
+    (with the kh - 1 halo rows and the padding) into one buffer, runs an unpadded float32
     Conv on it in a single-threaded session, and applies `finish` while the result is in cache."""
     cin, h, wd = x.shape
     cout, _, kh, kw = w.shape
@@ -259,15 +276,16 @@ def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish
     if session is None:
         session = _SESSIONS[layer] = _mlas_session(w, b)
     out = np.empty((cout, oh, ow), dtype=np.float32)
+    pad = layer.pad.astype(np.float32).reshape(cin, 1, 1)
 
     def chunk(r0: int, r1: int) -> None:
         rows = r1 - r0 + kh - 1                      # padded rows r0 .. r1 + kh - 2
         top, end = max(r0 - t, 0), min(r1 + kh - 1 - t, h)   # the frame rows among them
         buf = np.empty((1, cin, rows, wp), dtype=np.float32)
-        buf[0, :, : top + t - r0] = 0
-        buf[0, :, end + t - r0:] = 0
-        buf[0, :, top + t - r0: end + t - r0, :l] = 0
-        buf[0, :, top + t - r0: end + t - r0, l + wd:] = 0
+        buf[0, :, : top + t - r0] = pad
+        buf[0, :, end + t - r0:] = pad
+        buf[0, :, top + t - r0: end + t - r0, :l] = pad
+        buf[0, :, top + t - r0: end + t - r0, l + wd:] = pad
         buf[0, :, top + t - r0: end + t - r0, l: l + wd] = x[:, top:end]
         z = session.run(None, {"x": buf})[0]
         out[:, r0:r1] = finish(z.reshape(cout, -1)).reshape(cout, r1 - r0, ow)
@@ -307,7 +325,8 @@ class _Requant:
     d = (half2 - half*slope) * 2^-(s+fs); it runs in float64 when its products need it.
     """
 
-    def __init__(self, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac: np.ndarray, acc_bound: int, dtype) -> None:
+    def __init__(self, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac: np.ndarray, acc_bound: int, dtype,
+                 zero: np.ndarray | None = None) -> None:
         af = np.asarray(acc_frac, dtype=np.int64).reshape(-1, 1)
         target = act.lut_fmt.frac if act.kind == "tanh" else np.asarray(out_frac, dtype=np.int64).reshape(-1, 1)
         s = af - target
@@ -336,6 +355,8 @@ class _Requant:
             self.table = act.lut.astype(dtype)
             self.index_dtype = np.int16 if self.table.size <= 1 << 15 else np.int32  # gathers faster
         self.lo, self.hi = lo, hi
+        # the zero point, added to the rounded code before the saturation (None: all 0)
+        self.zero = None if zero is None or not np.any(zero) else np.asarray(zero, dtype=dtype).reshape(-1, 1)
         if act.kind == "prelu":
             slope = act.slope.reshape(-1, 1).astype(np.float64)
             s2 = s + act.slope_fmt.frac
@@ -360,6 +381,8 @@ class _Requant:
             for c, row in steep:
                 y[c] = row
             np.floor(y, out=y)
+            if self.zero is not None:
+                y += self.zero
             np.clip(y, self.lo, self.hi, out=y)
             return y if y.dtype == z.dtype else y.astype(z.dtype)
         if self.act.kind == "tanh":  # see __init__; z is this chunk's own accumulator, free to overwrite
@@ -368,6 +391,8 @@ class _Requant:
             # every index is in range now; "wrap" skips the bounds checks of the default "raise"
             return np.take(self.table, idx.astype(self.index_dtype), mode="wrap")
         y = np.floor(z)
+        if self.zero is not None:
+            y += self.zero
         np.clip(y, self.lo, self.hi, out=y)
         return y
 
@@ -383,14 +408,15 @@ def _(layer: QConv, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
     acc_bound = layer.cert["acc_bound"]
     dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac))
     if dtype is None:
-        acc = _conv_int64(x.astype(np.int64), layer.weight, layer.pads) + layer.bias.reshape(-1, 1, 1)
-        return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac).astype(np.float64)
-    rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype)
+        acc = _conv_int64(x.astype(np.int64), layer.weight, layer.pads, layer.pad_code) + layer.bias.reshape(-1, 1, 1)
+        return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac,
+                        layer.out_zero).astype(np.float64)
+    rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype, layer.out_zero)
     w = (layer.weight * rq.scale.reshape(-1, 1, 1, 1)).astype(dtype)
     b = ((layer.bias.reshape(-1, 1) + rq.pre_add) * rq.scale).astype(dtype)
     if dtype == np.float32 and (engine == "mlas" or engine == "auto" and w.shape[0] >= MLAS_MIN_OUTPUTS):
         return _conv_mlas(layer, x.astype(dtype, copy=False), w, b, rq)
-    return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq)
+    return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq, layer.pad_code)
 
 
 def _half_max(acc_frac: np.ndarray, act: QAct, out_frac: np.ndarray) -> int:
@@ -414,8 +440,8 @@ def _elementwise(layer: QLayer, acc_bound: int, make_z, make_acc) -> np.ndarray:
     make_acc() the int64 accumulator when no float type is exact."""
     dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac))
     if dtype is None:
-        return epilogue(make_acc(), layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac)
-    rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype)
+        return epilogue(make_acc(), layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, layer.out_zero)
+    rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype, layer.out_zero)
     z = make_z(dtype, rq.scale.reshape(-1, 1, 1), rq.pre_add.reshape(-1, 1, 1))
     return rq(z.reshape(z.shape[0], -1)).reshape(z.shape)
 

@@ -15,7 +15,8 @@ import numpy as np
 from srhw.fixed import Fmt
 
 IR_FORMAT = "srhw-quantized-ir"
-IR_VERSION = 2
+IR_VERSION = 3      # 3: zero points (out_zero, pad_code); version 2 files (none) still load
+READS = (2, 3)
 
 ActKind = Literal["none", "relu", "clip", "prelu", "tanh"]
 
@@ -42,10 +43,16 @@ class QLayer:
     out_fmt: Fmt              # width and sign of the output codes; frac = the smallest channel frac
     out_frac: np.ndarray      # int64 [C]: the frac of each output channel
     cert: dict = field(default_factory=dict)
+    out_zero: np.ndarray | None = None  # int64 [C]: the code of real 0 per channel (None: all 0)
 
     @property
     def kind(self) -> str:
         return type(self).__name__.removeprefix("Q")
+
+    @property
+    def zero(self) -> np.ndarray:
+        """The output's zero point per channel: code = round(x * 2^frac) + zero (docs/arithmetic.md)."""
+        return np.zeros(self.out_frac.size, dtype=np.int64) if self.out_zero is None else self.out_zero
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -57,6 +64,12 @@ class QConv(QLayer):
     acc_frac: np.ndarray      # int64 [O]
     pads: tuple[int, int, int, int]
     act: QAct
+    pad_code: np.ndarray | None = None  # int64 [I]: the padding value per input channel, the
+                                        # input's zero point (None: 0); the bias absorbs it
+
+    @property
+    def pad(self) -> np.ndarray:
+        return np.zeros(self.weight.shape[1], dtype=np.int64) if self.pad_code is None else self.pad_code
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -142,11 +155,13 @@ def to_json(g: QGraph) -> str:
     layers = []
     for l in g.layers:
         d: dict = {"kind": l.kind, "name": l.name, "source": l.source, "inputs": list(l.inputs), "output": l.output,
-                   "out_fmt": l.out_fmt.to_dict(), "out_frac": _arr(l.out_frac), "cert": l.cert}
+                   "out_fmt": l.out_fmt.to_dict(), "out_frac": _arr(l.out_frac), "out_zero": _arr(l.out_zero),
+                   "cert": l.cert}
         match l:
             case QConv():
                 d |= {"weight": _arr(l.weight), "w_frac": _arr(l.w_frac), "w_width": l.w_width, "bias": _arr(l.bias),
-                      "acc_frac": _arr(l.acc_frac), "pads": list(l.pads), "act": _act_to(l.act)}
+                      "acc_frac": _arr(l.acc_frac), "pads": list(l.pads), "act": _act_to(l.act),
+                      "pad_code": _arr(l.pad_code)}
             case QAffine():
                 d |= {"scale": _arr(l.scale), "s_frac": _arr(l.s_frac), "s_width": l.s_width, "bias": _arr(l.bias),
                       "acc_frac": _arr(l.acc_frac), "act": _act_to(l.act)}
@@ -170,17 +185,20 @@ def from_json(text: str) -> QGraph:
     doc = json.loads(text)
     if doc.get("format") != IR_FORMAT:
         raise SrhwError(f"not an srhw IR file (format {doc.get('format')!r})")
-    if doc.get("version") != IR_VERSION:
-        raise SrhwError(f"IR version {doc.get('version')} is not supported by this srhw (reads {IR_VERSION})")
+    if doc.get("version") not in READS:
+        raise SrhwError(f"IR version {doc.get('version')} is not supported by this srhw "
+                        f"(reads {', '.join(map(str, READS))})")
     layers: list[QLayer] = []
     for d in doc["layers"]:
         base = dict(name=d["name"], source=d["source"], inputs=tuple(d["inputs"]), output=d["output"],
-                    out_fmt=Fmt.from_dict(d["out_fmt"]), out_frac=_unarr(d["out_frac"]), cert=d["cert"])
+                    out_fmt=Fmt.from_dict(d["out_fmt"]), out_frac=_unarr(d["out_frac"]), cert=d["cert"],
+                    out_zero=_unarr(d.get("out_zero")))
         match d["kind"]:
             case "Conv":
                 layers.append(QConv(**base, weight=_unarr(d["weight"]), w_frac=_unarr(d["w_frac"]),
                                     w_width=d["w_width"], bias=_unarr(d["bias"]), acc_frac=_unarr(d["acc_frac"]),
-                                    pads=tuple(d["pads"]), act=_act_from(d["act"])))
+                                    pads=tuple(d["pads"]), act=_act_from(d["act"]),
+                                    pad_code=_unarr(d.get("pad_code"))))
             case "Affine":
                 layers.append(QAffine(**base, scale=_unarr(d["scale"]), s_frac=_unarr(d["s_frac"]),
                                       s_width=d["s_width"], bias=_unarr(d["bias"]), acc_frac=_unarr(d["acc_frac"]),

@@ -17,7 +17,10 @@ def fmt_text(fmt, fracs) -> str:
 def layer_row(l: QLayer, q: QGraph) -> dict:
     """A flat, pre-formatted view of one layer for the report (no arithmetic in templates)."""
     ins = ", ".join(fmt_text(q.fmt_of(i), q.frac_of(i)) for i in l.inputs)
-    row = {"name": l.name, "kind": l.kind, "source": l.source, "in_fmt": ins, "out_fmt": fmt_text(l.out_fmt, l.out_frac),
+    out = fmt_text(l.out_fmt, l.out_frac)
+    if l.out_zero is not None:
+        out += f", zero points {int(l.out_zero.min())}..{int(l.out_zero.max())}"
+    row = {"name": l.name, "kind": l.kind, "source": l.source, "in_fmt": ins, "out_fmt": out,
            "shape": "", "weights": "", "act": getattr(getattr(l, "act", None), "kind", ""),
            "acc_bound": l.cert.get("acc_bound", ""), "acc_width": l.cert.get("acc_width", ""),
            "round_width": l.cert.get("round_width", ""), "macs": l.cert.get("macs_per_lr_pixel", 0),
@@ -82,6 +85,8 @@ def summary_of(q: QGraph, rows: list[dict], fold=None) -> dict:
         "calibration_frames": q.meta["calibration_frames"],
         "weight_rounding": q.meta.get("weight_rounding", "nearest"),
         "weight_granularity": q.meta.get("weight_granularity", "output"),
+        "zero_points": bool(q.meta.get("zero_points", False)),
+        "tensors_with_zero_points": sum(l.out_zero is not None for l in q.layers),
         "psnr_fixed_vs_float_db": q.meta["psnr_fixed_vs_float_db"],
         "psnr_by_method_db": q.meta["psnr_by_method_db"],
         "scale": q.scale,

@@ -22,7 +22,7 @@ def sat(v: int, fmt: dict) -> int:
     return min(max(v, lo), hi)
 
 
-def epilogue(acc: int, acc_frac: int, act: dict, out: dict, out_frac: int, c: int) -> int:
+def epilogue(acc: int, acc_frac: int, act: dict, out: dict, out_frac: int, c: int, zero: int = 0) -> int:
     if act["kind"] == "tanh":
         lf = act["lut_fmt"]
         i = sat(rnd(acc, acc_frac - lf["frac"]), lf)
@@ -38,7 +38,7 @@ def epilogue(acc: int, acc_frac: int, act: dict, out: dict, out_frac: int, c: in
         y = max(y, 0)
     elif act["kind"] == "clip":
         y = min(max(y, act["lo"]["data"][c]), act["hi"]["data"][c])
-    return sat(y, out)
+    return sat(y + zero, out)
 
 
 def run(doc: dict, frame: np.ndarray) -> np.ndarray:
@@ -49,7 +49,9 @@ def run(doc: dict, frame: np.ndarray) -> np.ndarray:
         C, H, W = len(x), len(x[0]), len(x[0][0])
         kind = L["kind"]
         of = L["out_frac"]["data"]
+        zo = L["out_zero"]["data"] if L.get("out_zero") else [0] * len(of)
         if kind == "Conv":
+            pad = L["pad_code"]["data"] if L.get("pad_code") else [0] * len(x)
             wshape, wd = L["weight"]["shape"], L["weight"]["data"]
             O, I, KH, KW = wshape
             t, l, b, r = L["pads"]
@@ -63,9 +65,9 @@ def run(doc: dict, frame: np.ndarray) -> np.ndarray:
                             for u in range(KH):
                                 for v in range(KW):
                                     yy, xx = i + u - t, j + v - l
-                                    if 0 <= yy < H and 0 <= xx < W:
-                                        acc += wd[((o * I + c) * KH + u) * KW + v] * x[c][yy][xx]
-                        y[o][i][j] = epilogue(acc, L["acc_frac"]["data"][o], L["act"], L["out_fmt"], of[o], o)
+                                    inside = 0 <= yy < H and 0 <= xx < W
+                                    acc += wd[((o * I + c) * KH + u) * KW + v] * (x[c][yy][xx] if inside else pad[c])
+                        y[o][i][j] = epilogue(acc, L["acc_frac"]["data"][o], L["act"], L["out_fmt"], of[o], o, zo[o])
         elif kind == "Affine":
             y = [[[epilogue(x[c][i][j] * L["scale"]["data"][c] + L["bias"]["data"][c], L["acc_frac"]["data"][c],
                             L["act"], L["out_fmt"], of[c], c) for j in range(W)] for i in range(H)] for c in range(C)]

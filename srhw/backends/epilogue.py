@@ -27,6 +27,7 @@ class Epilogue:
     lut_hi: int
     out_lo: int
     out_hi: int
+    zero: np.ndarray        # [C] the output's zero points (added before the saturation)
     width: int              # the working register: every intermediate fits
 
 
@@ -43,7 +44,7 @@ def epilogue_of(l: QLayer) -> Epilogue:
         lo=act.lo if clip else np.full(c, l.out_fmt.lo), hi=act.hi if clip else np.full(c, l.out_fmt.hi),
         lut=act.lut if tanh else np.zeros(1, dtype=np.int64),
         lut_lo=act.lut_fmt.lo if tanh else 0, lut_hi=act.lut_fmt.hi if tanh else 0,
-        out_lo=l.out_fmt.lo, out_hi=l.out_fmt.hi, width=_width(l, shift))
+        out_lo=l.out_fmt.lo, out_hi=l.out_fmt.hi, zero=l.zero, width=_width(l, shift))
 
 
 def _width(l: QLayer, shift: np.ndarray) -> int:
@@ -59,4 +60,4 @@ def _width(l: QLayer, shift: np.ndarray) -> int:
         vals += [abs(act.lut_fmt.lo), act.lut_fmt.hi]
     if act.kind == "clip":
         vals += [int(np.abs(act.lo).max()), int(np.abs(act.hi).max())]
-    return signed_width(max(vals))
+    return signed_width(max(vals) + int(np.abs(l.zero).max(initial=0)))  # + the zero point

@@ -98,13 +98,21 @@ def _act_tables(e: Epilogue, prefix: str) -> tuple[dict, list]:
     channels = e.shift.size
     kind = {"none": "ACT_NONE", "relu": "ACT_RELU", "clip": "ACT_CLIP", "prelu": "ACT_PRELU", "tanh": "ACT_TANH"}[e.kind]
     cfg = {"ACT": f"srhw::{kind}", "SLOPE_FRAC": e.slope_frac, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
-           "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_SIZE": int(e.lut.size), "slope_t": f"ap_int<{e.slope_width}>"}
+           "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_SIZE": int(e.lut.size), "HAS_ZERO": int(np.any(e.zero)),
+           "slope_t": f"ap_int<{e.slope_width}>"}
     tables = [("int", f"{prefix}_shift", f"[{channels}]", c_array(e.shift)),
               (f"{prefix}_cfg::slope_t", f"{prefix}_slope", f"[{channels}]", c_array(e.slope)),
               ("int", f"{prefix}_lo", f"[{channels}]", c_array(e.lo)),
               ("int", f"{prefix}_hi", f"[{channels}]", c_array(e.hi)),
               (f"{prefix}_cfg::out_t", f"{prefix}_lut", f"[{e.lut.size}]", c_array(e.lut))]
     return cfg, tables
+
+
+def _zero_tables(l: QConv, e: Epilogue) -> tuple[dict, list]:
+    """A conv's zero points (output) and padding codes (input), with the flag that enables each."""
+    name, cin = l.name, l.weight.shape[1]
+    return {"HAS_PAD": int(np.any(l.pad) and any(l.pads))}, [("int", f"{name}_zero", f"[{e.zero.size}]", c_array(e.zero)),
+                                             (f"{name}_cfg::in_t", f"{name}_pad", f"[{cin}]", c_array(l.pad))]
 
 
 def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, dict[str, tuple[str, str]]]:
@@ -132,6 +140,8 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
                           "ws_t": c_storage(l.w_width), "C_IN": i, "C_OUT": o,
                           "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
                           "MAX_W": "SRHW_MAX_WIDTH"}
+            zcfg, ztables = _zero_tables(l, e)
+            cfg |= zcfg
             bias = [(f"{name}_cfg::acc_t", f"{name}_bias", f"[{o}]", c_array(l.bias))]
             if f.period:
                 tabs = schedule_tables(l.weight, f.period, f.period_cycles)
@@ -141,12 +151,12 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
                           ("unsigned char", f"{name}_sq", dims, c_array(tabs["q"])),
                           ("unsigned short", f"{name}_sc", dims, c_array(tabs["c"])),
                           ("unsigned char", f"{name}_su", dims, c_array(tabs["u"])),
-                          ("unsigned char", f"{name}_sv", dims, c_array(tabs["v"]))] + bias + atables
+                          ("unsigned char", f"{name}_sv", dims, c_array(tabs["v"]))] + bias + atables + ztables
                 kind = "sched"
             else:
                 cfg |= {"PO": f.po, "GROUPS": f.groups}
                 tables = [(c_storage(l.w_width), f"{name}_weight", f"[{o}][{i}][{kh}][{kw}]", c_array(l.weight))] + \
-                    bias + atables
+                    bias + atables + ztables
                 kind = "conv"
             dh, dw = pt + pb - kh + 1, pl + pr - kw + 1
             stages.append(_Stage(l, kind, cfg, tables, [l.inputs[0]], h, w, f"{h} + ({dh})", f"{w} + ({dw})"))

@@ -99,6 +99,10 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     epi = {"OW": l.out_fmt.width, "ACC_W": acc_w, "EW": ew, "SH_W": sh_w, "SLOPE_W": e.slope_width,
            "SLOPE_FRAC": e.slope_frac, "ACT": ACT_CODES[e.kind], "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
            "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw}
+    if np.any(l.pad) and any(l.pads):  # zero points: padding with the input's code of real 0
+        epi["PAD"] = hex_literal(l.pad, in_fmt.width)
+    if np.any(e.zero):
+        epi["ZERO"] = hex_literal(e.zero, ew)
     lut = [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] if e.kind == "tanh" else []
     comment = f"{l.kind} {o}x{i}x{kh}x{kw}, {e.kind}, from node {comment_text(l.source)}"
     common = {"name": l.name, "comment": comment, "lut": lut, "out_bits": o * l.out_fmt.width,

@@ -18,13 +18,20 @@ PIXELS_PER_FRAME = 4096
 
 @dataclass
 class CalibrationStats:
-    """Per-channel statistics of one tensor ([C] arrays; samples [C, N])."""
+    """Per-channel statistics of one tensor ([C] arrays; samples [C, N]).
+
+    `center` and `half`, when set (srhw.quant.zero_points), are the middle and the half-width of
+    the range each channel's codes cover: the format then holds `half`, about `center`.
+    """
 
     max_abs: np.ndarray | None = None
     min: np.ndarray | None = None
     samples: list[np.ndarray] = field(default_factory=list)
     total: np.ndarray | None = None  # per-channel sum, for the mean
     count: int = 0
+    max: np.ndarray | None = None
+    center: np.ndarray | None = None
+    half: np.ndarray | None = None
 
     def add(self, x: np.ndarray, rng: np.random.Generator) -> None:
         flat = x.reshape(x.shape[1], -1)  # [C, H*W]
@@ -34,6 +41,8 @@ class CalibrationStats:
         self.count += flat.shape[1]
         self.max_abs = m if self.max_abs is None else np.maximum(self.max_abs, m)
         self.min = lo if self.min is None else np.minimum(self.min, lo)
+        hi = flat.max(axis=1)
+        self.max = hi if self.max is None else np.maximum(self.max, hi)
         take = flat if flat.shape[1] <= PIXELS_PER_FRAME else \
             flat[:, np.sort(rng.choice(flat.shape[1], PIXELS_PER_FRAME, replace=False))]
         self.samples.append(np.asarray(take, dtype=np.float64))
@@ -47,9 +56,22 @@ class CalibrationStats:
         return np.concatenate(self.samples, axis=1)
 
     def merged(self) -> "CalibrationStats":
-        """The statistics of all channels taken together, as one channel."""
+        """The statistics of all channels taken together, as one channel (not centred)."""
         return CalibrationStats(np.array([self.max_abs.max()]), np.array([self.min.min()]),
-                                [self.values().reshape(1, -1)], np.array([self.total.sum()]), self.count * self.total.size)
+                                [self.values().reshape(1, -1)], np.array([self.total.sum()]), self.count * self.total.size,
+                                np.array([self.max.max()]))
+
+    def scaled(self, alpha: np.ndarray) -> "CalibrationStats":
+        """The statistics of the tensor with channel c multiplied by alpha[c] > 0."""
+        a = alpha.reshape(-1, 1)
+        return CalibrationStats(self.max_abs * alpha, self.min * alpha, [s * a for s in self.samples],
+                                self.total * alpha, self.count, self.max * alpha,
+                                None if self.center is None else self.center * alpha,
+                                None if self.half is None else self.half * alpha)
+
+    def channel(self, c: int) -> np.ndarray:
+        """Channel c's sampled values [N]."""
+        return np.concatenate([s[c] for s in self.samples])
 
 
 def pre_activation_key(value: str) -> str:

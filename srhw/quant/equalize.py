@@ -22,11 +22,14 @@ MARGIN = 1.0 - 1e-9  # keeps a_c * range strictly inside the format despite floa
 
 
 def kept_range(stats: CalibrationStats, c: int, method: str, signed: bool, width: int) -> float:
-    """The magnitude the calibration method would keep for channel c (its clipping point)."""
+    """The magnitude the calibration method would keep for channel c (its clipping point); for a
+    centred channel, the half-width that srhw.quant.zero_points chose with the same method."""
+    if stats.half is not None:
+        return float(stats.half[c])
     m = float(stats.max_abs[c])
     if m == 0 or method == "max":
         return m
-    vals = np.abs(stats.values()[c])
+    vals = np.abs(stats.channel(c))
     if method == "percentile":
         return max(float(np.percentile(vals, 99.99)), 1e-12)
     top = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
@@ -41,7 +44,11 @@ def kept_range(stats: CalibrationStats, c: int, method: str, signed: bool, width
 
 
 def equalize_ranges(graph: ir.Graph, stats: dict[str, CalibrationStats], width: int, wbits: int, method: str,
-                    pixel_output: str) -> tuple[ir.Graph, dict[str, CalibrationStats]]:
+                    pixel_output: str, weight_headroom: bool = True) -> tuple[ir.Graph, dict[str, CalibrationStats]]:
+    """weight_headroom: never let a_c push the producer's weight row over a power-of-two boundary
+    (which would take a bit from its weight format). Nearest rounding needs that (and gptq-sparse,
+    which keeps nearest rounding's grid); the dense GPTQ fit makes up for the coarser weights,
+    and there the activation's full format is worth more (docs/quantization.md, session 10)."""
     cons = graph.consumers()
     consts = {n.output: n.value for n in graph.nodes if isinstance(n, ir.Constant)}
     new_consts: dict[str, np.ndarray] = {}
@@ -68,14 +75,12 @@ def equalize_ranges(graph: ir.Graph, stats: dict[str, CalibrationStats], width: 
             if t > 0 and mw > 0:
                 a_act = top * 2.0 ** -frac_for_range(t, width, signed) / t
                 a_w = wtop * 2.0 ** -frac_for_range(mw, wbits, True) / mw
-                alpha[c] = min(a_act, a_w) * MARGIN
+                alpha[c] = (min(a_act, a_w) if weight_headroom else a_act) * MARGIN
         new_consts[p.inputs[1]] = wp * alpha.reshape(-1, 1, 1, 1)
         if len(p.inputs) > 2:
             new_consts[p.inputs[2]] = new_consts.get(p.inputs[2], consts[p.inputs[2]]) * alpha
         new_consts[q.inputs[1]] = wq / alpha.reshape(1, -1, 1, 1)
-        a = alpha.reshape(-1, 1)
-        stats[p.output] = CalibrationStats(st.max_abs * alpha, st.min * alpha, [s * a for s in st.samples],
-                                           st.total * alpha, st.count)
+        stats[p.output] = st.scaled(alpha)
     if not new_consts:
         return graph, stats
     shared = [n for n in graph.nodes if isinstance(n, ir.Constant) and n.output in new_consts

@@ -9,6 +9,9 @@ Rules (docs/arithmetic.md has the integer semantics):
   for which every weight fits when its input channel c's frac is absorbed:
   F[o] = min_c(fw[o, c] + f_in[c]), weight code = q(w * 2^(F[o] - f_in[c]));
 - biases: exact at the accumulator's frac (rounded once), width recorded;
+- zero points (`zero_points`, srhw.quant.zero_points): a signed activation read only by convs
+  may centre its codes on its range, code = round(x * 2^f) + z; the consumer's bias absorbs
+  -sum w * z and its padding holds z;
 - PReLU slopes: signed max(wbits, 8) bits, one frac per layer; tanh: a LUT indexed by the
   accumulator requantized to min(abits + 2, 16) bits;
 - certificate: per layer, bound = sum |w| * max |x| + |b| from the integer weights, and the
@@ -87,6 +90,7 @@ class _Quantizer:
             self.float_in = conv_inputs(graph, frames)
         self.keep_zeros = weight_rounding == "gptq-sparse"
         c_in = int(graph.inputs[0].shape[1])
+        self.zero: dict[str, np.ndarray] = {graph.input: np.zeros(c_in, dtype=np.int64)}  # zero point per channel
         self.fmt: dict[str, Fmt] = {graph.input: PIXEL}
         self.frac: dict[str, np.ndarray] = {graph.input: np.zeros(c_in, dtype=np.int64)}
         self.res: dict[str, int] = {graph.input: 1}  # upscale of each value's grid vs the LR input
@@ -102,11 +106,22 @@ class _Quantizer:
         st = self.stats[node.output]
         if node.output in self.uniform or isinstance(act, ir.TanhAct):
             st = st.merged()
-        vals = st.values()
-        fr = np.array([choose_frac(float(st.max_abs[c]), vals[c], self.abits, signed, self.method)
-                       for c in range(len(st.max_abs))], dtype=np.int64)
+        if st.half is None:
+            vals = st.values()
+            fr = np.array([choose_frac(float(st.max_abs[c]), vals[c], self.abits, signed, self.method)
+                           for c in range(len(st.max_abs))], dtype=np.int64)
+        else:  # zero points: the method already chose the range; the format holds its half-width
+            fr = np.array([frac_for_range(float(h), self.abits, signed) for h in st.half], dtype=np.int64)
         fr = np.broadcast_to(fr, (channels,)).copy()
         return Fmt(self.abits, int(fr.min()), signed), fr
+
+    def zero_point(self, value: str, out: Fmt, out_frac: np.ndarray) -> np.ndarray | None:
+        """The codes of real 0 of a centred tensor, z = -round(center * 2^frac) (None: not centred)."""
+        st = self.stats.get(value)
+        if st is None or st.center is None or value == self.pixel_out:
+            return None
+        z = np.clip(-round_half_up(st.center * np.ldexp(1.0, out_frac)), out.lo, out.hi).astype(np.int64)
+        return z if np.any(z) else None
 
     def act(self, act: ir.Activation | None, out: Fmt, out_frac: np.ndarray, node: ir.Op) -> tuple[QAct, dict]:
         cert: dict = {}
@@ -195,7 +210,8 @@ class _Quantizer:
         code_frac, acc_frac, shift = self.conv_grid(w, f_in)
         assert self.codes is not None and self.float_in is not None
         scale = np.ldexp(1.0, -f_in.astype(np.int64)).reshape(-1, 1, 1)
-        xs_q = [a * scale for a in self.codes[node.inputs[0]]]
+        z = self.zero[node.inputs[0]].reshape(-1, 1, 1)
+        xs_q = [(a - z) * scale for a in self.codes[node.inputs[0]]]
         h, tc = gram(self.float_in[node.inputs[0]], xs_q, w, b, node.pads)
         lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
         # gptq-sparse: a weight whose nearest code is 0 stays 0, so the hardware never needs more
@@ -220,7 +236,7 @@ class _Quantizer:
             c = self.codes[value][0].shape[0]
             tot = sum(a.reshape(c, -1).sum(axis=1, dtype=np.float64) for a in self.codes[value])
             cnt = sum(a[0].size for a in self.codes[value])
-            e_q = tot / cnt * np.ldexp(1.0, -f_in.astype(np.int64))
+            e_q = (tot / cnt - self.zero[value]) * np.ldexp(1.0, -f_in.astype(np.int64))
         return np.einsum("oikl,i->o", wq, e_q) - np.einsum("oikl,i->o", w, e_f)
 
     def track(self, q: QLayer, remaining: dict[str, int]) -> None:
@@ -240,7 +256,11 @@ class _Quantizer:
         base = dict(name=f"l{idx:02d}_{type(node).__name__.lower()}", source=node.name, inputs=node.inputs[:1],
                     output=node.output)
         x, f_in = self.fmt[node.inputs[0]], self.frac[node.inputs[0]]
+        z_in = self.zero[node.inputs[0]]
         self.res[node.output] = self.res[node.inputs[0]]
+        if np.any(z_in) and not isinstance(node, ir.Conv):
+            raise QuantizationError(f"node '{node.name}' ({node.op_type}) reads a tensor with zero points; "
+                                    f"only Conv consumers absorb them")
         match node:
             case ir.Conv():
                 w = self.g.constant(node.inputs[1])
@@ -254,14 +274,20 @@ class _Quantizer:
                 if self.float_in is None and self.bias_correction and node.inputs[0] in self.stats:
                     b = b - self.bias_shift(w, wi * np.ldexp(1.0, -w_frac)[:, :, None, None], node.inputs[0], f_in)
                 bi = round_half_up(b * np.ldexp(1.0, acc_frac)).astype(np.int64)
+                if np.any(z_in):  # sum w * (q - z): the input's zero points leave through the bias
+                    bi = bi - wi.sum(axis=(2, 3)) @ z_in
                 act, acert = self.act(node.act, out, out_frac, node)
+                zero = self.zero_point(node.output, out, out_frac)
                 cert = self.epilogue_cert(accumulator_bound(wi, x.max_abs, bi), acc_frac, out_frac, act) | acert
+                if zero is not None:
+                    cert["zero_point_max"] = int(np.abs(zero).max())
                 cert |= {"bias_width": signed_width(int(np.abs(bi).max(initial=0))),
                          "macs_per_lr_pixel": int(np.prod(w.shape)) * self.res[node.output] ** 2}
                 cert |= {"weight_significant_bits": significant_bits(wi)}
                 return QConv(**base, out_fmt=out, out_frac=out_frac, cert=cert, weight=wi, w_frac=w_frac,
                              w_width=max(self.wbits, signed_width(int(np.abs(wi).max(initial=0)))), bias=bi,
-                             acc_frac=acc_frac, pads=node.pads, act=act)
+                             acc_frac=acc_frac, pads=node.pads, act=act, out_zero=zero,
+                             pad_code=z_in.copy() if np.any(z_in) else None)
             case ir.Affine():
                 c = node.scale.size
                 out, out_frac = self.out_format(node, node.act, c)
@@ -303,6 +329,7 @@ class _Quantizer:
         for node in nodes:
             q = self.layer(len(layers), node)
             self.fmt[node.output], self.frac[node.output] = q.out_fmt, q.out_frac
+            self.zero[node.output] = q.zero
             layers.append(q)
             self.track(q, remaining)
         return tuple(layers)
@@ -335,15 +362,22 @@ def significant_bits(wi: np.ndarray) -> int:
 def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str = "max",
              meta: dict | None = None, bias_correction: bool = True, equalize: bool = True,
              granularity: str = "output", frames: list[np.ndarray] | None = None,
-             weight_rounding: str = "nearest") -> QGraph:
+             weight_rounding: str = "nearest", zero_points: bool = False) -> QGraph:
     """frames: the calibration frames (uint8 [C, H, W]); with them the bias correction is
     measured on the quantized network's own activations (see _Quantizer.bias_shift)."""
     if not graph.boundary.pixel:
         raise QuantizationError("run the pixel_boundary pass before quantization")
+    if zero_points:
+        from srhw.quant.zero_points import center_activations
+
+        stats = center_activations(graph, stats, pixel_output_producer(graph), method, abits)
     if equalize:
         from srhw.quant.equalize import equalize_ranges
 
-        graph, stats = equalize_ranges(graph, stats, abits, wbits, method, pixel_output_producer(graph))
+        graph, stats = equalize_ranges(graph, stats, abits, wbits, method, pixel_output_producer(graph),
+                                       # the dense fit makes up for coarser weights; gptq-sparse keeps
+                                       # nearest rounding's grid, so that its codes are a subset of those
+                                       weight_headroom=weight_rounding != "gptq")
     if granularity not in ("kernel", "output"):
         raise QuantizationError(f"--weight-granularity must be output or kernel, not {granularity!r}")
     if weight_rounding not in WEIGHT_ROUNDINGS:
@@ -357,5 +391,5 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
     return QGraph(name=graph.name, input=graph.input, input_channels=int(graph.inputs[0].shape[1]),
                   output=graph.output, layers=layers, boundary=boundary,
                   meta={"wbits": wbits, "abits": abits, "calibration": method, "weight_granularity": granularity,
-                        "weight_rounding": weight_rounding}
+                        "weight_rounding": weight_rounding, "zero_points": zero_points}
                   | (meta or {}))

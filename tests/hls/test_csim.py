@@ -47,12 +47,28 @@ def test_csim_bit_exact(exported, tmp_path, name, exporter, channels, bits, fold
     min_side = 13 if name == "srcnn" else 8
     out = tmp_path / "out"
     kw = {"fold_period": fold} if isinstance(fold, tuple) else {"fold_groups": fold}
-    srhw.compile(exported(name, exporter), bits=bits, out=out, progress=False, in_size="64x48", fps=40000,
-                 test_frames=frames(channels, min_side), **kw)
+    res = srhw.compile(exported(name, exporter), bits=bits, out=out, progress=False, in_size="64x48", fps=40000,
+                       test_frames=frames(channels, min_side), **kw)
+    if name.startswith("fsrcnn"):  # PReLU tensors: zero points in the epilogues, padding with them
+        assert res.summary["tensors_with_zero_points"] >= 2
+        assert any(l.pad_code is not None and any(l.pads) for l in res.qgraph.layers if hasattr(l, "pads"))
     r = run_csim(out)
     assert r.passed, r.output
     assert r.output.count("0 framing errors") == 4
     assert r.own_warnings == []
+
+
+@pytest.mark.parametrize("fold", [2, (3, 7)])
+def test_csim_symmetric_codes(exported, tmp_path, fold):
+    """--no-zero-points: the symmetric datapath (no zero-point adds, zero padding) stays exact."""
+    out = tmp_path / "out"
+    kw = {"fold_period": fold} if isinstance(fold, tuple) else {"fold_groups": fold}
+    res = srhw.compile(exported("fsrcnn_x2_odd", "dynamo"), out=out, progress=False, in_size="64x48", fps=40000,
+                       test_frames=frames(1), zero_points=False, **kw)
+    assert res.summary["tensors_with_zero_points"] == 0
+    assert "HAS_ZERO = 1" not in (out / "hls" / "srhw_params.h").read_text()
+    r = run_csim(out)
+    assert r.passed, r.output
 
 
 SHIPPED = sorted(p.stem for p in zoo_dir().glob("*.onnx"))

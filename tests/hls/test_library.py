@@ -36,7 +36,7 @@ struct cfg {
     static const int C_IN = 2, C_OUT = 3, KH = 3, KW = 2, PAD_T = 1, PAD_L = 0, PAD_B = 2, PAD_R = 1;
     static const int MAX_W = 16, PO = %(po)d, GROUPS = %(groups)d;
     static const int ACT = srhw::ACT_NONE, SLOPE_FRAC = 0, OUT_LO = -(1 << 19), OUT_HI = (1 << 19) - 1;
-    static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1;
+    static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1, HAS_ZERO = %(zp)d, HAS_PAD = %(zp)d;
 };
 int main() {
     int h, w; std::cin >> h >> w;
@@ -45,30 +45,48 @@ int main() {
     for (int o = 0; o < 3; o++) for (int c = 0; c < 2; c++) for (int u = 0; u < 3; u++) for (int v = 0; v < 2; v++) {
         int x; std::cin >> x; wt[o][c][u][v] = x; }
     for (int o = 0; o < 3; o++) { int b; std::cin >> b; bias[o] = b; }
+    int zero[3]; cfg::in_t pad[2];
+    for (int o = 0; o < 3; o++) std::cin >> zero[o];
+    for (int c = 0; c < 2; c++) { int x; std::cin >> x; pad[c] = x; }
     hls::stream<srhw::vec<cfg::in_t, 2> > in; hls::stream<srhw::vec<cfg::out_t, 3> > out;
     for (int i = 0; i < h * w; i++) { srhw::vec<cfg::in_t, 2> px; for (int c = 0; c < 2; c++) { int x; std::cin >> x; px.v[c] = x; } in.write(px); }
-    srhw::conv_stage<cfg>(in, out, h, w, wt, bias, shift, slope, lo, hi, lut);
+    srhw::conv_stage<cfg>(in, out, h, w, wt, bias, shift, slope, lo, hi, lut, zero, pad);
     while (!out.empty()) { srhw::vec<cfg::out_t, 3> r = out.read(); for (int o = 0; o < 3; o++) std::printf("%%d ", int(r.v[o])); }
     std::printf("\\n");
 }
 """
 
 
-@pytest.mark.parametrize("po,groups", [(3, 1), (2, 2), (1, 3)])
-def test_conv_stage_padding_and_folding(tmp_path, po, groups):
+def _zero_points(rng, zp: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Output zero points and input padding codes (all 0 for the symmetric stage)."""
+    if not zp:
+        return np.zeros(3, dtype=np.int64), np.zeros(2, dtype=np.int64)
+    return rng.integers(-128, 128, 3), rng.integers(1, 256, 2)
+
+
+def _padded(x: np.ndarray, pad: np.ndarray) -> np.ndarray:
+    """pads top 1, left 0, bottom 2, right 1, holding pad[c] in channel c (docs/arithmetic.md)."""
+    h, w = x.shape[1:]
+    xp = np.broadcast_to(pad.reshape(-1, 1, 1), (2, h + 3, w + 1)).copy()
+    xp[:, 1:1 + h, 0:w] = x
+    return xp
+
+
+@pytest.mark.parametrize("po,groups,zp", [(3, 1, False), (2, 2, True), (1, 3, True)])
+def test_conv_stage_padding_and_folding(tmp_path, po, groups, zp):
     rng = np.random.default_rng(po)
     h, w = 5, 7
     wt = rng.integers(-32, 32, (3, 2, 3, 2))
     bias = rng.integers(-500, 500, 3)
     x = rng.integers(0, 256, (2, h, w))
-    xp = np.zeros((2, h + 3, w + 1), dtype=np.int64)
-    xp[:, 1:1 + h, 0:w] = x                      # pads top 1, left 0, bottom 2, right 1
+    zero, pad = _zero_points(rng, zp)
+    xp = _padded(x, pad)
     oh, ow = h + 3 - 3 + 1, w + 1 - 2 + 1
-    want = np.array([[[bias[o] + np.sum(wt[o] * xp[:, y:y + 3, xx:xx + 2]) for o in range(3)]
+    want = np.array([[[bias[o] + np.sum(wt[o] * xp[:, y:y + 3, xx:xx + 2]) + zero[o] for o in range(3)]
                       for xx in range(ow)] for y in range(oh)])
     stdin = f"{h} {w} " + " ".join(map(str, wt.reshape(-1))) + " " + " ".join(map(str, bias)) + " " + \
-        " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
-    got = run_cpp(tmp_path, CONV % {"po": po, "groups": groups}, stdin)
+        " ".join(map(str, zero)) + " " + " ".join(map(str, pad)) + " " + " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
+    got = run_cpp(tmp_path, CONV % {"po": po, "groups": groups, "zp": int(zp)}, stdin)
     np.testing.assert_array_equal(np.array(got).reshape(oh, ow, 3), want)
 
 
@@ -79,7 +97,7 @@ struct cfg {
     static const int C_IN = 2, C_OUT = 3, KH = 3, KW = 2, PAD_T = 1, PAD_L = 0, PAD_B = 2, PAD_R = 1;
     static const int MAX_W = 16, P = %(p)d, T = %(t)d, LANES = %(lanes)d;
     static const int ACT = srhw::ACT_NONE, SLOPE_FRAC = 0, OUT_LO = -(1 << 19), OUT_HI = (1 << 19) - 1;
-    static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1;
+    static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1, HAS_ZERO = %(zp)d, HAS_PAD = %(zp)d;
 };
 static const cfg::ws_t sw[%(t)d][3][%(lanes)d] = %(sw)s;
 static const unsigned char sq[%(t)d][3][%(lanes)d] = %(sq)s;
@@ -91,17 +109,20 @@ int main() {
     cfg::acc_t bias[3]; int shift[3] = {0, 0, 0};
     cfg::slope_t slope[3] = {0, 0, 0}; int lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0}; cfg::out_t lut[1] = {0};
     for (int o = 0; o < 3; o++) { int b; std::cin >> b; bias[o] = b; }
+    int zero[3]; cfg::in_t pad[2];
+    for (int o = 0; o < 3; o++) std::cin >> zero[o];
+    for (int c = 0; c < 2; c++) { int x; std::cin >> x; pad[c] = x; }
     hls::stream<srhw::vec<cfg::in_t, 2> > in; hls::stream<srhw::vec<cfg::out_t, 3> > out;
     for (int i = 0; i < h * w; i++) { srhw::vec<cfg::in_t, 2> px; for (int c = 0; c < 2; c++) { int x; std::cin >> x; px.v[c] = x; } in.write(px); }
-    srhw::conv_sched_stage<cfg>(in, out, h, w, sw, sq, sc, su, sv, bias, shift, slope, lo, hi, lut);
+    srhw::conv_sched_stage<cfg>(in, out, h, w, sw, sq, sc, su, sv, bias, shift, slope, lo, hi, lut, zero, pad);
     while (!out.empty()) { srhw::vec<cfg::out_t, 3> r = out.read(); for (int o = 0; o < 3; o++) std::printf("%%d ", int(r.v[o])); }
     std::printf("%%d\\n", int(in.size()));
 }
 """
 
 
-@pytest.mark.parametrize("p,t", [(1, 1), (1, 4), (5, 12), (3, 7), (4, 4)])
-def test_scheduled_conv_stage(tmp_path, p, t):
+@pytest.mark.parametrize("p,t,zp", [(1, 1, False), (1, 4, True), (5, 12, True), (3, 7, False), (4, 4, True)])
+def test_scheduled_conv_stage(tmp_path, p, t, zp):
     """P positions in T cycles, zero weights skipped: same outputs as a plain correlation."""
     from srhw.backends.folding import schedule_tables
     from srhw.backends.hls import c_array
@@ -111,15 +132,17 @@ def test_scheduled_conv_stage(tmp_path, p, t):
     wt = rng.integers(-32, 32, (3, 2, 3, 2)) * (rng.random((3, 2, 3, 2)) < 0.7)  # some zero weights
     bias = rng.integers(-500, 500, 3)
     x = rng.integers(0, 256, (2, h, w))
-    xp = np.zeros((2, h + 3, w + 1), dtype=np.int64)
-    xp[:, 1:1 + h, 0:w] = x
+    zero, pad = _zero_points(rng, zp)
+    xp = _padded(x, pad)
     oh, ow = h + 1, w
-    want = np.array([[[bias[o] + np.sum(wt[o] * xp[:, y:y + 3, xx:xx + 2]) for o in range(3)]
+    want = np.array([[[bias[o] + np.sum(wt[o] * xp[:, y:y + 3, xx:xx + 2]) + zero[o] for o in range(3)]
                       for xx in range(ow)] for y in range(oh)])
     tabs = schedule_tables(wt, p, t)
     assert np.count_nonzero(tabs["w"]) == p * np.count_nonzero(wt)  # every non-zero product, once per position
-    code = SCHED % ({"p": p, "t": t, "lanes": tabs["w"].shape[2]} | {f"s{k}": c_array(v) for k, v in tabs.items()})
-    stdin = f"{h} {w} " + " ".join(map(str, bias)) + " " + " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
+    code = SCHED % ({"p": p, "t": t, "lanes": tabs["w"].shape[2], "zp": int(zp)} |
+                    {f"s{k}": c_array(v) for k, v in tabs.items()})
+    stdin = f"{h} {w} " + " ".join(map(str, bias)) + " " + " ".join(map(str, zero)) + " " + " ".join(map(str, pad)) + \
+        " " + " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
     got = run_cpp(tmp_path, code, stdin)
     assert got[-1] == 0  # every input pixel read
     np.testing.assert_array_equal(np.array(got[:-1]).reshape(oh, ow, 3), want)

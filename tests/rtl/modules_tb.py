@@ -19,7 +19,7 @@ def round_shift(a: int, s: int) -> int:
     return (a + (1 << (s - 1))) >> s if s > 0 else a << -s
 
 
-def requant_ref(acc, shift, slope, lo, hi):
+def requant_ref(acc, shift, slope, lo, hi, zero=0):
     act = P["ACT"]
     if act == 4:
         i = min(max(round_shift(acc, shift), P["LUT_LO"]), P["LUT_HI"])
@@ -31,6 +31,7 @@ def requant_ref(acc, shift, slope, lo, hi):
         y = max(y, 0)
     if act == 2:
         y = min(max(y, lo), hi)
+    y += zero  # the output's zero point, before the saturation (docs/arithmetic.md)
     return min(max(y, P["OUT_LO"]), P["OUT_HI"]), None
 
 
@@ -49,18 +50,20 @@ async def requant(dut):
         slope = rng.randint(-(1 << (P["SLOPE_W"] - 1)), (1 << (P["SLOPE_W"] - 1)) - 1)
         lo = rng.randint(P["OUT_LO"], 0)
         hi = rng.randint(0, P["OUT_HI"])
+        zero = rng.choice([0, rng.randint(P["OUT_LO"], P["OUT_HI"])])
         dut.acc.value = acc & ((1 << aw) - 1)
         dut.shift.value = shift & ((1 << P["SH_W"]) - 1)
         dut.slope.value = slope & ((1 << P["SLOPE_W"]) - 1)
         dut.lo.value = lo & ((1 << P["EW"]) - 1)
         dut.hi.value = hi & ((1 << P["EW"]) - 1)
+        dut.zero.value = zero & ((1 << P["EW"]) - 1)
         await Timer(1, unit="ns")
-        code, addr = requant_ref(acc, shift, slope, lo, hi)
+        code, addr = requant_ref(acc, shift, slope, lo, hi, zero)
         if addr is not None:
             assert int(dut.lut_addr.value) == addr, (acc, shift, int(dut.lut_addr.value), addr)
         else:
             got = signed(int(dut.code.value), ow) if P["OUT_LO"] < 0 else int(dut.code.value)
-            assert got == code, (acc, shift, slope, lo, hi, got, code)
+            assert got == code, (acc, shift, slope, lo, hi, zero, got, code)
 
 
 @cocotb.test()

@@ -38,6 +38,8 @@ def test_shipped_models_bit_exact(tmp_path, name, fold):
     out = _compile(name, tmp_path / "out", fold_groups=fold)
     folds = [st["groups"] for st in json.loads((out / "rtl/srhw_rtl.json").read_text())["stages"]]
     assert (max(folds) == 1) if fold == 1 else (min(folds) > 1)
+    top = (out / "rtl/srhw_top.v").read_text()
+    assert (".ZERO(" in top and ".PAD(" in top) == name.startswith("fsrcnn")  # zero points: PReLU tensors only
     r = run_sim(out)
     _check(r)
     if fold == 1:  # full rate: the output interface (one beat per cycle) is the bottleneck

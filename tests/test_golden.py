@@ -17,11 +17,11 @@ from tests.conftest import compile_float, pixels
 MODELS = ["fsrcnn_x2", "fsrcnn_x2_odd", "fsrcnn_steep", "fsrcnn_x3", "espcn_x3", "srcnn", "residual_rgb", "shuffle_dcr_rgb"]
 
 
-def _quantized(exported, name, bits, method="max", extra_frames=()):
+def _quantized(exported, name, bits, method="max", extra_frames=(), zero_points=False):
     graph = compile_float(exported(name, "torchscript"))
     c = int(graph.inputs[0].shape[1])
     frames = [pixels(c, 24, 31, seed=s) for s in range(2)] + list(extra_frames)
-    return graph, quantize(graph, calibrate(graph, frames), bits, bits, method)
+    return graph, quantize(graph, calibrate(graph, frames), bits, bits, method, zero_points=zero_points)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -83,11 +83,13 @@ def test_frame_validation(exported):
         golden.run(q, np.zeros((1, 8, 8), np.uint8), engine="blas")
 
 
-@pytest.mark.parametrize("name", ["fsrcnn_steep", "espcn_x3", "residual_rgb"])
-def test_fast_float_path_equals_the_int64_path(exported, name, monkeypatch):
+@pytest.mark.parametrize("name,zero_points", [("fsrcnn_steep", False), ("fsrcnn_steep", True), ("espcn_x3", False),
+                                              ("residual_rgb", False)])
+def test_fast_float_path_equals_the_int64_path(exported, name, zero_points, monkeypatch):
     """The exact-float execution and the plain int64 execution agree (forced by lowering the
-    exactness limits so that every layer takes the int64 route)."""
-    _graph, q = _quantized(exported, name, 8)
+    exactness limits so that every layer takes the int64 route), with zero points too."""
+    _graph, q = _quantized(exported, name, 8, zero_points=zero_points)
+    assert any(l.out_zero is not None for l in q.layers) == zero_points
     frame = pixels(q.input_channels, 33, 18, seed=2)
     fast = golden.run(q, frame, keep_all=True)
     monkeypatch.setattr(golden, "F32_EXACT", 0)

@@ -46,17 +46,6 @@ def test_golden_with_zero_points_equals_the_naive_reference(exported, name, bits
             assert np.array_equal(got[q.output], want_out), f"{np.count_nonzero(got[q.output] != want_out)} differ"
 
 
-def test_fast_float_path_equals_the_int64_path(exported, monkeypatch):
-    _, q = _quantized(exported, "fsrcnn_steep", 8)
-    frame = pixels(1, 33, 18, seed=2)
-    fast = golden.run(q, frame, keep_all=True)
-    monkeypatch.setattr(golden, "F32_EXACT", 0)
-    monkeypatch.setattr(golden, "F64_EXACT", 0)
-    slow = golden.run(q, frame, keep_all=True)
-    for k in fast:
-        assert np.array_equal(fast[k], slow[k]), k
-
-
 def test_borders_stay_exact_at_16_bits(exported):
     """The padding holds the zero point: at 16 bits the golden model follows the float model to
     one code on every pixel, borders included. Padding with code 0 instead puts the border off."""

@@ -30,14 +30,14 @@ PHASES = ("frontend_and_passes", "calibration", "quantize_one_method_nearest", "
 
 def measure(model: str, repeat: int, tmp: Path) -> dict:
     import srhw
-    from srhw.compiler import load_frames, resolve_model
+    from srhw.compiler import load_frames, resolve_model, upscales
     from srhw.frontend import import_onnx
     from srhw.passes import pipeline, run_pipeline
     from srhw.quant import calibrate, quantize
 
     path = resolve_model(model)
     graph = run_pipeline(import_onnx(path), pipeline("auto", "auto"))
-    frames = load_frames(None, int(graph.inputs[0].shape[1]))
+    frames = load_frames(None, int(graph.inputs[0].shape[1]), upscales(graph))
     stats = calibrate(graph, frames)
     runs = iter(range(10**6))
 

@@ -55,11 +55,18 @@ def _check_bits(flag: str, value: int | None) -> None:
         raise UsageError(f"{flag} must be an integer in {lo}..{hi}, not {value!r}")
 
 
-def load_frames(folder: Path | None, channels: int) -> list[np.ndarray]:
-    """Calibration frames as uint8 [C, H, W]: Y for one-channel models, RGB for three."""
+def upscales(graph: ir.Graph) -> bool:
+    """Whether the model's output is larger than its input (else it keeps the size, SRCNN-style)."""
+    return any(isinstance(n, (ir.DepthToSpace, ir.ConvTranspose)) for n in graph.nodes)
+
+
+def load_frames(folder: Path | None, channels: int, upscaling: bool = True) -> list[np.ndarray]:
+    """Calibration frames as uint8 [C, H, W]: Y for one-channel models, RGB for three. Without a
+    folder, the shipped set that matches the model's input: low-resolution frames for a model that
+    upscales, smooth full-resolution crops for one fed a bicubic-upscaled frame."""
     from PIL import Image
 
-    d = calib_dir() if folder is None else Path(folder)
+    d = calib_dir(upscaling) if folder is None else Path(folder)
     if not d.is_dir():
         raise UsageError(f"calibration directory '{d}' does not exist")
     paths = list_images(d)
@@ -126,7 +133,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     target = make_target(board, clock_mhz, fps, in_size, max_width, fixed_size) if hls or rtl else None
     path = resolve_model(model)
     graph = run_pipeline(import_onnx(path), pipeline(input_range, output_range))  # type: ignore[arg-type]
-    frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]))
+    frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]), upscales(graph))
 
     from tqdm import tqdm
 
@@ -142,7 +149,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]
     meta = {"model": path.stem, "bits": bits, "calibration_frames": len(frames),
-            "calibration_set": "default" if calib is None else Path(calib).name,
+            "calibration_set": f"default ({calib_dir(upscales(graph)).name})" if calib is None else Path(calib).name,
             "psnr_fixed_vs_float_db": round(psnr_db, 4),
             "psnr_by_method_db": {m: round(scored[m][0], 4) for m in candidates}}
     q = QGraph(q.name, q.input, q.input_channels, q.output, q.layers, q.boundary, q.meta | meta)

@@ -36,5 +36,7 @@ def zoo_dir() -> Path:
     return PACKAGE / "zoo" / "onnx"
 
 
-def calib_dir() -> Path:
-    return PACKAGE / "data" / "calib"
+def calib_dir(upscaling: bool = True) -> Path:
+    """The default calibration frames: low-resolution frames for a model that upscales, crops of
+    full-resolution images for one that keeps the image size (srhw/data/calib/README.md)."""
+    return PACKAGE / "data" / "calib" / ("lr" if upscaling else "crops")

@@ -98,6 +98,28 @@ def test_user_calibration_folder(exported, tmp_path):
     assert r.summary["calibration_frames"] == 2
 
 
+@pytest.mark.parametrize("model, upscaling", [("fsrcnn_s_x2", True), ("espcn_x3", True), ("srcnn_915_x2", False)])
+def test_default_calibration_set_matches_the_input(model, upscaling):
+    """A model that upscales calibrates on low-resolution frames (bicubic x2 downscales, whose
+    local detail differs from that of the smooth full-resolution crops an SRCNN-style model
+    calibrates on; docs/quantization.md has the measurements)."""
+    from srhw.compiler import load_frames, resolve_model, upscales
+    from srhw.frontend import import_onnx
+    from srhw.passes import pipeline, run_pipeline
+
+    graph = run_pipeline(import_onnx(resolve_model(model)), pipeline("auto", "auto"))
+    assert upscales(graph) is upscaling
+    frames = load_frames(None, 1, upscales(graph))
+    lr, crops = load_frames(None, 1, True), load_frames(None, 1, False)
+    assert all(np.array_equal(a, b) for a, b in zip(frames, lr if upscaling else crops))
+    assert len(lr) == 12 and len(crops) == 9
+
+    def detail(fs):  # mean |horizontal difference|: the downscaled frames are the busier ones
+        return float(np.mean([np.abs(np.diff(f.astype(float), axis=-1)).mean() for f in fs]))
+
+    assert detail(lr) > 1.25 * detail(crops)  # 8.4 against 5.9 codes
+
+
 def test_inspect_prints_layers_and_macs(exported):
     res = srhw_cli("inspect", exported("fsrcnn_x2", "torchscript"))
     assert res.returncode == 0, res.stderr

@@ -2,7 +2,8 @@
 every shipped model on fixed frames. Run deliberately, after a change to quantization or
 arithmetic that you mean to make, and commit the diff with the reason:
 
-    python -m tests.pins.regen
+    python -m tests.pins.regen            # every shipped model
+    python -m tests.pins.regen MODEL...   # only these (and any shipped model without pins)
 """
 from __future__ import annotations
 
@@ -53,8 +54,18 @@ def shipped_models() -> list[str]:
     return sorted(p.stem for p in zoo_dir().glob("*.onnx"))
 
 
-def main() -> None:
-    pins = {m: {f"W{b}A{b}": compute(m, b) for b in BITS} for m in shipped_models()}
+def main(argv: list[str] | None = None) -> None:
+    """No arguments: every shipped model. With model names: those are recomputed, the other pins
+    kept (after adding a model; a change to quantization needs the full run)."""
+    import sys
+
+    names = sys.argv[1:] if argv is None else argv
+    unknown = sorted(set(names) - set(shipped_models()))
+    if unknown:
+        raise SystemExit(f"not shipped: {', '.join(unknown)}")
+    old = json.loads(PINS.read_text()) if names and PINS.exists() else {}
+    pins = {m: {f"W{b}A{b}": compute(m, b) for b in BITS} if not names or m in names or m not in old else old[m]
+            for m in shipped_models()}
     PINS.write_text(json.dumps(pins, indent=2, sort_keys=True) + "\n")
     print(f"wrote {PINS}")
 

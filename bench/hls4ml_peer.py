@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     frame = np.ascontiguousarray(data.camera()[200:200 + n, 180:180 + n])
     astro = (data.astronaut()[..., :3] @ np.array([65.481, 128.553, 24.966]) / 255.0 + 16.0).astype(np.uint8)
     tests = [frame, np.ascontiguousarray(astro[100:100 + n, 180:180 + n])]  # natural images: calibrated ranges
-    info = layer_info(None, [f[0] for f in load_frames(None, 1, upscaling=False)]  # SRCNN keeps the size)
+    info = layer_info(None, [f[0] for f in load_frames(None, 1, upscaling=False)])  # SRCNN keeps the size
     res: dict = {"model": MODEL, "frame": f"{n}x{n}", "versions": {
         "hls4ml": metadata.version("hls4ml"), "qonnx": metadata.version("qonnx"),
         "onnxruntime": ort.__version__, "srhw": srhw.__version__}, "timing": {}, "error_vs_onnxruntime": {},

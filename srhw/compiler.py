@@ -133,7 +133,8 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     target = make_target(board, clock_mhz, fps, in_size, max_width, fixed_size) if hls or rtl else None
     path = resolve_model(model)
     graph = run_pipeline(import_onnx(path), pipeline(input_range, output_range))  # type: ignore[arg-type]
-    frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]), upscales(graph))
+    upscaling = upscales(graph)
+    frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]), upscaling)
 
     from tqdm import tqdm
 
@@ -149,7 +150,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]
     meta = {"model": path.stem, "bits": bits, "calibration_frames": len(frames),
-            "calibration_set": f"default ({calib_dir(upscales(graph)).name})" if calib is None else Path(calib).name,
+            "calibration_set": f"default ({calib_dir(upscaling).name})" if calib is None else Path(calib).name,
             "psnr_fixed_vs_float_db": round(psnr_db, 4),
             "psnr_by_method_db": {m: round(scored[m][0], 4) for m in candidates}}
     q = QGraph(q.name, q.input, q.input_channels, q.output, q.layers, q.boundary, q.meta | meta)

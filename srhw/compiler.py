@@ -57,7 +57,9 @@ def _check_bits(flag: str, value: int | None) -> None:
 
 def upscales(graph: ir.Graph) -> bool:
     """Whether the model's output is larger than its input (else it keeps the size, SRCNN-style)."""
-    return any(isinstance(n, (ir.DepthToSpace, ir.ConvTranspose)) for n in graph.nodes)
+    from srhw.inspect_graph import lr_resolutions
+
+    return lr_resolutions(graph)[graph.output] > 1
 
 
 def load_frames(folder: Path | None, channels: int, upscaling: bool = True) -> list[np.ndarray]:

@@ -68,7 +68,7 @@ def plot(res: dict, bits: list[int], path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     import tempfile
 
-    from srhw.evaluate import evaluate
+    from srhw.evaluate import compile_versions, evaluate_versions
     from srhw.resources import zoo_dir
     from srhw.zoo.registry import ZOO
 
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
         res: dict = {"models": {}, "sets": list(sets), "bits": bits}
         for name in names:
             t = time.perf_counter()
-            res["models"][name] = {s: evaluate(name, d, ZOO[name].scale, bits)["mean"] for s, d in sets.items()}
+            versions = compile_versions(name, bits)  # once per model, for both sets
+            res["models"][name] = {s: evaluate_versions(*versions, d, ZOO[name].scale)["mean"] for s, d in sets.items()}
             res["models"][name]["seconds"] = time.perf_counter() - t
     keys = ["bicubic", "float"] + [f"W{b}A{b}" for b in bits]
     rows = ["| model | scale | set | " + " | ".join(keys) + " | " + " | ".join(f"{k} loss" for k in keys[2:]) +

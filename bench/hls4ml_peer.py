@@ -281,20 +281,20 @@ def main(argv: list[str] | None = None) -> None:
         set5 = args.data / "Set5"
         if not args.quick and set5.is_dir():
             per: dict[str, list[float]] = {k: [] for k in ["onnxruntime float", *CONFIGS, "srhw W8A8"]}
-            images, pixels_of = list_images(set5), []
-            for path in images:
+            pairs = []  # (HR, bicubic-upscaled LR) per image
+            for path in list_images(set5):
                 hr = modcrop(load_y(path), SCALE)
-                pixels_of.append(hr.size)
                 x = bicubic_up(lr_of(hr, SCALE), SCALE)
+                pairs.append((hr, x))
                 per["onnxruntime float"].append(psnr(pixels(ort_run(x / 255.0)), hr, shave=SCALE))
                 per["srhw W8A8"].append(psnr(golden.run(q, x[None])[0], hr, shave=SCALE))
             # hls4ml's side is one qonnx preprocessing and three builds per image, single-threaded
             # Python and g++: one worker process per core, the largest image first
-            order = sorted(range(len(images)), key=lambda i: -pixels_of[i])
-            workers = min(len(os.sched_getaffinity(0)), len(images))
+            order = sorted(range(len(pairs)), key=lambda i: -pairs[i][0].size)
+            workers = min(len(os.sched_getaffinity(0)), len(pairs))
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                done = {i: pool.submit(set5_hls4ml, images[i], src, tmp / f"set5_{i}", info) for i in order}
-                for i in range(len(images)):
+                done = {i: pool.submit(set5_hls4ml, *pairs[i], src, tmp / f"set5_{i}", info) for i in order}
+                for i in range(len(pairs)):
                     psnrs, shape, secs = done[i].result()
                     res["qonnx_s_by_size"][shape] = round(secs, 1)
                     for label in CONFIGS:
@@ -306,15 +306,13 @@ def main(argv: list[str] | None = None) -> None:
     write("hls4ml_peer", res, table(res))
 
 
-def set5_hls4ml(path: Path, src: Path, tmp: Path, info: dict) -> tuple[dict[str, float], str, float]:
-    """One Set5 image through hls4ml (run in a worker process): a fixed-shape ONNX, its qonnx
-    preprocessing, one build per configuration. Returns ({config: PSNR}, "HxW", qonnx seconds)."""
-    from srhw.evaluate import bicubic_up, lr_of
-    from srhw.imaging import load_y, modcrop, psnr
+def set5_hls4ml(hr: np.ndarray, x: np.ndarray, src: Path, tmp: Path, info: dict) -> tuple[dict[str, float], str, float]:
+    """One Set5 image (HR and its bicubic-upscaled LR, uint8) through hls4ml, in a worker process:
+    a fixed-shape ONNX, its qonnx preprocessing, one build per configuration.
+    Returns ({config: PSNR}, "HxW", qonnx seconds)."""
+    from srhw.imaging import psnr
 
     tmp.mkdir(parents=True, exist_ok=True)
-    hr = modcrop(load_y(path), SCALE)
-    x = bicubic_up(lr_of(hr, SCALE), SCALE)
     prep, secs = prepare(fixed_shape_onnx(src, *x.shape, tmp / "fixed.onnx"))
     psnrs = {}
     for j, (label, prec) in enumerate(CONFIGS.items()):

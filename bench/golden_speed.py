@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
             t_ort = timeit(lambda s=sess, i=in_name, x=x: s.run(None, {i: x}), args.repeat)
             t_gold = timeit(lambda q=q, f=frame: golden.run(q, f), args.repeat)
             t_blas = timeit(lambda q=q, f=frame: golden.run(q, f, engine="numpy"), args.repeat)
+            golden.release_buffers()  # the peak of a first frame: the pool's buffers are allocated anew
             tracemalloc.start()
             golden.run(q, frame)
             _, alloc = tracemalloc.get_traced_memory()

@@ -20,6 +20,7 @@ at least MLAS_MIN_OUTPUTS output channels, where its AVX-512 kernels beat the BL
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from functools import singledispatch
@@ -27,7 +28,7 @@ from functools import singledispatch
 import numpy as np
 
 from srhw.fixed import saturate, shift_round
-from srhw.float_exec import check_frame_size, depth_to_space
+from srhw.float_exec import check_frame_size
 from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 
 F32_EXACT = 1 << 24
@@ -36,6 +37,7 @@ CHUNK_COLUMNS = 8192   # output pixels per GEMM chunk: accumulators stay cache-r
 IM2COL_MAX_K = 256     # stack taps into one GEMM when Cin*kh*kw is at most this
 MLAS_MIN_OUTPUTS = 16  # engine="auto": MLAS for convs with at least this many output channels
 ENGINES = ("auto", "numpy", "mlas")
+POOL_BYTES = 256 << 20  # per thread: the most memory golden.run keeps for reuse between frames
 
 
 def exact_dtype(bound: int) -> type | None:
@@ -64,13 +66,82 @@ def run(g: QGraph, frame: np.ndarray, keep_all: bool = False, engine: str = "aut
         x = x[None]
     if x.ndim != 3 or x.shape[0] != g.input_channels:
         raise ValueError(f"frame shape {frame.shape}: expected [{g.input_channels}, H, W]")
-    env: dict[str, np.ndarray] = {g.input: x.astype(np.float32)}
-    with _blas_single_threaded():
-        for layer in g.layers:
-            env[layer.output] = execute(layer, *[env[i] for i in layer.inputs], engine=engine)
+    pool = _pool()
+    if pool.active:
+        raise RuntimeError("golden.run is not re-entrant within one thread")
+    pool.active = True
+    try:
+        env: dict[str, np.ndarray] = {g.input: _buffer("input", x.shape, np.float32)}
+        env[g.input][...] = x
+        with _blas_single_threaded():
+            for layer in g.layers:
+                env[layer.output] = execute(layer, *[env[i] for i in layer.inputs], engine=engine)
+    finally:
+        pool.active = False
     if keep_all:
         return {k: v.astype(np.int64) for k, v in env.items()}
     return env[g.output].astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- buffer pool
+class _Buffers:
+    """One thread's buffers, kept from one frame to the next.
+
+    A fresh multi-megabyte array costs a page fault per 4 kB the first time it is written, and
+    glibc hands large blocks back to the kernel when they are freed, so a frame that allocates its
+    activations anew pays that again on every call: about a fifth of ESPCN x2's time on a 256x256
+    frame, depending on what the process allocated before (docs/golden.md). Each buffer belongs
+    to a role: a layer's output (reused only inside `run`, whose values never outlive it) or a row
+    chunk's scratch (used and dropped within one chunk). At most POOL_BYTES per thread; beyond
+    that, arrays are allocated as usual."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, np.ndarray] = {}
+        self.bytes = 0
+        self.active = False   # inside run(): layer outputs may come from the pool
+
+
+_LOCAL = threading.local()
+_EVERY_POOL: weakref.WeakSet = weakref.WeakSet()   # every thread's, for release_buffers()
+
+
+def _pool() -> _Buffers:
+    pool = getattr(_LOCAL, "pool", None)
+    if pool is None:
+        pool = _LOCAL.pool = _Buffers()
+        _EVERY_POOL.add(pool)
+    return pool
+
+
+def _buffer(role: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array of `shape` that this thread reuses for `role` (a prefix of one
+    flat block, grown when a larger one is asked for)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    pool = _pool()
+    block = pool.blocks.get(role)
+    if block is None or block.nbytes < nbytes:
+        if block is not None:
+            pool.bytes -= block.nbytes
+            del pool.blocks[role]
+        if pool.bytes + nbytes > POOL_BYTES:
+            return np.empty(shape, dtype=dtype)
+        block = pool.blocks[role] = np.empty(max(nbytes, 1), dtype=np.uint8)
+        pool.bytes += block.nbytes
+    return block[:nbytes].view(dtype).reshape(shape)
+
+
+def _frame_buffer(role: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A layer's output array: pooled inside run(), fresh when a layer is executed on its own
+    (its caller may keep the result)."""
+    return _buffer("frame:" + role, shape, dtype) if _pool().active else np.empty(shape, dtype=dtype)
+
+
+def release_buffers() -> None:
+    """Frees the buffers that every thread keeps between frames. Call it between runs only."""
+    for pool in list(_EVERY_POOL):
+        pool.blocks.clear()
+        pool.bytes = 0
 
 
 # ------------------------------------------------------------------------------ epilogue
@@ -142,16 +213,17 @@ def _conv_int64(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int],
 
 
 def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, int, int, int], finish,
-                pad: np.ndarray | None = None) -> np.ndarray:
+                pad: np.ndarray | None = None, role: str | None = None) -> np.ndarray:
     """Correlation + bias on exact float codes, `finish` applied per contiguous row chunk.
 
-    The frame is padded once (with `pad[c]` in channel c, default 0) into a flat buffer of row pitch wp; output pixel i = y*wp + x
-    reads tap (u, v) at flat index i + u*wp + v, so a tap is a contiguous slice (columns
-    x >= OW of each row are spill-over and dropped). Three GEMM shapes, by what is cheapest:
-    1x1 without padding: one GEMM; few input taps (Cin*kh*kw small): taps stacked (im2col);
-    fewer outputs than inputs (the sub-pixel conv): one GEMM for all taps, then shifted adds.
-    Row chunks are independent and write disjoint rows, so they run on a thread pool (NumPy
-    and BLAS release the GIL).
+    Each row chunk copies its rows of the padded frame (`pad[c]` in channel c's border, default
+    0; the kh - 1 halo rows included) into one flat buffer of row pitch wp; output pixel
+    i = y*wp + x reads tap (u, v) at flat index i + u*wp + v, so a tap is a contiguous slice
+    (columns x >= OW of each row are spill-over and dropped). Three GEMM shapes, by what is
+    cheapest: 1x1 without padding: one GEMM; few input taps (Cin*kh*kw small): taps stacked
+    (im2col); fewer outputs than inputs (the sub-pixel conv): one GEMM for all taps, then shifted
+    adds. Row chunks are independent and write disjoint rows, so they run on a thread pool
+    (NumPy and BLAS release the GIL). `role`: the output's buffer in run()'s pool (None: fresh).
     """
     cin, h, wd = x.shape
     cout, _, kh, kw = w.shape
@@ -159,38 +231,45 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
     hp, wp = h + t + bo, wd + l + r
     oh, ow = hp - kh + 1, wp - kw + 1
     check_frame_size(h, wd, oh, ow)
-    out = np.empty((cout, oh, ow), dtype=x.dtype)
+    out = _frame_buffer(role, (cout, oh, ow), x.dtype) if role else np.empty((cout, oh, ow), dtype=x.dtype)
+    dtype = x.dtype
     if kh == kw == 1 and not any(pads):
         flat, wm = x.reshape(cin, -1), w.reshape(cout, cin)
 
         def chunk_1x1(r0: int, r1: int) -> None:
-            z = wm @ flat[:, r0 * wd: r1 * wd]
+            z = np.matmul(wm, flat[:, r0 * wd: r1 * wd], out=_buffer("z", (cout, (r1 - r0) * wd), dtype))
             z += b
             out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wd)
 
         _for_row_chunks(oh, wd, chunk_1x1)
         return out
-    xp = _padded(cin, (cin, (hp + 1) * wp), x.dtype, pad)  # one spare row: the last row's spill-over
-    xp[:, : hp * wp].reshape(cin, hp, wp)[:, t: t + h, l: l + wd] = x
+    fill = np.zeros((cin, 1, 1), dtype=dtype) if pad is None else np.asarray(pad, dtype=dtype).reshape(cin, 1, 1)
     offsets = [u * wp + v for u in range(kh) for v in range(kw)]
+
+    def rows_of(r0: int, r1: int) -> tuple[np.ndarray, int]:
+        """The chunk's padded input rows, flat, with one spare row for the last row's spill-over."""
+        buf = _halo_rows(x, fill, r0, r1, kh, t, l, r, spare=1)
+        return buf.reshape(cin, -1), (r1 - r0) * wp
 
     if cin * kh * kw <= IM2COL_MAX_K:
         wm = np.concatenate([w.transpose(0, 2, 3, 1).reshape(cout, -1), b], axis=1)  # bias as a last column
 
         def chunk(r0: int, r1: int) -> None:
-            n, base = (r1 - r0) * wp, r0 * wp
-            cols = np.empty((len(offsets) * cin + 1, n), dtype=x.dtype)
+            xf, n = rows_of(r0, r1)
+            cols = _buffer("cols", (len(offsets) * cin + 1, n), dtype)
             for i, off in enumerate(offsets):
-                cols[i * cin: (i + 1) * cin] = xp[:, base + off: base + off + n]
+                cols[i * cin: (i + 1) * cin] = xf[:, off: off + n]
             cols[-1] = 1
-            out[:, r0:r1] = finish(wm @ cols).reshape(cout, r1 - r0, wp)[:, :, :ow]
+            z = np.matmul(wm, cols, out=_buffer("z", (cout, n), dtype))
+            out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wp)[:, :, :ow]
     elif cout < cin:
         stacked = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw * cout, cin))
 
         def chunk(r0: int, r1: int) -> None:
-            n, base = (r1 - r0) * wp, r0 * wp
-            y = stacked @ xp[:, base: base + n + offsets[-1]]
-            z = np.repeat(b, n, axis=1)
+            xf, n = rows_of(r0, r1)
+            y = np.matmul(stacked, xf[:, : n + offsets[-1]], out=_buffer("taps", (len(stacked), n + offsets[-1]), dtype))
+            z = _buffer("z", (cout, n), dtype)
+            z[...] = b
             for i, off in enumerate(offsets):
                 z += y[i * cout: (i + 1) * cout, off: off + n]
             out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wp)[:, :, :ow]
@@ -198,17 +277,34 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
         taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw, cout, cin))
 
         def chunk(r0: int, r1: int) -> None:
-            n, base = (r1 - r0) * wp, r0 * wp
-            z = taps[0] @ xp[:, base + offsets[0]: base + offsets[0] + n]
-            tmp = np.empty_like(z)
+            xf, n = rows_of(r0, r1)
+            z = np.matmul(taps[0], xf[:, offsets[0]: offsets[0] + n], out=_buffer("z", (cout, n), dtype))
+            tmp = _buffer("tap", (cout, n), dtype)
             for i in range(1, len(offsets)):
-                np.matmul(taps[i], xp[:, base + offsets[i]: base + offsets[i] + n], out=tmp)
+                np.matmul(taps[i], xf[:, offsets[i]: offsets[i] + n], out=tmp)
                 z += tmp
             z += b
             out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wp)[:, :, :ow]
 
     _for_row_chunks(oh, wp, chunk)
     return out
+
+
+def _halo_rows(x: np.ndarray, fill: np.ndarray, r0: int, r1: int, kh: int, t: int, l: int, r: int,
+               spare: int = 0) -> np.ndarray:
+    """Rows r0 .. r1 + kh - 2 of frame x [Cin, H, W] padded by t rows on top and l, r columns
+    (`fill` [Cin, 1, 1] in the border, and in `spare` extra rows at the end), as this thread's
+    [Cin, rows + spare, l + W + r] scratch buffer."""
+    cin, h, wd = x.shape
+    buf = _buffer("rows", (cin, r1 - r0 + kh - 1 + spare, l + wd + r), x.dtype)
+    top, end = max(r0 - t, 0), min(r1 + kh - 1 - t, h)   # the frame rows among them
+    a, e = top + t - r0, max(end + t - r0, top + t - r0)
+    buf[:, :a] = fill
+    buf[:, e:] = fill
+    buf[:, a:e, :l] = fill
+    buf[:, a:e, l + wd:] = fill
+    buf[:, a:e, l: l + wd] = x[:, top:end]
+    return buf
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -265,7 +361,8 @@ def _mlas_available() -> bool:
 def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish) -> np.ndarray:
     """_conv_float's contract on onnxruntime's MLAS kernels. Each row chunk copies its input rows
     (with the kh - 1 halo rows and the padding) into one buffer, runs an unpadded float32
-    Conv on it in a single-threaded session, and applies `finish` while the result is in cache."""
+    Conv on it in a single-threaded session that writes into this thread's scratch buffer, and
+    applies `finish` while the result is in cache."""
     cin, h, wd = x.shape
     cout, _, kh, kw = w.shape
     t, l, bo, r = layer.pads
@@ -275,20 +372,17 @@ def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish
     session = _SESSIONS.get(layer)
     if session is None:
         session = _SESSIONS[layer] = _mlas_session(w, b)
-    out = np.empty((cout, oh, ow), dtype=np.float32)
-    pad = layer.pad.astype(np.float32).reshape(cin, 1, 1)
+    out = _frame_buffer(layer.output, (cout, oh, ow), np.float32)
+    fill = layer.pad.astype(np.float32).reshape(cin, 1, 1)
 
     def chunk(r0: int, r1: int) -> None:
-        rows = r1 - r0 + kh - 1                      # padded rows r0 .. r1 + kh - 2
-        top, end = max(r0 - t, 0), min(r1 + kh - 1 - t, h)   # the frame rows among them
-        buf = np.empty((1, cin, rows, wp), dtype=np.float32)
-        buf[0, :, : top + t - r0] = pad
-        buf[0, :, end + t - r0:] = pad
-        buf[0, :, top + t - r0: end + t - r0, :l] = pad
-        buf[0, :, top + t - r0: end + t - r0, l + wd:] = pad
-        buf[0, :, top + t - r0: end + t - r0, l: l + wd] = x[:, top:end]
-        z = session.run(None, {"x": buf})[0]
-        out[:, r0:r1] = finish(z.reshape(cout, -1)).reshape(cout, r1 - r0, ow)
+        buf = _halo_rows(x, fill, r0, r1, kh, t, l, r)
+        z = _buffer("z", (cout, (r1 - r0) * ow), np.float32)
+        io = session.io_binding()
+        io.bind_cpu_input("x", buf[None])
+        io.bind_output("z", "cpu", 0, np.float32, [1, cout, r1 - r0, ow], z.ctypes.data)
+        session.run_with_iobinding(io)
+        out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, ow)
 
     _for_row_chunks(oh, wp, chunk)
     return out
@@ -374,7 +468,7 @@ class _Requant:
         if self.act.kind == "prelu":
             # floor is monotone: max(floor a, floor b) = floor(max(a, b)), and likewise for min
             zn = z if self.neg_dtype == z.dtype else z.astype(self.neg_dtype)
-            y = zn * self.k
+            y = np.multiply(zn, self.k, out=_buffer("prelu", zn.shape, zn.dtype))
             y += self.d
             steep = [(c, np.minimum(y[c], zn[c])) for c in self.steep]  # slope > 1: the smaller branch
             np.maximum(y, zn, out=y)
@@ -388,9 +482,11 @@ class _Requant:
         if self.act.kind == "tanh":  # see __init__; z is this chunk's own accumulator, free to overwrite
             idx = z if self.indexes else np.subtract(np.floor(z, out=z), self.lo, out=z)
             np.clip(idx, 0, self.table.size - 1, out=idx)  # saturation; then truncation is floor
+            codes = _buffer("index", idx.shape, self.index_dtype)
+            np.copyto(codes, idx, casting="unsafe")
             # every index is in range now; "wrap" skips the bounds checks of the default "raise"
-            return np.take(self.table, idx.astype(self.index_dtype), mode="wrap")
-        y = np.floor(z)
+            return np.take(self.table, codes, mode="wrap", out=_buffer("lookup", idx.shape, self.table.dtype))
+        y = np.floor(z, out=z)
         if self.zero is not None:
             y += self.zero
         np.clip(y, self.lo, self.hi, out=y)
@@ -416,7 +512,7 @@ def _(layer: QConv, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
     b = ((layer.bias.reshape(-1, 1) + rq.pre_add) * rq.scale).astype(dtype)
     if dtype == np.float32 and (engine == "mlas" or engine == "auto" and w.shape[0] >= MLAS_MIN_OUTPUTS):
         return _conv_mlas(layer, x.astype(dtype, copy=False), w, b, rq)
-    return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq, layer.pad_code)
+    return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq, layer.pad_code, layer.output)
 
 
 def _half_max(acc_frac: np.ndarray, act: QAct, out_frac: np.ndarray) -> int:
@@ -478,7 +574,14 @@ def _(layer: QAdd, a: np.ndarray, b: np.ndarray, engine: str = "numpy") -> np.nd
 
 @execute.register
 def _(layer: QDepthToSpace, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
-    return depth_to_space(x[None], layer.blocksize, layer.mode)[0]
+    c, h, w = x.shape
+    r = layer.blocksize
+    out = _frame_buffer(layer.output, (c // (r * r), h * r, w * r), x.dtype)
+    # out[c, y*r + i, x*r + j] = x[(i*r + j)*C' + c, y, x] (DCR) or x[(c*r + i)*r + j, y, x] (CRD)
+    blocks = x.reshape(r, r, -1, h, w).transpose(2, 3, 0, 4, 1) if layer.mode == "DCR" else \
+        x.reshape(-1, r, r, h, w).transpose(0, 3, 1, 4, 2)
+    out.reshape(-1, h, r, w, r)[...] = blocks
+    return out
 
 
 @execute.register

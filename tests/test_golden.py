@@ -118,3 +118,40 @@ def test_engines_agree_with_the_int64_path_on_zoo_models(name, monkeypatch):
     for engine, codes in got.items():
         for k in want:
             assert np.array_equal(codes[k], want[k]), (engine, k)
+
+
+def test_pooled_buffers_never_leak_between_frames_threads_or_callers(exported, monkeypatch):
+    """run() reuses its buffers from frame to frame (srhw.golden._Buffers): frames of other sizes,
+    two models in turn, two threads at once and layers executed on their own all get the codes
+    of unpooled execution, and nothing a caller holds is overwritten later."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(golden, "CHUNK_COLUMNS", 300)   # several row chunks per layer
+    models = [_quantized(exported, name, 8)[1] for name in ("espcn_x3", "fsrcnn_x2")]
+    frames = [pixels(1, 37, 53, seed=1), pixels(1, 20, 11, seed=2), pixels(1, 41, 29, seed=3)]
+    golden.release_buffers()
+    with monkeypatch.context() as m:
+        m.setattr(golden, "POOL_BYTES", 0)                   # every array fresh
+        want = [[golden.run(q, f, keep_all=True) for f in frames] for q in models]
+    assert golden._pool().bytes == 0
+    kept = golden.run(models[0], frames[0], keep_all=True)
+    assert golden._pool().bytes > 0                          # the pool is in use
+    for q, wants in zip(models, want):
+        for f, w in zip(frames, wants):
+            got = golden.run(q, f, keep_all=True)
+            assert all(np.array_equal(got[k], w[k]) for k in w)
+    assert all(np.array_equal(kept[k], want[0][0][k]) for k in kept)   # still the first frame's
+
+    jobs = [(i, j) for i in range(2) for j in range(3)] * 3
+    with ThreadPoolExecutor(2) as pool:
+        outs = list(pool.map(lambda ij: golden.run(models[ij[0]], frames[ij[1]]), jobs))
+    for (i, j), out in zip(jobs, outs):
+        assert np.array_equal(out, want[i][j][models[i].output].astype(np.uint8)), (i, j)
+
+    layer = models[0].layers[0]
+    codes = [want[0][j][models[0].input].astype(np.float32) for j in range(2)]
+    first = golden.execute(layer, codes[0], engine="mlas")
+    copy = first.copy()
+    golden.execute(layer, codes[1], engine="mlas")
+    assert np.array_equal(first, copy)
+    assert np.array_equal(first, want[0][0][layer.output])

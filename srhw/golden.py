@@ -69,17 +69,19 @@ def run(g: QGraph, frame: np.ndarray, keep_all: bool = False, engine: str = "aut
     pool = _pool()
     if pool.active:
         raise RuntimeError("golden.run is not re-entrant within one thread")
+    blocked = _blocked_values(g, engine)
     pool.active = True
     try:
         env: dict[str, np.ndarray] = {g.input: _buffer("input", x.shape, np.float32)}
         env[g.input][...] = x
         with _blas_single_threaded():
             for layer in g.layers:
-                env[layer.output] = execute(layer, *[env[i] for i in layer.inputs], engine=engine)
+                kw = {"blocked_output": True} if layer.output in blocked else {}
+                env[layer.output] = execute(layer, *[env[i] for i in layer.inputs], engine=engine, **kw)
     finally:
         pool.active = False
     if keep_all:
-        return {k: v.astype(np.int64) for k, v in env.items()}
+        return {k: _unblocked(v).astype(np.int64) for k, v in env.items()}
     return env[g.output].astype(np.uint8)
 
 
@@ -294,9 +296,10 @@ def _halo_rows(x: np.ndarray, fill: np.ndarray, r0: int, r1: int, kh: int, t: in
                spare: int = 0) -> np.ndarray:
     """Rows r0 .. r1 + kh - 2 of frame x [Cin, H, W] padded by t rows on top and l, r columns
     (`fill` [Cin, 1, 1] in the border, and in `spare` extra rows at the end), as this thread's
-    [Cin, rows + spare, l + W + r] scratch buffer."""
-    cin, h, wd = x.shape
-    buf = _buffer("rows", (cin, r1 - r0 + kh - 1 + spare, l + wd + r), x.dtype)
+    [Cin, rows + spare, l + W + r] scratch buffer. A blocked frame [Cin/B, H, W, B] (with `fill`
+    [Cin/B, 1, 1, B]) gives [Cin/B, rows + spare, l + W + r, B]."""
+    h, wd = x.shape[1:3]
+    buf = _buffer("rows", (x.shape[0], r1 - r0 + kh - 1 + spare, l + wd + r) + x.shape[3:], x.dtype)
     top, end = max(r0 - t, 0), min(r1 + kh - 1 - t, h)   # the frame rows among them
     a, e = top + t - r0, max(end + t - r0, top + t - r0)
     buf[:, :a] = fill
@@ -347,7 +350,7 @@ def _for_row_chunks(rows: int, pitch: int, fn) -> None:
 
 
 # ------------------------------------------------------------------ MLAS (onnxruntime) engine
-_SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # QConv -> its MLAS session
+_SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # QConv -> {layout: its MLAS session}
 
 
 def _mlas_available() -> bool:
@@ -358,42 +361,70 @@ def _mlas_available() -> bool:
     return True
 
 
-def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish) -> np.ndarray:
+def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish,
+               blocked_output: bool = False) -> np.ndarray:
     """_conv_float's contract on onnxruntime's MLAS kernels. Each row chunk copies its input rows
     (with the kh - 1 halo rows and the padding) into one buffer, runs an unpadded float32
     Conv on it in a single-threaded session that writes into this thread's scratch buffer, and
-    applies `finish` while the result is in cache."""
-    cin, h, wd = x.shape
+    applies `finish` while the result is in cache.
+
+    x is [Cin, H, W], or [Cin/B, H, W, B] when its producer left it in MLAS's blocked NCHWc
+    layout (see _blocked_values); `blocked_output` asks for the output in that layout too, which
+    saves MLAS reordering it out and the next conv reordering it back in."""
+    blocked_input = x.ndim == 4
+    cin, h, wd = (x.shape[0] * x.shape[3], x.shape[1], x.shape[2]) if blocked_input else x.shape
     cout, _, kh, kw = w.shape
     t, l, bo, r = layer.pads
     wp = wd + l + r
     oh, ow = h + t + bo - kh + 1, wp - kw + 1
     check_frame_size(h, wd, oh, ow)
-    session = _SESSIONS.get(layer)
-    if session is None:
-        session = _SESSIONS[layer] = _mlas_session(w, b)
-    out = _frame_buffer(layer.output, (cout, oh, ow), np.float32)
-    fill = layer.pad.astype(np.float32).reshape(cin, 1, 1)
+    session = _layout_session(layer, w, b, blocked_input, blocked_output) or \
+        _layout_session(layer, w, b, blocked_input, False)
+    if session is None:   # onnxruntime did not rewrite this conv into the blocked kernels
+        x, blocked_input = _unblocked(x), False
+        session = _layout_session(layer, w, b, False, blocked_output) or _layout_session(layer, w, b, False, False)
+    blocked_output = blocked_output and session is _layout_session(layer, w, b, blocked_input, True)
+    block = _nchwc_block() if blocked_input or blocked_output else None
+    fill = layer.pad.astype(np.float32)
+    fill = fill.reshape(-1, 1, 1, block) if blocked_input else fill.reshape(cin, 1, 1)
+    shape = (cout // block, oh, ow, block) if blocked_output else (cout, oh, ow)
+    out = _frame_buffer(layer.output, shape, np.float32)
 
     def chunk(r0: int, r1: int) -> None:
         buf = _halo_rows(x, fill, r0, r1, kh, t, l, r)
-        z = _buffer("z", (cout, (r1 - r0) * ow), np.float32)
+        z = _buffer("z", (shape[0], r1 - r0, ow) + shape[3:], np.float32)
         io = session.io_binding()
-        io.bind_cpu_input("x", buf[None])
+        io.bind_cpu_input("x", buf.reshape(1, cin, -1, wp))
         io.bind_output("z", "cpu", 0, np.float32, [1, cout, r1 - r0, ow], z.ctypes.data)
         session.run_with_iobinding(io)
-        out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, ow)
+        out[:, r0:r1] = finish(z.reshape(shape[0], -1) if not blocked_output else z).reshape(z.shape)
 
     _for_row_chunks(oh, wp, chunk)
     return out
 
 
-def _mlas_session(w: np.ndarray, b: np.ndarray):
+def _layout_session(layer: QConv, w: np.ndarray, b: np.ndarray, blocked_input: bool, blocked_output: bool):
+    """The layer's session for a layout, built once; None where that layout is not available."""
+    sessions = _SESSIONS.setdefault(layer, {})
+    layout = (blocked_input, blocked_output)
+    if layout not in sessions:
+        try:
+            sessions[layout] = _mlas_session(w, b, *layout)
+        except RuntimeError:
+            sessions[layout] = None
+    return sessions[layout]
+
+
+def _mlas_session(w: np.ndarray, b: np.ndarray, blocked_input: bool = False, blocked_output: bool = False):
     """A one-node float32 Conv (no padding) with the scaled weights and bias as initializers.
     One intra-op thread: the row chunks already occupy every core, and spinning workers would
-    take them from the NumPy epilogues."""
+    take them from the NumPy epilogues.
+
+    With `blocked_input` / `blocked_output`, the session takes / returns MLAS's NCHWc layout:
+    onnxruntime's own optimizer rewrites the Conv into ReorderInput -> nchwc Conv ->
+    ReorderOutput (with the weights reordered for this CPU), and the reorders asked away are cut
+    from that graph."""
     import onnx
-    import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
     graph = helper.make_graph(
@@ -403,11 +434,129 @@ def _mlas_session(w: np.ndarray, b: np.ndarray):
         [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b.reshape(-1), "b")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     onnx.checker.check_model(model)
+    if blocked_input or blocked_output:
+        model = _without_reorders(model, blocked_input, blocked_output)
+    return _session(model)
+
+
+def _session(model):
+    import onnxruntime as ort
+
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+
+def _without_reorders(model, blocked_input: bool, blocked_output: bool):
+    """onnxruntime's NCHWc rewrite of a one-Conv model, with its ReorderInput (blocked_input)
+    and/or ReorderOutput (blocked_output) removed; None where the rewrite is not the expected
+    ReorderInput? -> Conv -> ReorderOutput of domain com.microsoft.nchwc."""
+    import tempfile
+
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper
+
+    with tempfile.TemporaryDirectory(prefix="srhw-nchwc-") as tmp:
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.optimized_model_filepath = os.path.join(tmp, "conv.onnx")
+        opts.log_severity_level = 3   # not the warning that the saved model is for this CPU only: it is
+        ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        opt = onnx.load(opts.optimized_model_filepath)
+    nodes = list(opt.graph.node)
+    kinds = [(n.domain, n.op_type) for n in nodes]
+    want = [("com.microsoft.nchwc", k) for k in ("ReorderInput", "Conv", "ReorderOutput")]
+    if kinds not in (want, want[1:]) or (blocked_input and kinds != want):
+        raise RuntimeError(f"onnxruntime's NCHWc rewrite is {kinds}, not {want}")
+    if blocked_input:
+        nodes = nodes[1:]
+        nodes[0].input[0] = "x"
+    if blocked_output:
+        nodes = nodes[:-1]
+        nodes[-1].output[0] = "z"
+    graph = helper.make_graph(nodes, "srhw_golden_conv_nchwc", list(opt.graph.input), list(opt.graph.output),
+                              list(opt.graph.initializer))
+    return helper.make_model(graph, opset_imports=list(opt.opset_import), ir_version=opt.ir_version)
+
+
+_BLOCK: list[int | None] = []
+
+
+def _nchwc_block() -> int | None:
+    """The channel block of onnxruntime's NCHWc kernels on this CPU (16 with AVX-512, 8 with
+    AVX2), found once by running a blocked 16 -> 16 conv against the plain one and seeing which
+    layout its output is in; None where the rewrite is missing or neither layout matches (then
+    every conv reorders, as onnxruntime itself does around a lone Conv)."""
+    if not _BLOCK:
+        rng = np.random.default_rng(0)
+        w = rng.integers(-8, 8, (16, 16, 3, 3)).astype(np.float32)
+        b = rng.integers(-8, 8, 16).astype(np.float32)
+        x = rng.integers(-8, 8, (1, 16, 5, 6)).astype(np.float32)
+        found = None
+        try:
+            want = _mlas_session(w, b).run(None, {"x": x})[0]
+            both = _mlas_session(w, b, True, True)
+            for blk in (16, 8):
+                def to(a, blk=blk):
+                    return np.ascontiguousarray(a.reshape(1, 16 // blk, blk, *a.shape[2:]).transpose(0, 1, 3, 4, 2))
+                got = both.run(None, {"x": to(x).reshape(x.shape)})[0]
+                if np.array_equal(got.reshape(to(want).shape), to(want)):
+                    found = blk
+                    break
+        except Exception:  # noqa: BLE001 - any failure means: no blocked layout, reorder as before
+            found = None
+        _BLOCK.append(found)
+    return _BLOCK[0]
+
+
+def _on_mlas(layer: QLayer, engine: str) -> bool:
+    """Whether execute() runs this layer's multiplications on MLAS (in float32)."""
+    if not isinstance(layer, QConv) or engine == "numpy":
+        return False
+    if exact_dtype(layer.cert["acc_bound"] + _half_max(layer.acc_frac, layer.act, layer.out_frac)) != np.float32:
+        return False
+    return engine == "mlas" or layer.weight.shape[0] >= MLAS_MIN_OUTPUTS
+
+
+def _uniform_epilogue(layer: QConv) -> bool:
+    """An epilogue that treats every channel alike after the scaling folded into the weights
+    (tanh with its offset on the bias; ReLU or none, symmetric codes): it runs on any layout."""
+    act = layer.act
+    if layer.out_zero is not None and np.any(layer.out_zero):
+        return False
+    if act.kind == "tanh":
+        return _folds_offset(act, np.asarray(layer.acc_frac) - act.lut_fmt.frac)
+    return act.kind in ("none", "relu")
+
+
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # QGraph -> {engine: blocked values}
+
+
+def _blocked_values(g: QGraph, engine: str) -> frozenset[str]:
+    """The values that stay in MLAS's blocked layout between two convs: produced by an MLAS conv
+    whose channels fill whole blocks and whose epilogue is channel-uniform, read only by MLAS
+    convs, and not the graph's output."""
+    plans = _PLANS.setdefault(g, {})
+    if engine not in plans:
+        block = _nchwc_block() if engine != "numpy" and any(_on_mlas(l, engine) for l in g.layers) else None
+        readers: dict[str, list[QLayer]] = {}
+        for layer in g.layers:
+            for name in layer.inputs:
+                readers.setdefault(name, []).append(layer)
+        plans[engine] = frozenset(
+            layer.output for layer in g.layers
+            if block and _on_mlas(layer, engine) and layer.weight.shape[0] % block == 0 and _uniform_epilogue(layer)
+            and layer.output != g.output and readers.get(layer.output)
+            and all(_on_mlas(c, engine) for c in readers[layer.output]))
+    return plans[engine]
+
+
+def _unblocked(v: np.ndarray) -> np.ndarray:
+    """[C/B, H, W, B] (blocked) -> [C, H, W]; anything else as it is."""
+    return v.transpose(0, 3, 1, 2).reshape(-1, *v.shape[1:3]) if v.ndim == 4 else v
 
 
 class _Requant:
@@ -500,7 +649,7 @@ def execute(layer: QLayer, *args: np.ndarray, engine: str = "numpy") -> np.ndarr
 
 
 @execute.register
-def _(layer: QConv, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
+def _(layer: QConv, x: np.ndarray, engine: str = "numpy", blocked_output: bool = False) -> np.ndarray:
     acc_bound = layer.cert["acc_bound"]
     dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac))
     if dtype is None:
@@ -510,8 +659,8 @@ def _(layer: QConv, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
     rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype, layer.out_zero)
     w = (layer.weight * rq.scale.reshape(-1, 1, 1, 1)).astype(dtype)
     b = ((layer.bias.reshape(-1, 1) + rq.pre_add) * rq.scale).astype(dtype)
-    if dtype == np.float32 and (engine == "mlas" or engine == "auto" and w.shape[0] >= MLAS_MIN_OUTPUTS):
-        return _conv_mlas(layer, x.astype(dtype, copy=False), w, b, rq)
+    if _on_mlas(layer, engine):
+        return _conv_mlas(layer, x.astype(np.float32, copy=False), w, b, rq, blocked_output)
     return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq, layer.pad_code, layer.output)
 
 

@@ -155,3 +155,41 @@ def test_pooled_buffers_never_leak_between_frames_threads_or_callers(exported, m
     golden.execute(layer, codes[1], engine="mlas")
     assert np.array_equal(first, copy)
     assert np.array_equal(first, want[0][0][layer.output])
+
+
+def test_blocked_layout_between_mlas_convs(monkeypatch):
+    """ESPCN's 64-channel tanh output goes from one MLAS conv to the next in onnxruntime's blocked
+    NCHWc layout; with that layout off, and when the reading conv cannot take it (it then
+    unblocks), the codes are the same as the plain int64 execution's."""
+    import platform
+
+    import srhw
+    from srhw.compiler import resolve_model
+
+    q = srhw.compile(resolve_model("espcn_x2"), bits=8, progress=False, hls=False).qgraph
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert golden._nchwc_block() in (8, 16)
+        assert golden._blocked_values(q, "auto") == {q.layers[0].output}
+    frame = pixels(1, 29, 61, seed=7)
+    monkeypatch.setattr(golden, "CHUNK_COLUMNS", 700)
+    got = {"blocked": golden.run(q, frame, keep_all=True)}
+    with monkeypatch.context() as m:
+        m.setattr(golden, "_blocked_values", lambda g, engine: frozenset())
+        got["plain"] = golden.run(q, frame, keep_all=True)
+    q2 = srhw.compile(resolve_model("espcn_x2"), bits=8, progress=False, hls=False).qgraph  # fresh sessions
+    real = golden._without_reorders
+
+    def no_blocked_input(model, blocked_input, blocked_output):
+        if blocked_input:
+            raise RuntimeError("not rewritten")
+        return real(model, blocked_input, blocked_output)
+
+    with monkeypatch.context() as m:
+        m.setattr(golden, "_without_reorders", no_blocked_input)
+        got["unblocked by the reader"] = golden.run(q2, frame, keep_all=True)
+    monkeypatch.setattr(golden, "F32_EXACT", 0)
+    monkeypatch.setattr(golden, "F64_EXACT", 0)
+    want = golden.run(q, frame, keep_all=True)
+    for case, codes in got.items():
+        for k in want:
+            assert np.array_equal(codes[k], want[k]), (case, k)

@@ -71,6 +71,7 @@ def run(g: QGraph, frame: np.ndarray, keep_all: bool = False, engine: str = "aut
         raise RuntimeError("golden.run is not re-entrant within one thread")
     blocked = _blocked_values(g, engine)
     pool.active = True
+    pool.run += 1
     try:
         env: dict[str, np.ndarray] = {g.input: _buffer("input", x.shape, np.float32)}
         env[g.input][...] = x
@@ -94,12 +95,15 @@ class _Buffers:
     activations anew pays that again on every call: about a fifth of ESPCN x2's time on a 256x256
     frame, depending on what the process allocated before (docs/golden.md). Each buffer belongs
     to a role: a layer's output (reused only inside `run`, whose values never outlive it) or a row
-    chunk's scratch (used and dropped within one chunk). At most POOL_BYTES per thread; beyond
-    that, arrays are allocated as usual."""
+    chunk's scratch (used and dropped within one chunk). At most POOL_BYTES per thread: when a
+    buffer does not fit, those that earlier runs used and this one has not are dropped first
+    (another model's), and if it still does not fit, it is allocated as usual."""
 
     def __init__(self) -> None:
         self.blocks: dict[str, np.ndarray] = {}
+        self.used: dict[str, int] = {}   # role -> the run that last used it
         self.bytes = 0
+        self.run = 0
         self.active = False   # inside run(): layer outputs may come from the pool
 
 
@@ -124,12 +128,16 @@ def _buffer(role: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     block = pool.blocks.get(role)
     if block is None or block.nbytes < nbytes:
         if block is not None:
-            pool.bytes -= block.nbytes
-            del pool.blocks[role]
+            pool.bytes -= pool.blocks.pop(role).nbytes
+        for stale in sorted((r for r in pool.blocks if pool.used[r] < pool.run), key=pool.used.__getitem__):
+            if pool.bytes + nbytes <= POOL_BYTES:
+                break
+            pool.bytes -= pool.blocks.pop(stale).nbytes
         if pool.bytes + nbytes > POOL_BYTES:
             return np.empty(shape, dtype=dtype)
         block = pool.blocks[role] = np.empty(max(nbytes, 1), dtype=np.uint8)
         pool.bytes += block.nbytes
+    pool.used[role] = pool.run
     return block[:nbytes].view(dtype).reshape(shape)
 
 
@@ -143,6 +151,7 @@ def release_buffers() -> None:
     """Frees the buffers that every thread keeps between frames. Call it between runs only."""
     for pool in list(_EVERY_POOL):
         pool.blocks.clear()
+        pool.used.clear()
         pool.bytes = 0
 
 

@@ -131,31 +131,11 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     out_dir = Path(out) if out is not None else None
     if out_dir is not None and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         raise UsageError(f"output directory '{out_dir}' exists and is not empty; use --force to replace it")
-    wb, ab = wbits or bits, abits or bits
     target = make_target(board, clock_mhz, fps, in_size, max_width, fixed_size) if hls or rtl else None
-    path = resolve_model(model)
-    graph = run_pipeline(import_onnx(path), pipeline(input_range, output_range))  # type: ignore[arg-type]
-    upscaling = upscales(graph)
-    frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]), upscaling)
-
-    from tqdm import tqdm
-
-    with tqdm(total=len(frames), desc="calibrating", unit="frame", disable=not progress, leave=False) as bar:
-        stats = calibrate(graph, frames, bar)
-    refs = [float_reference(graph, f) for f in frames]
-    candidates = METHODS if method == "auto" else (method,)
-    scored = {}
-    for m in candidates:
-        q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=weight_granularity,
-                     weight_rounding=weight_rounding, zero_points=zero_points)
-        scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
-    best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
-    psnr_db, q = scored[best]
-    meta = {"model": path.stem, "bits": bits, "calibration_frames": len(frames),
-            "calibration_set": f"default ({calib_dir(upscaling).name})" if calib is None else Path(calib).name,
-            "psnr_fixed_vs_float_db": round(psnr_db, 4),
-            "psnr_by_method_db": {m: round(scored[m][0], 4) for m in candidates}}
-    q = QGraph(q.name, q.input, q.input_channels, q.output, q.layers, q.boundary, q.meta | meta)
+    q, graph, frames = quantize_model(resolve_model(model), bits=bits, wbits=wbits, abits=abits, calib=calib,
+                                      method=method, input_range=input_range, output_range=output_range,
+                                      weight_granularity=weight_granularity, weight_rounding=weight_rounding,
+                                      zero_points=zero_points, progress=progress)
 
     from srhw.report import layer_rows, render_report, summary_of
 
@@ -188,6 +168,38 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
                                 "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | files,
                       force)
     return CompileResult(q, graph, summary, report)
+
+
+def quantize_model(path: Path, *, bits: int, wbits: int | None, abits: int | None, calib: str | Path | None,
+                   method: str, input_range: str, output_range: str, weight_granularity: str,
+                   weight_rounding: str, zero_points: bool,
+                   progress: bool) -> tuple[QGraph, ir.Graph, list[np.ndarray]]:
+    """compile()'s front half, for arguments it has checked: the float graph after the passes,
+    the calibration frames, and the quantized graph of the calibration method that brings the
+    golden model closest to float on them (with its choice recorded in the graph's meta)."""
+    wb, ab = wbits or bits, abits or bits
+    graph = run_pipeline(import_onnx(path), pipeline(input_range, output_range))  # type: ignore[arg-type]
+    upscaling = upscales(graph)
+    frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]), upscaling)
+
+    from tqdm import tqdm
+
+    with tqdm(total=len(frames), desc="calibrating", unit="frame", disable=not progress, leave=False) as bar:
+        stats = calibrate(graph, frames, bar)
+    refs = [float_reference(graph, f) for f in frames]
+    candidates = METHODS if method == "auto" else (method,)
+    scored = {}
+    for m in candidates:
+        q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=weight_granularity,
+                     weight_rounding=weight_rounding, zero_points=zero_points)
+        scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
+    best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
+    psnr_db, q = scored[best]
+    meta = {"model": path.stem, "bits": bits, "calibration_frames": len(frames),
+            "calibration_set": f"default ({calib_dir(upscaling).name})" if calib is None else Path(calib).name,
+            "psnr_fixed_vs_float_db": round(psnr_db, 4),
+            "psnr_by_method_db": {m: round(scored[m][0], 4) for m in candidates}}
+    return QGraph(q.name, q.input, q.input_channels, q.output, q.layers, q.boundary, q.meta | meta), graph, frames
 
 
 def csim_frames(channels: int, size: tuple[int, int], flat_size: tuple[int, int]) -> list[np.ndarray]:

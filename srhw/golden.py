@@ -278,7 +278,8 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
 
         def chunk(r0: int, r1: int) -> None:
             xf, n = rows_of(r0, r1)
-            y = np.matmul(stacked, xf[:, : n + offsets[-1]], out=_buffer("taps", (len(stacked), n + offsets[-1]), dtype))
+            span = n + offsets[-1]
+            y = np.matmul(stacked, xf[:, :span], out=_buffer("taps", (len(stacked), span), dtype))
             z = _buffer("z", (cout, n), dtype)
             z[...] = b
             for i, off in enumerate(offsets):
@@ -387,13 +388,14 @@ def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish
     wp = wd + l + r
     oh, ow = h + t + bo - kh + 1, wp - kw + 1
     check_frame_size(h, wd, oh, ow)
+    block = _nchwc_block()
+    blocked_output = blocked_output and block is not None and cout % block == 0
     session = _layout_session(layer, w, b, blocked_input, blocked_output) or \
         _layout_session(layer, w, b, blocked_input, False)
     if session is None:   # onnxruntime did not rewrite this conv into the blocked kernels
         x, blocked_input = _unblocked(x), False
         session = _layout_session(layer, w, b, False, blocked_output) or _layout_session(layer, w, b, False, False)
     blocked_output = blocked_output and session is _layout_session(layer, w, b, blocked_input, True)
-    block = _nchwc_block() if blocked_input or blocked_output else None
     fill = layer.pad.astype(np.float32)
     fill = fill.reshape(-1, 1, 1, block) if blocked_input else fill.reshape(cin, 1, 1)
     shape = (cout // block, oh, ow, block) if blocked_output else (cout, oh, ow)
@@ -460,8 +462,8 @@ def _session(model):
 
 def _without_reorders(model, blocked_input: bool, blocked_output: bool):
     """onnxruntime's NCHWc rewrite of a one-Conv model, with its ReorderInput (blocked_input)
-    and/or ReorderOutput (blocked_output) removed; None where the rewrite is not the expected
-    ReorderInput? -> Conv -> ReorderOutput of domain com.microsoft.nchwc."""
+    and/or ReorderOutput (blocked_output) removed. RuntimeError where the rewrite is not the
+    expected (ReorderInput ->) Conv -> ReorderOutput of domain com.microsoft.nchwc."""
     import tempfile
 
     import onnx

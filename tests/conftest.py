@@ -21,6 +21,31 @@ nn = torch.nn
 EXPORTERS = ["torchscript", "dynamo"]
 
 
+# ------------------------------------------------------------------- shared quantization
+_QUANTIZED: dict = {}
+
+
+@pytest.fixture
+def shared_quantization(monkeypatch):
+    """srhw.compile quantizes a model once per test session for the same arguments, in the tests
+    that ask for this (the pins, and the shipped models' C and RTL simulations, which compile the
+    same fifteen models at W8A8): each still gets the real quantizer's result of this session's
+    code. The quantizer's determinism is tested on fresh runs elsewhere
+    (test_generation_is_deterministic), and a test that needs its own objects (new onnxruntime
+    sessions, say) does not ask for this fixture."""
+    from srhw import compiler
+
+    real = compiler.quantize_model
+
+    def once(path, **kw):
+        key = (str(Path(path).resolve()), tuple(sorted((k, repr(v)) for k, v in kw.items() if k != "progress")))
+        if key not in _QUANTIZED:
+            _QUANTIZED[key] = real(path, **kw)
+        return _QUANTIZED[key]
+
+    monkeypatch.setattr(compiler, "quantize_model", once)
+
+
 # ------------------------------------------------------------------------- torch models
 class TinyFSRCNN(nn.Module):
     """FSRCNN(d, s, m) shape with the paper's ConvTranspose, small enough for fast tests."""

@@ -100,7 +100,7 @@ def test_fast_float_path_equals_the_int64_path(exported, name, zero_points, monk
 
 
 @pytest.mark.parametrize("name", ["espcn_x2", "fsrcnn_x3", "srcnn_915_x2"])
-def test_engines_agree_with_the_int64_path_on_zoo_models(name, monkeypatch):
+def test_engines_agree_with_the_int64_path_on_zoo_models(name, monkeypatch, shared_quantization):
     """NumPy's BLAS and onnxruntime's MLAS (every float32 conv, and the auto split) give the
     codes of the plain int64 execution, on a shipped model with its real widths (64- and
     32-channel convs, tanh, PReLU, sub-pixel output), an odd, non-square frame and row chunks

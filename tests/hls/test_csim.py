@@ -75,7 +75,7 @@ SHIPPED = sorted(p.stem for p in zoo_dir().glob("*.onnx"))
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_models_default_plan_and_vectors(tmp_path, name):
+def test_shipped_models_default_plan_and_vectors(tmp_path, name, shared_quantization):
     """Every zoo model planned for 4K60 output at 300 MHz (1080p60 in for x2, 720p60 for x3,
     540p60 for x4), default vectors (37x23 noise, 13x17 all-255, checkerboard, a real crop)."""
     out = tmp_path / "out"

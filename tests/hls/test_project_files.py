@@ -46,7 +46,7 @@ def test_interface_and_sizes(project):
     assert "#define SRHW_MAX_WIDTH 640" in h and "#define SRHW_PPC 2" in h and "#define SRHW_SCALE 2" in h
 
 
-def test_folding_follows_the_pixel_rate(exported):
+def test_folding_follows_the_pixel_rate(exported, shared_quantization):
     path = exported("fsrcnn_x2", "dynamo")
     fast = srhw.compile(path, progress=False, in_size="1920x1080", fps=60).summary["hls"]
     slow = srhw.compile(path, progress=False, in_size="640x360", fps=30).summary["hls"]

@@ -18,7 +18,7 @@ def test_every_shipped_model_is_pinned():
 
 @pytest.mark.parametrize("model", shipped_models())
 @pytest.mark.parametrize("bits", BITS)
-def test_golden_output_is_pinned(model, bits):
+def test_golden_output_is_pinned(model, bits, shared_quantization):
     pin = PINNED[model][f"W{bits}A{bits}"]
     now = compute(model, bits)
     assert now["psnr_vs_float_db"] == pytest.approx(pin["psnr_vs_float_db"], abs=0.005), (

@@ -32,7 +32,7 @@ def _check(r: dict, frames: int = 6) -> None:
 
 
 @pytest.mark.parametrize("name,fold", [("fsrcnn_s_x2", 1), ("fsrcnn_s_x2", None), ("espcn_x2", None)])
-def test_shipped_models_bit_exact(tmp_path, name, fold):
+def test_shipped_models_bit_exact(tmp_path, name, fold, shared_quantization):
     """fold 1: full rate (every conv computes all outputs each cycle); None: the plan for a 64x64
     input at 60 fps, which folds every conv down to one output per cycle."""
     out = _compile(name, tmp_path / "out", fold_groups=fold)

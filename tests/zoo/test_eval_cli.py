@@ -61,7 +61,7 @@ def test_upscale_skimage_image_with_comparison(tmp_path):
     assert 0 < d.mean() < 3  # float and W8A8 close, not identical
 
 
-def test_upscale_y_matches_golden(tmp_path):
+def test_upscale_y_matches_golden(tmp_path, shared_quantization):
     """A grayscale image is Y: the output is exactly the golden model's frame."""
     import srhw
     from srhw import golden

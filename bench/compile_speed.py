@@ -28,7 +28,7 @@ PHASES = ("frontend_and_passes", "calibration", "quantize_one_method_nearest", "
           "compile_nearest_no_backend", "compile_no_backend", "compile_hls", "compile_hls_rtl")
 
 
-def measure(model: str, repeat: int, tmp: Path) -> dict:
+def measure(model: str, repeat: int, tmp: Path, warmup: int = 1) -> dict:
     import srhw
     from srhw.compiler import load_frames, resolve_model, upscales
     from srhw.frontend import import_onnx
@@ -44,16 +44,17 @@ def measure(model: str, repeat: int, tmp: Path) -> dict:
     def compile_to(**kw):
         srhw.compile(model, out=tmp / f"{model}_{next(runs)}", progress=False, **kw)
 
-    r = {"frontend_and_passes": timeit(lambda: run_pipeline(import_onnx(path), pipeline("auto", "auto")), repeat, 1),
-         "calibration": timeit(lambda: calibrate(graph, frames), repeat, 1),
+    r = {"frontend_and_passes": timeit(lambda: run_pipeline(import_onnx(path), pipeline("auto", "auto")), repeat,
+                                       warmup),
+         "calibration": timeit(lambda: calibrate(graph, frames), repeat, warmup),
          "quantize_one_method_nearest": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames),
-                                               repeat, 1),
+                                               repeat, warmup),
          "quantize_one_method": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames,
-                                                        weight_rounding="gptq"), repeat, 1),
-         "compile_nearest_no_backend": timeit(lambda: compile_to(hls=False, weight_rounding="nearest"), repeat, 1),
-         "compile_no_backend": timeit(lambda: compile_to(hls=False), repeat, 1),
-         "compile_hls": timeit(lambda: compile_to(), repeat, 1),
-         "compile_hls_rtl": timeit(lambda: compile_to(rtl=True), repeat, 1)}
+                                                        weight_rounding="gptq"), repeat, warmup),
+         "compile_nearest_no_backend": timeit(lambda: compile_to(hls=False, weight_rounding="nearest"), repeat, warmup),
+         "compile_no_backend": timeit(lambda: compile_to(hls=False), repeat, warmup),
+         "compile_hls": timeit(lambda: compile_to(), repeat, warmup),
+         "compile_hls_rtl": timeit(lambda: compile_to(rtl=True), repeat, warmup)}
     return r | {"calibration_frames": len(frames)}
 
 
@@ -61,15 +62,16 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--models", nargs="+", default=MODELS)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=1, help="untimed runs before the timed ones (0: a smoke run)")
     args = p.parse_args(argv)
-    res: dict = {"models": {}, "repeat": args.repeat}
+    res: dict = {"models": {}, "repeat": args.repeat, "warmup": args.warmup}
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:
-            res["models"][model] = measure(model, args.repeat, Path(tmp))
+            res["models"][model] = measure(model, args.repeat, Path(tmp), args.warmup)
     rows = [f"| {m} | " + " | ".join(f"{r[k]['median_s']:.3f}" for k in PHASES) + " |" for m, r in res["models"].items()]
     frames = res["models"][args.models[0]]["calibration_frames"]
     table = "\n".join([
-        (f"Seconds, median of {args.repeat} after a warm-up. Calibration: the shipped default set ({frames} frames). "
+        (f"Seconds, median of {args.repeat} after {args.warmup} warm-up run(s). Calibration: the shipped default set ({frames} frames). "
          "`srhw compile` runs the quantizer once per calibration method (max, percentile, MSE) and keeps the best "
          "PSNR. Quantize: one method, nearest weight rounding (`--weight-rounding nearest`) or the default GPTQ "
          "fit."), "",

@@ -3,7 +3,7 @@ FSRCNN-s (32,5,1) and FSRCNN (56,12,4) x2. The bound is the model's non-zero MAC
 divided by the clock. Target (issue 4): <= 1.10x. (C-simulation times per model are in
 csim_models.py.)
 
-    python bench/hls_plan.py
+    python bench/hls_plan.py [--models fsrcnn_s_x2 fsrcnn_x2]
 Writes bench/results/hls_plan.{json,md}.
 """
 from __future__ import annotations
@@ -19,10 +19,13 @@ from _common import write
 def main(argv: list[str] | None = None) -> None:
     import srhw
 
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    names = {"fsrcnn_s_x2": "FSRCNN-s (32,5,1) x2", "fsrcnn_x2": "FSRCNN (56,12,4) x2"}
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--models", nargs="+", choices=list(names), default=list(names))
+    args = p.parse_args(argv)
     res: dict = {"plans": {}}
-    models = {"FSRCNN-s (32,5,1) x2": "fsrcnn_s_x2", "FSRCNN (56,12,4) x2": "fsrcnn_x2"}
-    for name, model in models.items():
+    for model in args.models:
+        name = names[model]
         h = srhw.compile(model, progress=False, in_size="1920x1080", fps=60, clock_mhz=300).summary["hls"]
         res["plans"][name] = {k: h[k] for k in ("multipliers", "multiplier_bound", "multipliers_over_bound",
                                                 "projected_fps", "cycles_per_lr_pixel_budget", "bram18_estimate")}

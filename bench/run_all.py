@@ -50,10 +50,10 @@ FULL = [
 QUICK = {
     "zoo_quality": ["--quick", "--bits", "8", "4"],
     "golden_speed": ["--models", "fsrcnn_s_x2", "--sizes", "64", "--repeat", "3"],
-    "compile_speed": ["--models", "fsrcnn_s_x2", "--repeat", "1"],
+    "compile_speed": ["--models", "fsrcnn_s_x2", "--repeat", "1", "--warmup", "0"],
     "csim_models": ["--models", "fsrcnn_s_x2", "--size", "32", "--repeat", "1"],
     "rtl_sim": ["--quick", "--skip-synth"],
-    "hls_plan": [],
+    "hls_plan": ["--models", "fsrcnn_s_x2"],
     "weight_rounding": ["--quick"],
     "hls4ml_peer": ["--quick"],
 }

@@ -699,7 +699,9 @@ def _elementwise(layer: QLayer, acc_bound: int, make_z, make_acc) -> np.ndarray:
         return epilogue(make_acc(), layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, layer.out_zero)
     rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype, layer.out_zero)
     z = make_z(dtype, rq.scale.reshape(-1, 1, 1), rq.pre_add.reshape(-1, 1, 1))
-    return rq(z.reshape(z.shape[0], -1)).reshape(z.shape)
+    # copied: the PReLU and tanh epilogues return this thread's scratch buffers (_buffer), and a
+    # layer's output must outlive the next layer's epilogue
+    return rq(z.reshape(z.shape[0], -1)).reshape(z.shape).copy()
 
 
 @execute.register

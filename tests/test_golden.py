@@ -193,3 +193,29 @@ def test_blocked_layout_between_mlas_convs(monkeypatch):
     for case, codes in got.items():
         for k in want:
             assert np.array_equal(codes[k], want[k]), (case, k)
+
+
+def test_layers_executed_alone_return_arrays_of_their_own(exported, monkeypatch):
+    """golden.execute outside run() (as the quantizer calls it, frame after frame) never hands
+    back a buffer that a later call reuses: every layer of a residual model, and its Add with a
+    PReLU epilogue (whose float path works in per-thread scratch), executed on one frame and then
+    on another, keeps the first frame's codes, which are the int64 path's."""
+    from dataclasses import replace
+
+    from srhw.qir import QAdd, QConv
+
+    _graph, q = _quantized(exported, "residual_rgb", 8)
+    add = next(l for l in q.layers if isinstance(l, QAdd))
+    prelu = next(l.act for l in q.layers if isinstance(l, QConv) and l.act.kind == "prelu")
+    layers = list(q.layers) + [replace(add, name=add.name + "_prelu", act=prelu)]
+    envs = [golden.run(q, pixels(3, 19, 23, seed=s), keep_all=True) for s in (1, 2)]
+    for layer in layers:
+        args = [[env[i].astype(np.float32) for i in layer.inputs] for env in envs]
+        first = golden.execute(layer, *args[0])
+        kept = first.copy()
+        golden.execute(layer, *args[1])
+        assert np.array_equal(first, kept), layer.name
+        with monkeypatch.context() as m:
+            m.setattr(golden, "F32_EXACT", 0)
+            m.setattr(golden, "F64_EXACT", 0)
+            assert np.array_equal(first, golden.execute(layer, *args[0])), layer.name

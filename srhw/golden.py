@@ -133,6 +133,7 @@ def _buffer(role: str, shape: tuple[int, ...], dtype) -> np.ndarray:
             if pool.bytes + nbytes <= POOL_BYTES:
                 break
             pool.bytes -= pool.blocks.pop(stale).nbytes
+            del pool.used[stale]
         if pool.bytes + nbytes > POOL_BYTES:
             return np.empty(shape, dtype=dtype)
         block = pool.blocks[role] = np.empty(max(nbytes, 1), dtype=np.uint8)

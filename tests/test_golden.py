@@ -83,6 +83,22 @@ def test_frame_validation(exported):
         golden.run(q, np.zeros((1, 8, 8), np.uint8), engine="blas")
 
 
+def _int64_path(q, frame, monkeypatch):
+    """Every value's codes by the plain int64 route: the exactness limits lowered, so that no
+    layer runs on floats."""
+    with monkeypatch.context() as m:
+        m.setattr(golden, "F32_EXACT", 0)
+        m.setattr(golden, "F64_EXACT", 0)
+        return golden.run(q, frame, keep_all=True)
+
+
+def _assert_same_codes(got: dict, want: dict) -> None:
+    """got: case -> codes by value name; each case equal to `want` on every value."""
+    for case, codes in got.items():
+        for k in want:
+            assert np.array_equal(codes[k], want[k]), (case, k)
+
+
 @pytest.mark.parametrize("name,zero_points", [("fsrcnn_steep", False), ("fsrcnn_steep", True), ("espcn_x3", False),
                                               ("residual_rgb", False)])
 def test_fast_float_path_equals_the_int64_path(exported, name, zero_points, monkeypatch):
@@ -91,12 +107,7 @@ def test_fast_float_path_equals_the_int64_path(exported, name, zero_points, monk
     _graph, q = _quantized(exported, name, 8, zero_points=zero_points)
     assert any(l.out_zero is not None for l in q.layers) == zero_points
     frame = pixels(q.input_channels, 33, 18, seed=2)
-    fast = golden.run(q, frame, keep_all=True)
-    monkeypatch.setattr(golden, "F32_EXACT", 0)
-    monkeypatch.setattr(golden, "F64_EXACT", 0)
-    slow = golden.run(q, frame, keep_all=True)
-    for k in fast:
-        assert np.array_equal(fast[k], slow[k]), k
+    _assert_same_codes({"float": golden.run(q, frame, keep_all=True)}, _int64_path(q, frame, monkeypatch))
 
 
 @pytest.mark.parametrize("name", ["espcn_x2", "fsrcnn_x3", "srcnn_915_x2"])
@@ -111,13 +122,8 @@ def test_engines_agree_with_the_int64_path_on_zoo_models(name, monkeypatch, shar
     q = srhw.compile(resolve_model(name), bits=8, progress=False, hls=False).qgraph
     frame = pixels(1, 37, 53, seed=5)
     monkeypatch.setattr(golden, "CHUNK_COLUMNS", 500)  # several row chunks, the last one partial
-    got = {e: golden.run(q, frame, keep_all=True, engine=e) for e in golden.ENGINES}
-    monkeypatch.setattr(golden, "F32_EXACT", 0)
-    monkeypatch.setattr(golden, "F64_EXACT", 0)
-    want = golden.run(q, frame, keep_all=True)
-    for engine, codes in got.items():
-        for k in want:
-            assert np.array_equal(codes[k], want[k]), (engine, k)
+    _assert_same_codes({e: golden.run(q, frame, keep_all=True, engine=e) for e in golden.ENGINES},
+                       _int64_path(q, frame, monkeypatch))
 
 
 def test_pooled_buffers_never_leak_between_frames_threads_or_callers(exported, monkeypatch):
@@ -187,12 +193,7 @@ def test_blocked_layout_between_mlas_convs(monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(golden, "_without_reorders", no_blocked_input)
         got["unblocked by the reader"] = golden.run(q2, frame, keep_all=True)
-    monkeypatch.setattr(golden, "F32_EXACT", 0)
-    monkeypatch.setattr(golden, "F64_EXACT", 0)
-    want = golden.run(q, frame, keep_all=True)
-    for case, codes in got.items():
-        for k in want:
-            assert np.array_equal(codes[k], want[k]), (case, k)
+    _assert_same_codes(got, _int64_path(q, frame, monkeypatch))
 
 
 def test_layers_executed_alone_return_arrays_of_their_own(exported, monkeypatch):

@@ -184,14 +184,17 @@ def quantize_model(path: Path, *, bits: int, wbits: int | None, abits: int | Non
 
     from tqdm import tqdm
 
+    # one float pass per frame gives the statistics, the weight fit's conv inputs and the reference
+    float_in: dict[str, list[np.ndarray]] = {n.inputs[0]: [] for n in graph.compute_nodes() if isinstance(n, ir.Conv)}
+    kept = float_in | {graph.output: []}
     with tqdm(total=len(frames), desc="calibrating", unit="frame", disable=not progress, leave=False) as bar:
-        stats = calibrate(graph, frames, bar)
-    refs = [float_reference(graph, f) for f in frames]
+        stats = calibrate(graph, frames, bar, kept)
+    refs = [np.clip(y, 0.0, 255.0) for y in kept[graph.output]]  # = float_reference(graph, frame)
     candidates = METHODS if method == "auto" else (method,)
     scored = {}
     for m in candidates:
         q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=weight_granularity,
-                     weight_rounding=weight_rounding, zero_points=zero_points)
+                     weight_rounding=weight_rounding, zero_points=zero_points, float_in=float_in)
         scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]

@@ -78,8 +78,13 @@ def pre_activation_key(value: str) -> str:
     return value + "#pre"
 
 
-def calibrate(graph: ir.Graph, frames: Iterable[np.ndarray], progress=None) -> dict[str, CalibrationStats]:
-    """frames: uint8 [C, H, W]. Returns stats per value name (and `pre_activation_key(v)`)."""
+def calibrate(graph: ir.Graph, frames: Iterable[np.ndarray], progress=None,
+              kept: dict[str, list[np.ndarray]] | None = None) -> dict[str, CalibrationStats]:
+    """frames: uint8 [C, H, W]. Returns stats per value name (and `pre_activation_key(v)`).
+
+    kept: {value name: list}; each frame's float value [C, H, W] is appended to its list (the
+    same float64 arrays float_exec.run computes), so that the compiler needs no second float pass
+    for the weight fit's conv inputs and the reference output."""
     stats: dict[str, CalibrationStats] = {}
     rng = np.random.default_rng(0)
     for frame in frames:
@@ -95,6 +100,8 @@ def calibrate(graph: ir.Graph, frames: Iterable[np.ndarray], progress=None) -> d
                 env[node.output] = float_exec.evaluate(node, *args)
             if not isinstance(node, ir.Constant):
                 stats.setdefault(node.output, CalibrationStats()).add(env[node.output], rng)
+        for v, frames_of_v in (kept or {}).items():
+            frames_of_v.append(env[v][0])
         if progress is not None:
             progress.update(1)
     return stats

@@ -44,8 +44,10 @@ def kept_range(stats: CalibrationStats, c: int, method: str, signed: bool, width
 
 
 def equalize_ranges(graph: ir.Graph, stats: dict[str, CalibrationStats], width: int, wbits: int, method: str,
-                    pixel_output: str, weight_headroom: bool = True) -> tuple[ir.Graph, dict[str, CalibrationStats]]:
-    """weight_headroom: never let a_c push the producer's weight row over a power-of-two boundary
+                    pixel_output: str, weight_headroom: bool = True,
+                    scales: dict[str, np.ndarray] | None = None) -> tuple[ir.Graph, dict[str, CalibrationStats]]:
+    """scales: filled with the factor a_c of every value rescaled, per channel (the equalized
+    network's value is a_c times the original one). weight_headroom: never let a_c push the producer's weight row over a power-of-two boundary
     (which would take a bit from its weight format). Nearest rounding needs that (and gptq-sparse,
     which keeps nearest rounding's grid); the dense GPTQ fit makes up for the coarser weights,
     and there the activation's full format is worth more (docs/quantization.md, session 10)."""
@@ -54,6 +56,7 @@ def equalize_ranges(graph: ir.Graph, stats: dict[str, CalibrationStats], width: 
     new_consts: dict[str, np.ndarray] = {}
     original = stats
     stats = dict(stats)
+    alphas: dict[str, np.ndarray] = {}
     for p in graph.nodes:
         if not (isinstance(p, ir.Conv) and (p.act is None or isinstance(p.act, (ir.ReluAct, ir.PReluAct)))):
             continue
@@ -81,12 +84,15 @@ def equalize_ranges(graph: ir.Graph, stats: dict[str, CalibrationStats], width: 
             new_consts[p.inputs[2]] = new_consts.get(p.inputs[2], consts[p.inputs[2]]) * alpha
         new_consts[q.inputs[1]] = wq / alpha.reshape(1, -1, 1, 1)
         stats[p.output] = st.scaled(alpha)
+        alphas[p.output] = alpha
     if not new_consts:
         return graph, stats
     shared = [n for n in graph.nodes if isinstance(n, ir.Constant) and n.output in new_consts
               and len(cons.get(n.output, [])) > 1]
     if shared:  # a weight read by two convs cannot be rescaled for one of them: leave all as is
         return graph, original
+    if scales is not None:
+        scales.update(alphas)
     nodes = tuple(replace(n, value=new_consts[n.output]) if isinstance(n, ir.Constant) and n.output in new_consts
                   else n for n in graph.nodes)
     return graph.with_nodes(nodes), stats

@@ -75,7 +75,7 @@ def pixel_output_producer(graph: ir.Graph) -> str:
 class _Quantizer:
     def __init__(self, graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str,
                  bias_correction: bool = True, granularity: str = "output", frames: list[np.ndarray] | None = None,
-                 weight_rounding: str = "nearest"):
+                 weight_rounding: str = "nearest", float_in: dict[str, list[np.ndarray]] | None = None):
         self.g, self.stats, self.wbits, self.abits, self.method = graph, stats, wbits, abits, method
         self.granularity = granularity
         # integer codes of every value on the calibration frames, as the quantized network
@@ -87,7 +87,7 @@ class _Quantizer:
         # float inputs of every conv on the calibration frames, for the error-compensating fit
         self.float_in: dict[str, list[np.ndarray]] | None = None
         if frames and weight_rounding != "nearest":
-            self.float_in = conv_inputs(graph, frames)
+            self.float_in = float_in if float_in is not None else conv_inputs(graph, frames)
         self.keep_zeros = weight_rounding == "gptq-sparse"
         c_in = int(graph.inputs[0].shape[1])
         self.zero: dict[str, np.ndarray] = {graph.input: np.zeros(c_in, dtype=np.int64)}  # zero point per channel
@@ -362,9 +362,12 @@ def significant_bits(wi: np.ndarray) -> int:
 def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str = "max",
              meta: dict | None = None, bias_correction: bool = True, equalize: bool = True,
              granularity: str = "output", frames: list[np.ndarray] | None = None,
-             weight_rounding: str = "nearest", zero_points: bool = False) -> QGraph:
+             weight_rounding: str = "nearest", zero_points: bool = False,
+             float_in: dict[str, list[np.ndarray]] | None = None) -> QGraph:
     """frames: the calibration frames (uint8 [C, H, W]); with them the bias correction is
-    measured on the quantized network's own activations (see _Quantizer.bias_shift)."""
+    measured on the quantized network's own activations (see _Quantizer.bias_shift).
+    float_in: the float input of every conv of `graph` on those frames (conv_inputs), when the
+    caller has them already (calibrate's `kept`); else the weight fit computes them."""
     if not graph.boundary.pixel:
         raise QuantizationError("run the pixel_boundary pass before quantization")
     if zero_points:
@@ -374,17 +377,22 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
     if equalize:
         from srhw.quant.equalize import equalize_ranges
 
+        scales: dict[str, np.ndarray] = {}
         graph, stats = equalize_ranges(graph, stats, abits, wbits, method, pixel_output_producer(graph),
                                        # the dense fit makes up for coarser weights; gptq-sparse keeps
                                        # nearest rounding's grid, so that its codes are a subset of those
-                                       weight_headroom=weight_rounding != "gptq")
+                                       weight_headroom=weight_rounding != "gptq", scales=scales)
+        if float_in is not None:  # the equalized network's values: a_c times the original ones
+            float_in = {v: [x * scales[v].reshape(-1, 1, 1) for x in xs] if v in scales else xs
+                        for v, xs in float_in.items()}
     if granularity not in ("kernel", "output"):
         raise QuantizationError(f"--weight-granularity must be output or kernel, not {granularity!r}")
     if weight_rounding not in WEIGHT_ROUNDINGS:
         raise QuantizationError(f"--weight-rounding must be one of {', '.join(WEIGHT_ROUNDINGS)}, not {weight_rounding!r}")
     if weight_rounding != "nearest" and not frames:
         raise QuantizationError(f"{weight_rounding} weight rounding fits the codes on the calibration frames: pass frames")
-    layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames, weight_rounding).run()
+    layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames, weight_rounding,
+                        float_in).run()
     b = graph.boundary
     boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),
                 "input_scale": b.input_scale, "output_scale": b.output_scale}

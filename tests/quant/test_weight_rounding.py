@@ -134,3 +134,29 @@ def test_gptq_brings_the_shipped_models_closer_to_float_on_unseen_images(name, b
         db[rounding] = np.mean([psnr(golden.run(r.qgraph, t), float_reference(r.float_graph, t)) for t in test])
     assert db["gptq"] > db["nearest"] + 0.5, db
     assert db["gptq-sparse"] > db["nearest"] + 0.5, db
+
+
+@pytest.mark.parametrize("name", ["fsrcnn_x2", "espcn_x3"])
+def test_conv_inputs_kept_by_calibration_give_the_same_quantization(exported, name):
+    """The compiler takes the fit's conv inputs and the float reference from the calibration pass
+    (calibrate's `kept`, scaled by the range equalization's factors) instead of running the
+    float network again per method: the codes come out as when quantize computes them itself on
+    the equalized graph, and the kept output is float_reference's."""
+    from srhw import ir
+
+    graph = compile_float(exported(name, "torchscript"))
+    frames = [pixels(1, 20, 24, seed=0), pixels(1, 17, 29, seed=1)]
+    kept = {n.inputs[0]: [] for n in graph.compute_nodes() if isinstance(n, ir.Conv)} | {graph.output: []}
+    stats = calibrate(graph, frames, kept=kept)
+    for f, y in zip(frames, kept[graph.output]):
+        np.testing.assert_array_equal(np.clip(y, 0, 255), float_reference(graph, f))
+    float_in = {v: xs for v, xs in kept.items() if v != graph.output}
+    for method in ("max", "mse"):
+        own = quantize(graph, stats, 8, 8, method, frames=frames, weight_rounding="gptq", zero_points=True)
+        given = quantize(graph, stats, 8, 8, method, frames=frames, weight_rounding="gptq", zero_points=True,
+                         float_in=float_in)
+        convs = [(a, b) for a, b in zip(own.layers, given.layers) if hasattr(a, "weight")]
+        assert len(convs) >= 3
+        for a, b in convs:
+            np.testing.assert_array_equal(a.weight, b.weight, err_msg=f"{method} {a.name}")
+            np.testing.assert_array_equal(a.bias, b.bias, err_msg=f"{method} {a.name}")

@@ -38,12 +38,9 @@ def measure(model: str, repeat: int, tmp: Path, warmup: int = 1) -> dict:
     path = resolve_model(model)
     graph = run_pipeline(import_onnx(path), pipeline("auto", "auto"))
     frames = load_frames(None, int(graph.inputs[0].shape[1]), upscales(graph))
-    from srhw import ir
+    from srhw.quant.quantize import conv_input_lists
 
-    def conv_input_lists() -> dict:  # as the compiler does: the calibration pass keeps the conv inputs
-        return {n.inputs[0]: [] for n in graph.compute_nodes() if isinstance(n, ir.Conv)}
-
-    float_in = conv_input_lists()
+    float_in = conv_input_lists(graph)  # as the compiler does: the calibration pass keeps the conv inputs
     stats = calibrate(graph, frames, kept=float_in)
     runs = iter(range(10**6))
 
@@ -52,7 +49,7 @@ def measure(model: str, repeat: int, tmp: Path, warmup: int = 1) -> dict:
 
     r = {"frontend_and_passes": timeit(lambda: run_pipeline(import_onnx(path), pipeline("auto", "auto")), repeat,
                                        warmup),
-         "calibration": timeit(lambda: calibrate(graph, frames, kept=conv_input_lists()), repeat, warmup),
+         "calibration": timeit(lambda: calibrate(graph, frames, kept=conv_input_lists(graph)), repeat, warmup),
          "quantize_one_method_nearest": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames),
                                                repeat, warmup),
          "quantize_one_method": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames,

@@ -19,7 +19,7 @@ from srhw.imaging import list_images, load_y, psnr
 from srhw.passes import pipeline, run_pipeline
 from srhw.qir import QGraph, to_json
 from srhw.quant import METHODS, calibrate, quantize
-from srhw.quant.quantize import WEIGHT_ROUNDINGS
+from srhw.quant.quantize import WEIGHT_ROUNDINGS, conv_input_lists
 from srhw.resources import calib_dir, zoo_dir
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ def quantize_model(path: Path, *, bits: int, wbits: int | None, abits: int | Non
     from tqdm import tqdm
 
     # one float pass per frame gives the statistics, the weight fit's conv inputs and the reference
-    float_in: dict[str, list[np.ndarray]] = {n.inputs[0]: [] for n in graph.compute_nodes() if isinstance(n, ir.Conv)}
+    float_in = conv_input_lists(graph)
     kept = float_in | {graph.output: []}
     with tqdm(total=len(frames), desc="calibrating", unit="frame", disable=not progress, leave=False) as bar:
         stats = calibrate(graph, frames, bar, kept)

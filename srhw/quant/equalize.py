@@ -47,7 +47,9 @@ def equalize_ranges(graph: ir.Graph, stats: dict[str, CalibrationStats], width: 
                     pixel_output: str, weight_headroom: bool = True,
                     scales: dict[str, np.ndarray] | None = None) -> tuple[ir.Graph, dict[str, CalibrationStats]]:
     """scales: filled with the factor a_c of every value rescaled, per channel (the equalized
-    network's value is a_c times the original one). weight_headroom: never let a_c push the producer's weight row over a power-of-two boundary
+    network's value is a_c times the original one).
+
+    weight_headroom: never let a_c push the producer's weight row over a power-of-two boundary
     (which would take a bit from its weight format). Nearest rounding needs that (and gptq-sparse,
     which keeps nearest rounding's grid); the dense GPTQ fit makes up for the coarser weights,
     and there the activation's full format is worth more (docs/quantization.md, session 10)."""

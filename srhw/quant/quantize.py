@@ -335,12 +335,17 @@ class _Quantizer:
         return tuple(layers)
 
 
+def conv_input_lists(graph: ir.Graph) -> dict[str, list[np.ndarray]]:
+    """{the input of every conv: []}, for conv_inputs or calibrate's `kept` to fill."""
+    return {n.inputs[0]: [] for n in graph.compute_nodes() if isinstance(n, ir.Conv)}
+
+
 def conv_inputs(graph: ir.Graph, frames: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
     """The float network's input of every conv, per calibration frame ([C, H, W] each)."""
     from srhw import float_exec
 
-    wanted = {n.inputs[0] for n in graph.compute_nodes() if isinstance(n, ir.Conv)}
-    out: dict[str, list[np.ndarray]] = {v: [] for v in wanted}
+    out = conv_input_lists(graph)
+    wanted = set(out)
     for f in frames:
         env = float_exec.run(graph, np.asarray(f, dtype=np.float64)[None], keep_all=True)
         for v in wanted:

@@ -142,11 +142,11 @@ def test_conv_inputs_kept_by_calibration_give_the_same_quantization(exported, na
     (calibrate's `kept`, scaled by the range equalization's factors) instead of running the
     float network again per method: the codes come out as when quantize computes them itself on
     the equalized graph, and the kept output is float_reference's."""
-    from srhw import ir
+    from srhw.quant.quantize import conv_input_lists
 
     graph = compile_float(exported(name, "torchscript"))
     frames = [pixels(1, 20, 24, seed=0), pixels(1, 17, 29, seed=1)]
-    kept = {n.inputs[0]: [] for n in graph.compute_nodes() if isinstance(n, ir.Conv)} | {graph.output: []}
+    kept = conv_input_lists(graph) | {graph.output: []}
     stats = calibrate(graph, frames, kept=kept)
     for f, y in zip(frames, kept[graph.output]):
         np.testing.assert_array_equal(np.clip(y, 0, 255), float_reference(graph, f))

@@ -387,7 +387,7 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
                                        # the dense fit makes up for coarser weights; gptq-sparse keeps
                                        # nearest rounding's grid, so that its codes are a subset of those
                                        weight_headroom=weight_rounding != "gptq", scales=scales)
-        if float_in is not None:  # the equalized network's values: a_c times the original ones
+        if float_in is not None and weight_rounding != "nearest":  # only the fit reads them: a_c times the original
             float_in = {v: [x * scales[v].reshape(-1, 1, 1) for x in xs] if v in scales else xs
                         for v, xs in float_in.items()}
     if granularity not in ("kernel", "output"):

@@ -1,9 +1,10 @@
 """The golden model: executes the quantized IR on uint8 frames in exact integer arithmetic.
 
-Bit-exact by construction. Codes travel between layers as integers held in float32 (or
-float64) arrays wherever the layer's certificate proves every intermediate is an integer
-below 2**24 (2**53): then each float add, power-of-two scale and floor is exact, and BLAS can
-do the convolutions in any summation order. Layers whose bounds exceed that run in int64.
+Bit-exact by construction. A layer computes in float32 (or float64) wherever its certificate
+proves every intermediate is an integer below 2**24 (2**53): then each float add, power-of-two
+scale and floor is exact, and BLAS can do the convolutions in any summation order. Layers whose
+bounds exceed that run in int64. Between layers the codes travel in the narrowest integer type
+that holds the output format (int8 at 8 bits); each conv widens them as it copies its rows.
 The integer semantics are docs/arithmetic.md; tests compare against a naive Python-int
 implementation of that page.
 
@@ -73,8 +74,7 @@ def run(g: QGraph, frame: np.ndarray, keep_all: bool = False, engine: str = "aut
     pool.active = True
     pool.run += 1
     try:
-        env: dict[str, np.ndarray] = {g.input: _buffer("input", x.shape, np.float32)}
-        env[g.input][...] = x
+        env: dict[str, np.ndarray] = {g.input: x}   # codes travel in integer types (_code_dtype)
         with _blas_single_threaded():
             for layer in g.layers:
                 kw = {"blocked_output": True} if layer.output in blocked else {}
@@ -225,7 +225,7 @@ def _conv_int64(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int],
 
 
 def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, int, int, int], finish,
-                pad: np.ndarray | None = None, role: str | None = None) -> np.ndarray:
+                pad: np.ndarray | None = None, role: str | None = None, out_dtype=None) -> np.ndarray:
     """Correlation + bias on exact float codes, `finish` applied per contiguous row chunk.
 
     Each row chunk copies its rows of the padded frame (`pad[c]` in channel c's border, default
@@ -243,13 +243,19 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
     hp, wp = h + t + bo, wd + l + r
     oh, ow = hp - kh + 1, wp - kw + 1
     check_frame_size(h, wd, oh, ow)
-    out = _frame_buffer(role, (cout, oh, ow), x.dtype) if role else np.empty((cout, oh, ow), dtype=x.dtype)
-    dtype = x.dtype
+    dtype = w.dtype   # x may hold its codes in a narrower integer type: the row copies widen them
+    shape, out_dtype = (cout, oh, ow), out_dtype or dtype
+    out = _frame_buffer(role, shape, out_dtype) if role else np.empty(shape, dtype=out_dtype)
     if kh == kw == 1 and not any(pads):
         flat, wm = x.reshape(cin, -1), w.reshape(cout, cin)
 
         def chunk_1x1(r0: int, r1: int) -> None:
-            z = np.matmul(wm, flat[:, r0 * wd: r1 * wd], out=_buffer("z", (cout, (r1 - r0) * wd), dtype))
+            cols = flat[:, r0 * wd: r1 * wd]
+            if cols.dtype != dtype:   # widened chunk by chunk, in cache
+                wide = _buffer("cols", cols.shape, dtype)
+                wide[...] = cols
+                cols = wide
+            z = np.matmul(wm, cols, out=_buffer("z", (cout, (r1 - r0) * wd), dtype))
             z += b
             out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wd)
 
@@ -260,7 +266,7 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
 
     def rows_of(r0: int, r1: int) -> tuple[np.ndarray, int]:
         """The chunk's padded input rows, flat, with one spare row for the last row's spill-over."""
-        buf = _halo_rows(x, fill, r0, r1, kh, t, l, r, spare=1)
+        buf = _halo_rows(x, fill, r0, r1, kh, t, l, r, spare=1, dtype=dtype)
         return buf.reshape(cin, -1), (r1 - r0) * wp
 
     if cin * kh * kw <= IM2COL_MAX_K:
@@ -304,13 +310,14 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
 
 
 def _halo_rows(x: np.ndarray, fill: np.ndarray, r0: int, r1: int, kh: int, t: int, l: int, r: int,
-               spare: int = 0) -> np.ndarray:
+               spare: int = 0, dtype=None) -> np.ndarray:
     """Rows r0 .. r1 + kh - 2 of frame x [Cin, H, W] padded by t rows on top and l, r columns
     (`fill` [Cin, 1, 1] in the border, and in `spare` extra rows at the end), as this thread's
     [Cin, rows + spare, l + W + r] scratch buffer. A blocked frame [Cin/B, H, W, B] (with `fill`
-    [Cin/B, 1, 1, B]) gives [Cin/B, rows + spare, l + W + r, B]."""
+    [Cin/B, 1, 1, B]) gives [Cin/B, rows + spare, l + W + r, B]. `dtype`: the buffer's (default
+    x's), into which the copy converts x's codes."""
     h, wd = x.shape[1:3]
-    buf = _buffer("rows", (x.shape[0], r1 - r0 + kh - 1 + spare, l + wd + r) + x.shape[3:], x.dtype)
+    buf = _buffer("rows", (x.shape[0], r1 - r0 + kh - 1 + spare, l + wd + r) + x.shape[3:], dtype or x.dtype)
     top, end = max(r0 - t, 0), min(r1 + kh - 1 - t, h)   # the frame rows among them
     a, e = top + t - r0, max(end + t - r0, top + t - r0)
     buf[:, :a] = fill
@@ -400,10 +407,10 @@ def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish
     fill = layer.pad.astype(np.float32)
     fill = fill.reshape(-1, 1, 1, block) if blocked_input else fill.reshape(cin, 1, 1)
     shape = (cout // block, oh, ow, block) if blocked_output else (cout, oh, ow)
-    out = _frame_buffer(layer.output, shape, np.float32)
+    out = _frame_buffer(layer.output, shape, finish.code_dtype)
 
     def chunk(r0: int, r1: int) -> None:
-        buf = _halo_rows(x, fill, r0, r1, kh, t, l, r)
+        buf = _halo_rows(x, fill, r0, r1, kh, t, l, r, dtype=np.float32)
         z = _buffer("z", (shape[0], r1 - r0, ow) + shape[3:], np.float32)
         io = session.io_binding()
         io.bind_cpu_input("x", buf.reshape(1, cin, -1, wp))
@@ -571,6 +578,14 @@ def _unblocked(v: np.ndarray) -> np.ndarray:
     return v.transpose(0, 3, 1, 2).reshape(-1, *v.shape[1:3]) if v.ndim == 4 else v
 
 
+def _code_dtype(lo: int, hi: int, dtype):
+    """The narrowest integer type that holds every code in [lo, hi]; `dtype` if none does."""
+    for t in (np.int8, np.uint8, np.int16, np.uint16):
+        if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
+            return t
+    return dtype
+
+
 class _Requant:
     """A layer's epilogue precomputed for exact float execution.
 
@@ -607,9 +622,11 @@ class _Requant:
             self.indexes = _folds_offset(act, s)
             if self.indexes:
                 self.pre_add = half - lo * np.ldexp(1.0, s)
-            self.table = act.lut.astype(dtype)
+            self.table = act.lut.astype(_code_dtype(out_fmt.lo, out_fmt.hi, dtype))
             self.index_dtype = np.int16 if self.table.size <= 1 << 15 else np.int32  # gathers faster
         self.lo, self.hi = lo, hi
+        # the type the layer's output frame holds its codes in (see _code_dtype)
+        self.code_dtype = _code_dtype(out_fmt.lo, out_fmt.hi, dtype)
         # the zero point, added to the rounded code before the saturation (None: all 0)
         self.zero = None if zero is None or not np.any(zero) else np.asarray(zero, dtype=dtype).reshape(-1, 1)
         if act.kind == "prelu":
@@ -672,8 +689,8 @@ def _(layer: QConv, x: np.ndarray, engine: str = "numpy", blocked_output: bool =
     w = (layer.weight * rq.scale.reshape(-1, 1, 1, 1)).astype(dtype)
     b = ((layer.bias.reshape(-1, 1) + rq.pre_add) * rq.scale).astype(dtype)
     if _on_mlas(layer, engine):
-        return _conv_mlas(layer, x.astype(np.float32, copy=False), w, b, rq, blocked_output)
-    return _conv_float(x.astype(dtype, copy=False), w, b, layer.pads, rq, layer.pad_code, layer.output)
+        return _conv_mlas(layer, x, w, b, rq, blocked_output)
+    return _conv_float(x, w, b, layer.pads, rq, layer.pad_code, layer.output, rq.code_dtype)
 
 
 def _half_max(acc_frac: np.ndarray, act: QAct, out_frac: np.ndarray) -> int:
@@ -700,9 +717,9 @@ def _elementwise(layer: QLayer, acc_bound: int, make_z, make_acc) -> np.ndarray:
         return epilogue(make_acc(), layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, layer.out_zero)
     rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype, layer.out_zero)
     z = make_z(dtype, rq.scale.reshape(-1, 1, 1), rq.pre_add.reshape(-1, 1, 1))
-    # copied: the PReLU and tanh epilogues return this thread's scratch buffers (_buffer), and a
-    # layer's output must outlive the next layer's epilogue
-    return rq(z.reshape(z.shape[0], -1)).reshape(z.shape).copy()
+    # a copy (astype makes one): the PReLU and tanh epilogues return this thread's scratch
+    # buffers (_buffer), and a layer's output must outlive the next layer's epilogue
+    return rq(z.reshape(z.shape[0], -1)).reshape(z.shape).astype(rq.code_dtype)
 
 
 @execute.register

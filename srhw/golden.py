@@ -602,6 +602,7 @@ class _Requant:
         s = af - target
         half = np.where(s > 0, np.ldexp(1.0, np.maximum(s - 1, 0)), 0.0)
         self.dtype = dtype
+        self.code_dtype = _code_dtype(out_fmt.lo, out_fmt.hi, dtype)   # the output frame's type
         self.scale = np.ldexp(1.0, -s)              # multiplies weights (per output row) and bias
         self.half = half
         self.pre_add = half                         # added to the accumulator before the shift
@@ -622,11 +623,9 @@ class _Requant:
             self.indexes = _folds_offset(act, s)
             if self.indexes:
                 self.pre_add = half - lo * np.ldexp(1.0, s)
-            self.table = act.lut.astype(_code_dtype(out_fmt.lo, out_fmt.hi, dtype))
+            self.table = act.lut.astype(self.code_dtype)
             self.index_dtype = np.int16 if self.table.size <= 1 << 15 else np.int32  # gathers faster
         self.lo, self.hi = lo, hi
-        # the type the layer's output frame holds its codes in (see _code_dtype)
-        self.code_dtype = _code_dtype(out_fmt.lo, out_fmt.hi, dtype)
         # the zero point, added to the rounded code before the saturation (None: all 0)
         self.zero = None if zero is None or not np.any(zero) else np.asarray(zero, dtype=dtype).reshape(-1, 1)
         if act.kind == "prelu":

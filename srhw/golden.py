@@ -310,14 +310,14 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
 
 
 def _halo_rows(x: np.ndarray, fill: np.ndarray, r0: int, r1: int, kh: int, t: int, l: int, r: int,
-               spare: int = 0, dtype=None) -> np.ndarray:
+               spare: int = 0, *, dtype) -> np.ndarray:
     """Rows r0 .. r1 + kh - 2 of frame x [Cin, H, W] padded by t rows on top and l, r columns
     (`fill` [Cin, 1, 1] in the border, and in `spare` extra rows at the end), as this thread's
     [Cin, rows + spare, l + W + r] scratch buffer. A blocked frame [Cin/B, H, W, B] (with `fill`
-    [Cin/B, 1, 1, B]) gives [Cin/B, rows + spare, l + W + r, B]. `dtype`: the buffer's (default
-    x's), into which the copy converts x's codes."""
+    [Cin/B, 1, 1, B]) gives [Cin/B, rows + spare, l + W + r, B], of `dtype` (the copy converts
+    x's codes, which may be held in a narrower integer type)."""
     h, wd = x.shape[1:3]
-    buf = _buffer("rows", (x.shape[0], r1 - r0 + kh - 1 + spare, l + wd + r) + x.shape[3:], dtype or x.dtype)
+    buf = _buffer("rows", (x.shape[0], r1 - r0 + kh - 1 + spare, l + wd + r) + x.shape[3:], dtype)
     top, end = max(r0 - t, 0), min(r1 + kh - 1 - t, h)   # the frame rows among them
     a, e = top + t - r0, max(end + t - r0, top + t - r0)
     buf[:, :a] = fill

@@ -225,7 +225,8 @@ def _conv_int64(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int],
 
 
 def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, int, int, int], finish,
-                pad: np.ndarray | None = None, role: str | None = None, out_dtype=None) -> np.ndarray:
+                pad: np.ndarray | None = None, role: str | None = None, out_dtype=None,
+                gemm_owner: QConv | None = None) -> np.ndarray:
     """Correlation + bias on exact float codes, `finish` applied per contiguous row chunk.
 
     Each row chunk copies its rows of the padded frame (`pad[c]` in channel c's border, default
@@ -236,6 +237,7 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
     (im2col); fewer outputs than inputs (the sub-pixel conv): one GEMM for all taps, then shifted
     adds. Row chunks are independent and write disjoint rows, so they run on a thread pool
     (NumPy and BLAS release the GIL). `role`: the output's buffer in run()'s pool (None: fresh).
+    `gemm_owner`: the layer whose MLAS GEMM sessions multiply (float32 only; None: NumPy's BLAS).
     """
     cin, h, wd = x.shape
     cout, _, kh, kw = w.shape
@@ -247,7 +249,8 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
     shape, out_dtype = (cout, oh, ow), out_dtype or dtype
     out = _frame_buffer(role, shape, out_dtype) if role else np.empty(shape, dtype=out_dtype)
     if kh == kw == 1 and not any(pads):
-        flat, wm = x.reshape(cin, -1), w.reshape(cout, cin)
+        flat = x.reshape(cin, -1)
+        mm = _gemm(gemm_owner, "1x1", w.reshape(cout, cin))
 
         def chunk_1x1(r0: int, r1: int) -> None:
             cols = flat[:, r0 * wd: r1 * wd]
@@ -255,7 +258,7 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
                 wide = _buffer("cols", cols.shape, dtype)
                 wide[...] = cols
                 cols = wide
-            z = np.matmul(wm, cols, out=_buffer("z", (cout, (r1 - r0) * wd), dtype))
+            z = mm(cols, _buffer("z", (cout, (r1 - r0) * wd), dtype))
             z += b
             out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wd)
 
@@ -270,7 +273,8 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
         return buf.reshape(cin, -1), (r1 - r0) * wp
 
     if cin * kh * kw <= IM2COL_MAX_K:
-        wm = np.concatenate([w.transpose(0, 2, 3, 1).reshape(cout, -1), b], axis=1)  # bias as a last column
+        wm = np.concatenate([w.transpose(0, 2, 3, 1).reshape(cout, -1), b], axis=1)   # bias as a last column
+        mm = _gemm(gemm_owner, "im2col", wm)
 
         def chunk(r0: int, r1: int) -> None:
             xf, n = rows_of(r0, r1)
@@ -278,15 +282,14 @@ def _conv_float(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, in
             for i, off in enumerate(offsets):
                 cols[i * cin: (i + 1) * cin] = xf[:, off: off + n]
             cols[-1] = 1
-            z = np.matmul(wm, cols, out=_buffer("z", (cout, n), dtype))
+            z = mm(cols, _buffer("z", (cout, n), dtype))
             out[:, r0:r1] = finish(z).reshape(cout, r1 - r0, wp)[:, :, :ow]
     elif cout < cin:
-        stacked = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(kh * kw * cout, cin))
+        mm = _gemm(gemm_owner, "stacked", w.transpose(2, 3, 0, 1).reshape(kh * kw * cout, cin))
 
         def chunk(r0: int, r1: int) -> None:
-            xf, n = rows_of(r0, r1)
-            span = n + offsets[-1]
-            y = np.matmul(stacked, xf[:, :span], out=_buffer("taps", (len(stacked), span), dtype))
+            xf, n = rows_of(r0, r1)   # the whole buffer: a GEMM input must be contiguous
+            y = mm(xf, _buffer("taps", (kh * kw * cout, xf.shape[1]), dtype))
             z = _buffer("z", (cout, n), dtype)
             z[...] = b
             for i, off in enumerate(offsets):
@@ -420,6 +423,46 @@ def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish
 
     _for_row_chunks(oh, wp, chunk)
     return out
+
+
+def _gemm(owner: QConv | None, role: str, a: np.ndarray):
+    """mm(b, out): out = a @ b for the constant matrix a, on MLAS's SGEMM in a one-node MatMul
+    session that `owner` keeps (float32, b and out contiguous), else on NumPy's BLAS. On this
+    kind of machine MLAS multiplies the narrow matrices of the small convs 1.3-2x faster than
+    OpenBLAS (docs/golden.md); both sum exact integers, so the codes are the same."""
+    a = np.ascontiguousarray(a)
+    session = None
+    if owner is not None and a.dtype == np.float32:
+        sessions = _SESSIONS.setdefault(owner, {})
+        if ("gemm", role) not in sessions:
+            sessions["gemm", role] = _matmul_session(a)
+        session = sessions["gemm", role]
+
+    def mm(b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if session is None or b.dtype != np.float32 or not (b.flags.c_contiguous and out.flags.c_contiguous):
+            return np.matmul(a, b, out=out)
+        io = session.io_binding()
+        io.bind_cpu_input("b", b)
+        io.bind_output("y", "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
+        session.run_with_iobinding(io)
+        return out
+
+    return mm
+
+
+def _matmul_session(a: np.ndarray):
+    """A one-node float32 MatMul a @ b with a as an initializer (MLAS's SGEMM, one thread)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["a", "b"], ["y"])], "srhw_golden_gemm",
+        [helper.make_tensor_value_info("b", TensorProto.FLOAT, [a.shape[1], None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [a.shape[0], None])],
+        [numpy_helper.from_array(a, "a")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    return _session(model)
 
 
 def _layout_session(layer: QConv, w: np.ndarray, b: np.ndarray, blocked_input: bool, blocked_output: bool):
@@ -586,6 +629,25 @@ def _code_dtype(lo: int, hi: int, dtype):
     return dtype
 
 
+def _exact_where_unsaturated(s2: np.ndarray, d_acc: np.ndarray, out_fmt, zero: np.ndarray | None) -> bool:
+    """Whether PReLU's negative branch N = z*k + d may run in float32 although its products can
+    exceed 2^24 units (s2: its shift per channel, d_acc: d in units of 2^-s2, zero: the output's
+    zero points).
+
+    The exact N is a multiple of 2^-s2, and float32 holds every such value below 2^(24 - s2).
+    The output clip(floor(N) + zero, lo, hi) depends on N's exact value only where
+    A = lo - zero < N < hi - zero = B; at or beyond A or B it is lo or hi whatever N is. If every
+    channel has |A|, |B| (+1) and |d| below 2^(24 - s2), then wherever the exact N lies in (A, B),
+    z*k (|z*k| <= |N| + |d|) and N are exact; and where the exact N <= A, the thresholds A - d and
+    A are exact floats, so rounding, which is monotone, gives fl(z*k) <= A - d and then a float
+    N <= A (B likewise). The branch chosen by max/min (see __call__) commutes with this monotone
+    map, so the codes are the exact ones; tests/test_golden.py checks it against the int64 route
+    on accumulators that sweep the saturation thresholds."""
+    zero = np.zeros_like(s2) if zero is None else np.asarray(zero, dtype=np.int64).reshape(-1, 1)
+    reach = np.maximum(np.abs(out_fmt.lo - zero), np.abs(out_fmt.hi - zero)) + 1
+    return bool(np.all(reach + np.abs(d_acc) * np.ldexp(1.0, -s2) < np.ldexp(1.0, 24 - s2)))
+
+
 class _Requant:
     """A layer's epilogue precomputed for exact float execution.
 
@@ -635,6 +697,9 @@ class _Requant:
             bound = (acc_bound + float(half.max())) * float(np.abs(slope).max()) + float(half2.max()) + \
                 float(half.max()) * float(np.abs(slope).max())
             self.neg_dtype = exact_dtype(int(bound) + 1) or np.float64
+            if dtype == np.float32 and self.neg_dtype != np.float32 and \
+                    _exact_where_unsaturated(s2, half2 - half * slope, out_fmt, zero):
+                self.neg_dtype = np.float32
             self.k = (slope * np.ldexp(1.0, -act.slope_fmt.frac)).astype(self.neg_dtype)
             self.d = ((half2 - half * slope) * np.ldexp(1.0, -s2)).astype(self.neg_dtype)
             # Rounding half up is monotone, so for slope <= 1 the branch PReLU takes is always the
@@ -689,7 +754,8 @@ def _(layer: QConv, x: np.ndarray, engine: str = "numpy", blocked_output: bool =
     b = ((layer.bias.reshape(-1, 1) + rq.pre_add) * rq.scale).astype(dtype)
     if _on_mlas(layer, engine):
         return _conv_mlas(layer, x, w, b, rq, blocked_output)
-    return _conv_float(x, w, b, layer.pads, rq, layer.pad_code, layer.output, rq.code_dtype)
+    gemm_owner = layer if engine != "numpy" and _mlas_available() else None
+    return _conv_float(x, w, b, layer.pads, rq, layer.pad_code, layer.output, rq.code_dtype, gemm_owner)
 
 
 def _half_max(acc_frac: np.ndarray, act: QAct, out_frac: np.ndarray) -> int:

@@ -220,3 +220,72 @@ def test_layers_executed_alone_return_arrays_of_their_own(exported, monkeypatch)
             m.setattr(golden, "F32_EXACT", 0)
             m.setattr(golden, "F64_EXACT", 0)
             assert np.array_equal(first, golden.execute(layer, *args[0])), layer.name
+
+
+def test_prelu_in_float32_where_only_saturating_products_are_inexact():
+    """PReLU's negative branch runs in float32 when its products can exceed 2^24 units but every
+    unsaturated result cannot (golden._exact_where_unsaturated). Against the int64 route of
+    docs/arithmetic.md, on accumulators over the whole certified range and dense around the
+    points where the negative branch crosses the saturation thresholds, with zero points,
+    negative slopes and slopes above one."""
+    from srhw.fixed import Fmt
+    from srhw.qir import QAct
+
+    rng = np.random.default_rng(3)
+    cout, bound = 6, (1 << 23) - 1
+    slope_fmt, out_fmt = Fmt(8, 6, True), Fmt(8, 0, True)
+    slope = np.array([13, -40, 64, 90, 1, 127])          # < 1, negative, 1, > 1 (steep), tiny, steepest
+    acc_frac, out_frac = np.array([7, 6, 8, 5, 7, 4]), np.zeros(cout, np.int64)   # shifts as in FSRCNN
+    zero = np.array([-100, 37, 0, 90, -128, 5])
+    act = QAct(kind="prelu", slope=slope, slope_fmt=slope_fmt)
+    rq = golden._Requant(acc_frac, act, out_fmt, out_frac, bound, np.float32, zero)
+    s2 = acc_frac + slope_fmt.frac
+    assert golden.exact_dtype(bound * int(np.abs(slope).max())) is np.float64   # the whole-range bound does not fit
+    assert rq.neg_dtype is np.float32                                          # the unsaturated range does
+
+    acc = rng.integers(-bound, bound + 1, (cout, 200_000))
+    # the accumulators whose negative branch lands on each threshold, and their neighbours
+    for c in range(cout):
+        for i, code in enumerate((out_fmt.lo - zero[c], out_fmt.hi - zero[c])):
+            a0 = int(np.floor(code * 2.0 ** s2[c] / slope[c]))
+            acc[c, i * 50_000: (i + 1) * 50_000] = np.clip(a0 + rng.integers(-3000, 3000, 50_000), -bound, bound)
+            acc[c, 100_000 + i * 200: 100_200 + i * 200] = np.clip(a0 + np.arange(-100, 100), -bound, bound)
+    acc[:, 100_400: 103_405] = _near_integer_branch(slope, acc_frac - out_frac + slope_fmt.frac, bound)
+    s = (acc_frac - out_frac).reshape(-1, 1)
+    z = ((acc + rq.half) * np.ldexp(1.0, -s)).astype(np.float32)   # as the scaled conv gives it
+    assert np.array_equal(z.astype(np.float64) * np.ldexp(1.0, s) - rq.half, acc)   # z is exact
+    got = rq(z)
+    want = golden.epilogue(acc, acc_frac, act, out_fmt, out_frac, zero)
+    assert np.array_equal(got.astype(np.int64), want)
+    assert (want == out_fmt.lo).any() and (want == out_fmt.hi).any() and ((want > out_fmt.lo) & (want < out_fmt.hi)).mean() > 0.1
+
+    # where the unsaturated range itself outgrows float32, the branch goes back to float64
+    wide = golden._Requant(acc_frac + 9, act, out_fmt, out_frac, bound, np.float32, zero)
+    assert wide.neg_dtype is np.float64
+    acc[:, 100_400: 103_405] = _near_integer_branch(slope, acc_frac - out_frac + 9 + slope_fmt.frac, bound)
+    wide_z = ((acc + wide.half) * np.ldexp(1.0, -(s + 9))).astype(np.float32)
+    want = golden.epilogue(acc, acc_frac + 9, act, out_fmt, out_frac, zero)
+    assert np.array_equal(wide(wide_z).astype(np.int64), want)
+    wide.neg_dtype, wide.k, wide.d = np.float32, wide.k.astype(np.float32), wide.d.astype(np.float32)
+    assert not np.array_equal(wide(wide_z).astype(np.int64), want)   # float32 there would be wrong: the check matters
+
+
+def _near_integer_branch(slope: np.ndarray, s2: np.ndarray, bound: int, count: int = 3005) -> np.ndarray:
+    """Per channel, `count` accumulators whose negative branch (acc * slope + 2^(s2-1)) * 2^-s2 lies
+    a few units of 2^-s2 from an integer in about -300..300 (on either side): where a rounded
+    product would change the floor. Solved exactly: acc * o = -(2^(s2-1) + r) / 2^a (mod
+    2^(s2-a)) for slope = o * 2^a."""
+    rows = []
+    for sl, e in zip(slope.tolist(), s2.tolist()):
+        a = (abs(sl) & -abs(sl)).bit_length() - 1
+        o, mod = sl >> a, 1 << (e - a)
+        accs = []
+        for r in sorted({k * (1 << a) for k in (-3, -2, -1, 1, 2, 3)} | {-3, -2, -1, 1, 2, 3}):
+            if ((1 << (e - 1)) + r) % (1 << a):
+                continue
+            acc0 = (-((1 << (e - 1)) + r) // (1 << a)) * pow(o, -1, mod) % mod
+            reach = 300 * (1 << e) // abs(sl) // mod + 1
+            accs.extend(acc0 + t * mod for t in range(-reach, reach + 1))
+        accs = np.clip(np.array(accs, dtype=np.int64), -bound, bound)
+        rows.append(np.resize(accs, count))
+    return np.stack(rows)

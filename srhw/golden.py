@@ -16,7 +16,8 @@ Two engines multiply: NumPy's BLAS, and onnxruntime's MLAS convolution kernels w
 onnxruntime is installed (a float32 Conv on the exact codes, row chunk by row chunk; MLAS
 convolves by GEMM or by direct NCHWc kernels, never by Winograd or FFT, so every product and
 partial sum is one of the exact integers above). `engine="auto"` gives MLAS the layers with
-at least MLAS_MIN_OUTPUTS output channels, where its AVX-512 kernels beat the BLAS.
+at least MLAS_MIN_OUTPUTS output channels, where its AVX-512 kernels beat the BLAS, and runs the
+GEMMs of the narrower ones (srhw's own im2col and tap stacking) on MLAS's SGEMM.
 """
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ def run(g: QGraph, frame: np.ndarray, keep_all: bool = False, engine: str = "aut
 
     With keep_all, returns every value's integer codes (int64) by name instead. `engine` picks
     what multiplies in the float32 layers: "numpy" (its BLAS), "mlas" (onnxruntime's kernels,
-    every float32 conv) or "auto" (MLAS for wide convs when onnxruntime is installed). All give
-    the same codes.
+    every float32 conv) or "auto" (when onnxruntime is installed: MLAS convs for wide layers,
+    MLAS's SGEMM for the rest). All give the same codes.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")

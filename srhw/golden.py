@@ -453,17 +453,24 @@ def _gemm(owner: QConv | None, role: str, a: np.ndarray):
 
 def _matmul_session(a: np.ndarray):
     """A one-node float32 MatMul a @ b with a as an initializer (MLAS's SGEMM, one thread)."""
+    return _session(_one_node_model("MatMul", ["a", "b"], ("b", [a.shape[1], None]), ("y", [a.shape[0], None]),
+                                    {"a": a}))
+
+
+def _one_node_model(op: str, inputs: list[str], x: tuple[str, list], y: tuple[str, list], initializers: dict):
+    """A checked float32 ONNX model of one `op` node: input x = (name, shape), output y, and
+    the other inputs as initializers (name -> array)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["a", "b"], ["y"])], "srhw_golden_gemm",
-        [helper.make_tensor_value_info("b", TensorProto.FLOAT, [a.shape[1], None])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [a.shape[0], None])],
-        [numpy_helper.from_array(a, "a")])
+        [helper.make_node(op, inputs, [y[0]])], f"srhw_golden_{op.lower()}",
+        [helper.make_tensor_value_info(x[0], TensorProto.FLOAT, x[1])],
+        [helper.make_tensor_value_info(y[0], TensorProto.FLOAT, y[1])],
+        [numpy_helper.from_array(v, k) for k, v in initializers.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     onnx.checker.check_model(model)
-    return _session(model)
+    return model
 
 
 def _layout_session(layer: QConv, w: np.ndarray, b: np.ndarray, blocked_input: bool, blocked_output: bool):
@@ -487,16 +494,8 @@ def _mlas_session(w: np.ndarray, b: np.ndarray, blocked_input: bool = False, blo
     onnxruntime's own optimizer rewrites the Conv into ReorderInput -> nchwc Conv ->
     ReorderOutput (with the weights reordered for this CPU), and the reorders asked away are cut
     from that graph."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w", "b"], ["z"])], "srhw_golden_conv",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, w.shape[1], None, None])],
-        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, w.shape[0], None, None])],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b.reshape(-1), "b")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    onnx.checker.check_model(model)
+    model = _one_node_model("Conv", ["x", "w", "b"], ("x", [1, w.shape[1], None, None]),
+                            ("z", [1, w.shape[0], None, None]), {"w": w, "b": b.reshape(-1)})
     if blocked_input or blocked_output:
         model = _without_reorders(model, blocked_input, blocked_output)
     return _session(model)

@@ -420,7 +420,10 @@ def _conv_mlas(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish
         io.bind_cpu_input("x", buf.reshape(1, cin, -1, wp))
         io.bind_output("z", "cpu", 0, np.float32, [1, cout, r1 - r0, ow], z.ctypes.data)
         session.run_with_iobinding(io)
-        out[:, r0:r1] = finish(z.reshape(shape[0], -1) if not blocked_output else z).reshape(z.shape)
+        if blocked_output and finish.act.kind == "tanh":   # a few blocks: the lookups write the frame
+            finish.lookup_into(z, out[:, r0:r1])
+        else:
+            out[:, r0:r1] = finish(z.reshape(shape[0], -1) if not blocked_output else z).reshape(z.shape)
 
     _for_row_chunks(oh, wp, chunk)
     return out
@@ -578,7 +581,8 @@ def _on_mlas(layer: QLayer, engine: str) -> bool:
     """Whether execute() runs this layer's multiplications on MLAS (in float32)."""
     if not isinstance(layer, QConv) or engine == "numpy":
         return False
-    if exact_dtype(layer.cert["acc_bound"] + _half_max(layer.acc_frac, layer.act, layer.out_frac)) != np.float32:
+    bound = layer.cert["acc_bound"]
+    if exact_dtype(bound + _half_max(layer.acc_frac, layer.act, layer.out_frac, bound)) != np.float32:
         return False
     return engine == "mlas" or layer.weight.shape[0] >= MLAS_MIN_OUTPUTS
 
@@ -683,9 +687,14 @@ class _Requant:
             # saturation (anything below index 0 reads entry 0).
             lo, hi = act.lut_fmt.lo, act.lut_fmt.hi
             self.indexes = _folds_offset(act, s)
+            # Where the certificate bounds the index to a few thousand entries either side, the
+            # table is extended by its end values to cover them all, and the clip goes.
+            self.extension = _tanh_extension(acc_bound, s.ravel(), act) if self.indexes else None
+            below, above = self.extension or (0, 0)
             if self.indexes:
-                self.pre_add = half - lo * np.ldexp(1.0, s)
-            self.table = act.lut.astype(self.code_dtype)
+                self.pre_add = half + (below - lo) * np.ldexp(1.0, s)
+            table = act.lut.astype(self.code_dtype)
+            self.table = np.concatenate([np.full(below, table[0]), table, np.full(above, table[-1])]).astype(table.dtype)
             self.index_dtype = np.int16 if self.table.size <= 1 << 15 else np.int32  # gathers faster
         self.lo, self.hi = lo, hi
         # the zero point, added to the rounded code before the saturation (None: all 0)
@@ -721,18 +730,32 @@ class _Requant:
                 y += self.zero
             np.clip(y, self.lo, self.hi, out=y)
             return y if y.dtype == z.dtype else y.astype(z.dtype)
-        if self.act.kind == "tanh":  # see __init__; z is this chunk's own accumulator, free to overwrite
-            idx = z if self.indexes else np.subtract(np.floor(z, out=z), self.lo, out=z)
-            np.clip(idx, 0, self.table.size - 1, out=idx)  # saturation; then truncation is floor
-            codes = _buffer("index", idx.shape, self.index_dtype)
-            np.copyto(codes, idx, casting="unsafe")
-            # every index is in range now; "wrap" skips the bounds checks of the default "raise"
-            return np.take(self.table, codes, mode="wrap", out=_buffer("lookup", idx.shape, self.table.dtype))
+        if self.act.kind == "tanh":
+            return np.take(self.table, self._indexes(z), mode="wrap", out=_buffer("lookup", z.shape, self.table.dtype))
         y = np.floor(z, out=z)
         if self.zero is not None:
             y += self.zero
         np.clip(y, self.lo, self.hi, out=y)
         return y
+
+
+    def _indexes(self, z: np.ndarray) -> np.ndarray:
+        """tanh: the table index of each accumulator (see __init__), every one in range, so that
+        take's "wrap" mode skips the bounds checks of its default "raise". z is this chunk's own
+        accumulator, free to overwrite."""
+        idx = z if self.indexes else np.subtract(np.floor(z, out=z), self.lo, out=z)
+        if self.extension is None:   # else every index is in the extended table already
+            np.clip(idx, 0, self.table.size - 1, out=idx)  # saturation; then truncation is floor
+        codes = _buffer("index", idx.shape, self.index_dtype)
+        np.copyto(codes, idx, casting="unsafe")
+        return codes
+
+    def lookup_into(self, z: np.ndarray, dest: np.ndarray) -> None:
+        """tanh's codes of z written straight into dest (z's shape, each dest[i] contiguous: the
+        channel blocks of a blocked frame's rows), without a scratch copy in between."""
+        codes = self._indexes(z)
+        for i in range(dest.shape[0]):
+            np.take(self.table, codes[i], mode="wrap", out=dest[i])
 
 
 # ---------------------------------------------------------------------------------- layers
@@ -744,7 +767,7 @@ def execute(layer: QLayer, *args: np.ndarray, engine: str = "numpy") -> np.ndarr
 @execute.register
 def _(layer: QConv, x: np.ndarray, engine: str = "numpy", blocked_output: bool = False) -> np.ndarray:
     acc_bound = layer.cert["acc_bound"]
-    dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac))
+    dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac, acc_bound))
     if dtype is None:
         acc = _conv_int64(x.astype(np.int64), layer.weight, layer.pads, layer.pad_code) + layer.bias.reshape(-1, 1, 1)
         return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac,
@@ -758,14 +781,41 @@ def _(layer: QConv, x: np.ndarray, engine: str = "numpy", blocked_output: bool =
     return _conv_float(x, w, b, layer.pads, rq, layer.pad_code, layer.output, rq.code_dtype, gemm_owner)
 
 
-def _half_max(acc_frac: np.ndarray, act: QAct, out_frac: np.ndarray) -> int:
+def _half_max(acc_frac: np.ndarray, act: QAct, out_frac: np.ndarray, acc_bound: int) -> int:
     """The largest magnitude the epilogue adds to an accumulator before its shift: the rounding
-    half, and for tanh the table offset -lo (in accumulator units, so scaled up by the shift)."""
+    half, and for tanh the table offset -lo, plus the table's extension below (_tanh_extension),
+    in accumulator units, so scaled up by the shift."""
     target = act.lut_fmt.frac if act.kind == "tanh" else np.asarray(out_frac)
     shifts = np.asarray(acc_frac) - target
     shift = int(np.max(shifts))
-    offset = abs(act.lut_fmt.lo) << shift if _folds_offset(act, shifts) else 0
+    offset = 0
+    if _folds_offset(act, shifts):
+        below = (_tanh_extension(acc_bound, shifts.ravel(), act) or (0, 0))[0]
+        offset = (abs(act.lut_fmt.lo) + below) << shift
     return (1 << max(shift - 1, 0)) + offset
+
+
+TANH_TABLE_MAX = 1 << 15   # entries of an extended tanh table (int16 indexes)
+
+
+def _tanh_extension(acc_bound: int, shifts: np.ndarray, act: QAct) -> tuple[int, int] | None:
+    """(below, above): the entries a tanh table needs before and after its own so that every
+    index floor((acc + half) * 2^-s) - lo of an accumulator |acc| <= acc_bound lands inside it
+    (they repeat its end values, which is the saturation). None where the extended table would
+    exceed TANH_TABLE_MAX entries, or its offset would cost the float32 exactness that the plain
+    table has (then the epilogue clips the index instead)."""
+    lo, size = act.lut_fmt.lo, act.lut.size
+    halves = [(1 << (int(s) - 1)) if s > 0 else 0 for s in shifts]
+    first = min(((-acc_bound + h) >> int(s)) - lo for s, h in zip(shifts, halves))
+    last = max(((acc_bound + h) >> int(s)) - lo for s, h in zip(shifts, halves))
+    below, above = max(0, -first), max(0, last - (size - 1))
+    if below + size + above > TANH_TABLE_MAX:
+        return None
+    shift, half = int(max(shifts)), max(halves)
+    plain = exact_dtype(acc_bound + half + (abs(lo) << shift))
+    if exact_dtype(acc_bound + half + ((abs(lo) + below) << shift)) != plain:
+        return None
+    return below, above
 
 
 def _folds_offset(act: QAct, shifts: np.ndarray) -> bool:
@@ -777,7 +827,7 @@ def _folds_offset(act: QAct, shifts: np.ndarray) -> bool:
 def _elementwise(layer: QLayer, acc_bound: int, make_z, make_acc) -> np.ndarray:
     """Affine/Add: make_z(dtype, scale, pre_add) builds the scaled accumulator on exact floats;
     make_acc() the int64 accumulator when no float type is exact."""
-    dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac))
+    dtype = exact_dtype(acc_bound + _half_max(layer.acc_frac, layer.act, layer.out_frac, acc_bound))
     if dtype is None:
         return epilogue(make_acc(), layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, layer.out_zero)
     rq = _Requant(layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, acc_bound, dtype, layer.out_zero)

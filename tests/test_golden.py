@@ -289,3 +289,39 @@ def _near_integer_branch(slope: np.ndarray, s2: np.ndarray, bound: int, count: i
         accs = np.clip(np.array(accs, dtype=np.int64), -bound, bound)
         rows.append(np.resize(accs, count))
     return np.stack(rows)
+
+
+def test_tanh_table_extended_over_the_certified_range():
+    """Where the certificate bounds the tanh index to a few thousand entries past the table's
+    ends, the epilogue looks up an extended table (its end values repeated) without clipping.
+    Against the int64 route of docs/arithmetic.md on accumulators over the whole certified range,
+    both bounds included and dense around the table's ends; and a bound too wide for the
+    extension keeps the clip, with the same codes."""
+    from srhw.fixed import Fmt
+    from srhw.qir import QAct
+
+    rng = np.random.default_rng(5)
+    lut_fmt, out_fmt = Fmt(10, 6, True), Fmt(8, 7, True)
+    grid = np.arange(lut_fmt.lo, lut_fmt.hi + 1) / 2.0 ** lut_fmt.frac
+    lut = np.clip(np.floor(np.tanh(grid) * 2 ** out_fmt.frac + 0.5), out_fmt.lo, out_fmt.hi).astype(np.int64)
+    act = QAct(kind="tanh", lut_fmt=lut_fmt, lut=lut)
+    acc_frac = np.array([15, 16, 17, 18, 15])        # shifts 9-12 onto the table's grid, as in ESPCN
+    s = (acc_frac - lut_fmt.frac).reshape(-1, 1)
+    for bound, extended in ((373_258, True), ((1 << 23) - 1, False)):
+        rq = golden._Requant(acc_frac, act, out_fmt, np.zeros(5, np.int64), bound, np.float32)
+        assert (rq.extension is not None) is extended
+        acc = rng.integers(-bound, bound + 1, (5, 60_000))
+        acc[:, :2] = [-bound, bound]
+        for c in range(5):   # the accumulators at and around each end of the plain table
+            for edge in (lut_fmt.lo, lut_fmt.hi):
+                acc[c, 2 + (edge > 0) * 4000: 4002 + (edge > 0) * 4000] = np.clip(
+                    (edge << int(s[c, 0])) + np.arange(-2000, 2000) * (1 << max(int(s[c, 0]) - 4, 0)), -bound, bound)
+        z = ((acc + rq.pre_add) * np.ldexp(1.0, -s)).astype(np.float32)   # as the scaled conv gives it
+        assert np.array_equal(z.astype(np.float64) * np.ldexp(1.0, s) - rq.pre_add, acc)   # z is exact
+        want = golden.epilogue(acc, acc_frac, act, out_fmt, np.zeros(5, np.int64))
+        assert np.array_equal(rq(z).astype(np.int64), want)
+        assert (want == lut[0]).any() and (want == lut[-1]).any()
+        if extended:
+            below, above = rq.extension
+            assert z.min() >= 0 and z.max() < rq.table.size      # every index inside, none clipped
+            assert below > 0 and above > 0 and rq.table.size == lut.size + below + above

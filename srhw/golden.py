@@ -366,9 +366,24 @@ def _for_row_chunks(rows: int, pitch: int, fn) -> None:
             fn(*span)
         return
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="srhw-golden")
-    for f in [_POOL.submit(fn, *span) for span in spans]:
-        f.result()
+        _POOL = ThreadPoolExecutor(max_workers=max(_cores() - 1, 1), thread_name_prefix="srhw-golden")
+    queue, lock = iter(spans), threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with lock:
+                span = next(queue, None)
+            if span is None:
+                return
+            fn(*span)
+
+    # the calling thread takes chunks too: one thread fewer to wake, and none left waiting idle
+    helpers = [_POOL.submit(drain) for _ in range(workers - 1)]
+    try:
+        drain()
+    finally:
+        for f in helpers:
+            f.result()
 
 
 # ------------------------------------------------------------------ MLAS (onnxruntime) engine

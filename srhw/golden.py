@@ -697,12 +697,12 @@ class _Requant:
         elif act.kind == "tanh":
             # The table index is floor(z) - lo. Where every channel shifts right, -lo arrives
             # through the bias (-lo * 2^s in accumulator units), and since truncating a
-            # non-negative float is floor, z.astype(int) is the index; take(mode="clip") is the
-            # saturation (anything below index 0 reads entry 0).
+            # non-negative float is floor, the float-to-int copy gives the index. Saturation:
+            # where the certificate bounds the index to a few thousand entries either side, the
+            # table is extended by its end values over all of them (no clip); else the index is
+            # clipped to the table first (_indexes).
             lo, hi = act.lut_fmt.lo, act.lut_fmt.hi
             self.indexes = _folds_offset(act, s)
-            # Where the certificate bounds the index to a few thousand entries either side, the
-            # table is extended by its end values to cover them all, and the clip goes.
             self.extension = _tanh_extension(acc_bound, s.ravel(), act) if self.indexes else None
             below, above = self.extension or (0, 0)
             if self.indexes:
@@ -751,7 +751,6 @@ class _Requant:
             y += self.zero
         np.clip(y, self.lo, self.hi, out=y)
         return y
-
 
     def _indexes(self, z: np.ndarray) -> np.ndarray:
         """tanh: the table index of each accumulator (see __init__), every one in range, so that

@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     zt.add_argument("--limit-images", type=int, default=None, help="use only the first N training images")
     zt.add_argument("--init", default=None, metavar="RUN_DIR",
                     help="start from a finished run's weights, with a fresh optimizer and the schedule restarted")
+    zt.add_argument("--init-shipped", action="store_true",
+                    help="the same from the weights the package ships for NAME (its card's steps count)")
 
     i = sub.add_parser("inspect", help="print the canonical graph: layers, shapes, parameters, MACs")
     i.add_argument("model", nargs="?", default=None, help="ONNX file or zoo name (default: fsrcnn_x2)")
@@ -216,7 +218,8 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"training needs torch: pip install 'srhw[train]' ({e})") from None
             rec = train(args.name, args.data, args.run_dir, args.val, args.steps, args.batch, args.lr_patch, args.lr,
                         args.seed, args.threads, args.ckpt_every, args.device, args.limit_images,
-                        progress=sys.stderr.isatty(), init=args.init)
+                        progress=sys.stderr.isatty(), init=args.init,
+                        init_shipped=args.init_shipped)
             print(f"trained {args.name}: step {rec.get('step')}, validation PSNR {rec.get('val_psnr', float('nan')):.2f} dB"
                   f" -> {args.run_dir}/final.pt")
         return 0

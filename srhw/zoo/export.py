@@ -40,13 +40,14 @@ def main(argv: list[str] | None = None) -> None:
     export_entry(entry, run / "final.pt", out)
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     prior = info.get("init") or {"steps": 0, "seconds": 0.0, "from": None}
+    before = prior.get("schedule") or f"{prior['steps']} steps"
     card = zoo_dir() / "zoo.json"
     cards = json.loads(card.read_text()) if card.exists() else {}
     cards[entry.name] = {"architecture": entry.title, "scale": entry.scale, "channels": "Y",
                          "train_data": "T91 (x5 downscales, x8 flips/rotations), MATLAB bicubic LR",
                          "steps": prior["steps"] + log[-1]["step"],
                          "train_seconds": round(prior["seconds"] + log[-1]["seconds"]),
-                         "schedule": (f"{prior['steps']} steps, then {log[-1]['step']} from those weights with the"
+                         "schedule": (f"{before}, then {log[-1]['step']} from those weights with the"
                                       " optimizer and schedule restarted") if prior["steps"] else
                                      f"{log[-1]['step']} steps",
                          "batch": info["batch"], "lr_patch": info["lr_patch"],

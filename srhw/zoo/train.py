@@ -10,7 +10,9 @@ for a given seed and device; a checkpoint every `--ckpt-every` steps is resumed 
 run directory holds one; `log.jsonl` records loss and validation PSNR (Set5 protocol).
 `--init PREVIOUS_RUN` starts from that run's final weights with a fresh optimizer and the
 schedule restarted (step 0, full learning rate); `entry.json` records the earlier run's steps
-and seconds, so the card counts the whole training.
+and seconds, so the card counts the whole training. `--init-shipped` does the same from the
+weights the package ships for NAME (read back from its ONNX file, checked against
+onnxruntime), with the steps and seconds of its card.
 """
 from __future__ import annotations
 
@@ -98,10 +100,54 @@ def _prior(name: str, init: Path) -> dict:
             "seconds": before["seconds"] + last["seconds"]}
 
 
+def _shipped_start(entry: ZooEntry, model) -> dict:
+    """Loads the shipped ONNX weights of `entry` into `model`; the prior record from its card.
+
+    The exporter keeps torch's parameter names, except for PReLU slopes, which it writes as
+    anonymous [1, C, 1, 1] constants in graph order: those are matched to the remaining
+    parameters in order and by size. The torch model is then checked against onnxruntime on a
+    random frame, so a wrong match cannot pass silently.
+    """
+    import onnx
+    import onnxruntime as ort
+    import torch
+    from onnx import numpy_helper
+
+    from srhw.resources import zoo_dir
+
+    path = zoo_dir() / f"{entry.name}.onnx"
+    cards = json.loads((zoo_dir() / "zoo.json").read_text())
+    if not path.exists() or entry.name not in cards:
+        raise UsageError(f"--init-shipped: the package ships no trained '{entry.name}'")
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+    state = model.state_dict()
+    named = {k: inits.pop(k) for k in list(state) if k in inits}
+    rest = [k for k in state if k not in named]
+    anonymous = list(inits.values())
+    for k in rest:
+        match = next((i for i, a in enumerate(anonymous) if a.size == state[k].numel()), None)
+        if match is None:
+            raise UsageError(f"--init-shipped: no weights for '{k}' in {path.name}")
+        named[k] = anonymous.pop(match)
+    model.load_state_dict({k: torch.from_numpy(np.array(named[k], np.float32).reshape(state[k].shape)) for k in state})
+    x = np.random.default_rng(0).random((1, 1, 24, 20), dtype=np.float32)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    model.eval()
+    with torch.no_grad():
+        got = model(torch.from_numpy(x)).numpy()
+    model.train()
+    if got.shape != want.shape or np.abs(got - want).max() > 1e-5:
+        raise UsageError(f"--init-shipped: the weights read from {path.name} do not reproduce it")
+    card = cards[entry.name]
+    return {"from": f"shipped {entry.name}", "steps": card["steps"], "seconds": float(card["train_seconds"]),
+            "schedule": card.get("schedule", f"{card['steps']} steps")}
+
+
 def train(name: str, data: Path, run_dir: Path, val: Path | None = None, steps: int = 20000, batch: int = 64,
           lr_patch: int = 16, lr: float = 1e-3, seed: int = 0, threads: int = 0, ckpt_every: int = 1000,
           device: str = "cpu", limit_images: int | None = None, progress: bool = True,
-          init: Path | None = None) -> dict:
+          init: Path | None = None, init_shipped: bool = False) -> dict:
     import torch
     from tqdm import tqdm
 
@@ -117,9 +163,14 @@ def train(name: str, data: Path, run_dir: Path, val: Path | None = None, steps: 
     xs, ts = make_pairs(_augmented_images(Path(data), limit_images), entry, lr_patch)
     log.info("%s: %d training pairs", name, len(xs))
     model = entry.build().to(device)
-    prior = _prior(name, Path(init)) if init else {"steps": 0, "seconds": 0.0, "from": None}
+    if init and init_shipped:
+        raise UsageError("--init and --init-shipped exclude each other")
+    prior = {"steps": 0, "seconds": 0.0, "from": None}
     if init:
+        prior = _prior(name, Path(init))
         model.load_state_dict(torch.load(Path(init) / "final.pt", map_location=device))
+    elif init_shipped:
+        prior = _shipped_start(entry, model)
     last = list(model.last_layer().parameters())
     last_ids = {id(p) for p in last}
     body = [p for p in model.parameters() if id(p) not in last_ids]

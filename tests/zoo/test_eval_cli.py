@@ -159,3 +159,38 @@ def test_training_init_restarts_from_a_finished_run(tmp_path):
     assert res.returncode == 2 and "trained 'fsrcnn_s_x2', not 'fsrcnn_x2'" in res.stderr
     res = cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", tmp_path / "e", "--steps", "1", "--init", d, *common)
     assert res.returncode == 2 and "not a finished training run" in res.stderr
+
+
+def test_training_init_shipped_starts_from_the_packaged_weights(tmp_path):
+    """--init-shipped reads the shipped ONNX weights back into torch (PReLU slopes included):
+    with lr 0 the trained weights, exported again, give what onnxruntime gives for the shipped
+    file, and the record carries the card's steps and schedule."""
+    import onnxruntime as ort
+
+    from srhw.resources import zoo_dir
+    from srhw.zoo.export import export_entry
+    from srhw.zoo.registry import ZOO
+
+    d = tmp_path / "train"
+    d.mkdir()
+    rng = np.random.default_rng(2)
+    for k in range(2):
+        Image.fromarray(rng.integers(0, 256, (48, 40), dtype=np.uint8)).save(d / f"{k}.png")
+    run = tmp_path / "run"
+    res = cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", run, "--steps", "1", "--lr", "0", "--init-shipped",
+              "--data", d, "--batch", "2", "--ckpt-every", "1")
+    assert res.returncode == 0, res.stderr
+    card = json.loads((zoo_dir() / "zoo.json").read_text())["fsrcnn_s_x2"]
+    init = json.loads((run / "entry.json").read_text())["init"]
+    assert init["steps"] == card["steps"] and init["schedule"] == card["schedule"]
+    again = tmp_path / "again.onnx"
+    export_entry(ZOO["fsrcnn_s_x2"], run / "final.pt", again)
+    x = rng.random((1, 1, 19, 23), dtype=np.float32)
+    outs = []
+    for f in (zoo_dir() / "fsrcnn_s_x2.onnx", again):
+        s = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
+        outs.append(s.run(None, {s.get_inputs()[0].name: x})[0])
+    assert outs[0].shape == (1, 1, 38, 46) and np.abs(outs[0] - outs[1]).max() < 1e-6
+    res = cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", tmp_path / "b", "--steps", "1", "--init-shipped",
+              "--init", run, "--data", d)
+    assert res.returncode == 2 and "exclude each other" in res.stderr

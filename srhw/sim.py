@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -66,6 +67,11 @@ def run_cocotb(simulator: str, sources: list[Path], top: str, test_module: str, 
         # configured for clang); with g++ it must be -include. Make reads overrides from MAKEFLAGS.
         if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
             os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
+        # Most of a small design's build is Verilator's runtime and cocotb's VPI glue, the same
+        # C++ for every build: with ccache on PATH, verilated.mk's OBJCACHE compiles it once
+        # (a module test's build 14 s -> 4 s here). OBJCACHE set by the user (even empty) wins.
+        if "OBJCACHE" not in os.environ and "OBJCACHE" not in os.environ.get("MAKEFLAGS", "") and shutil.which("ccache"):
+            os.environ["MAKEFLAGS"] = f"{os.environ['MAKEFLAGS']} OBJCACHE=ccache"
     from cocotb_tools.runner import get_results, get_runner
 
     if str(module_dir) not in sys.path:

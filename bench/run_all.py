@@ -1,6 +1,7 @@
 """Every benchmark in one run: writes bench/results/*.{json,md} and regenerates BENCHMARKS.md.
 
     python bench/run_all.py [--quick] [--data ../shared/datasets] [--results DIR] [--benchmarks FILE]
+                            [--only SCRIPT ... | --render]
 
 Sections, each a script of its own in bench/ (run in a subprocess, so one failing does not
 hide the others; the run exits 1 if any failed):
@@ -128,16 +129,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--benchmarks", type=Path, default=ROOT / "BENCHMARKS.md")
     p.add_argument("--only", nargs="+", default=None, metavar="SCRIPT",
                    help="re-run these sections (e.g. golden_speed); the others keep their last results")
+    p.add_argument("--render", action="store_true",
+                   help="run nothing: rewrite BENCHMARKS.md from the last results (after a section's --merge)")
     args = p.parse_args(argv)
+    if args.render:
+        args.only = []
     args.results.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, SRHW_BENCH_RESULTS=str(args.results.resolve()))
     steps = []
     t0 = time.perf_counter()
     previous = {}
-    if args.only and (args.results / "run_all.json").is_file():
+    if args.only is not None and (args.results / "run_all.json").is_file():
         previous = {st["script"]: st for st in json.loads((args.results / "run_all.json").read_text())["steps"]}
     for title, script, extra in FULL:
-        if args.only and script not in args.only:
+        if args.only is not None and script not in args.only:
             steps.append(previous.get(script, {"script": script, "args": [], "seconds": 0, "ok": False,
                                                "log_tail": "not run"}) | {"title": title, "log_tail": ""})
             continue
@@ -153,9 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t0
     if previous:  # a partial re-run: the run time is that of all sections' last runs
         total = sum(st["seconds"] for st in steps)
-    ran = (f"`python bench/run_all.py --only {' '.join(args.only)}` re-ran those sections; the others are "
-           "from their last runs, each section gives its date. All sections together took "
-           if previous else f"`python bench/run_all.py{' --quick' if args.quick else ''}` took ")
+    if previous and args.render:
+        ran = ("`python bench/run_all.py --render` rewrote this page from the sections' last runs, each section "
+               "gives its date. All sections together took ")
+    elif previous:
+        ran = (f"`python bench/run_all.py --only {' '.join(args.only)}` re-ran those sections; the others are "
+               "from their last runs, each section gives its date. All sections together took ")
+    else:
+        ran = f"`python bench/run_all.py{' --quick' if args.quick else ''}` took "
     lines = ["# srhw benchmarks", "",
              (f"{date.today().isoformat()}, {machine()}. {ran}{total / 60:.1f} min. Every timing is a median after a "
               "warm-up (min-max where shown); ratios are taken within one run."), ""]

@@ -7,8 +7,11 @@ Writes bench/results/zoo_quality.{json,md} and psnr_vs_bits.png; a full run (all
 --quick) also writes the measured figures into each model's card in srhw/zoo/onnx/zoo.json
 and the table of docs/zoo.md. Targets (issue 3): W8A8 within 0.05 dB of float, W6A6 within
 0.3 dB. --quick: one model on two images that scikit-image ships (no dataset needed).
+--merge (with --models, after retraining a model): measures only those models and puts their
+rows into the last full run's results (same sets and bits), then writes everything a full run
+writes; each model's result keeps the date it was measured.
 
-    python bench/zoo_quality.py [--data ../shared/datasets] [--models fsrcnn_x2 ...] [--bits 8 6 4]
+    python bench/zoo_quality.py [--data ../shared/datasets] [--models fsrcnn_x2 ...] [--bits 8 6 4] [--merge]
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -77,7 +81,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--models", nargs="*", default=None)
     p.add_argument("--bits", type=int, nargs="+", default=[8, 6, 4])
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--merge", action="store_true",
+                   help="with --models: merge these models' new figures into the last full run's results")
     args = p.parse_args(argv)
+    if args.merge and (args.quick or not args.models):
+        p.error("--merge needs --models and no --quick")
     names = args.models or [n for n in ZOO if (zoo_dir() / f"{n}.onnx").is_file()]
     bits = sorted(args.bits, reverse=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +99,15 @@ def main(argv: list[str] | None = None) -> None:
             versions = compile_versions(name, bits)  # once per model, for both sets
             res["models"][name] = {s: evaluate_versions(*versions, d, ZOO[name].scale)["mean"] for s, d in sets.items()}
             res["models"][name]["seconds"] = time.perf_counter() - t
+            res["models"][name]["date"] = date.today().isoformat()
+    merged = []
+    if args.merge:
+        last = json.loads((RESULTS / "zoo_quality.json").read_text())
+        if last["sets"] != res["sets"] or last["bits"] != bits:
+            p.error(f"--merge: the last run measured {last['sets']} at bits {last['bits']}, not {res['sets']} at {bits}")
+        merged = list(res["models"])
+        both = {n: r | {"date": r.get("date", last["date"])} for n, r in last["models"].items()} | res["models"]
+        res["models"] = {n: both[n] for n in ZOO if n in both}  # the zoo's order, as a full run writes it
     keys = ["bicubic", "float"] + [f"W{b}A{b}" for b in bits]
     rows = ["| model | scale | set | " + " | ".join(keys) + " | " + " | ".join(f"{k} loss" for k in keys[2:]) +
             " | paper (float, Set5) |", "|---|---:|---|" + "---:|" * (2 * len(keys) - 1)]
@@ -105,11 +122,13 @@ def main(argv: list[str] | None = None) -> None:
                         f" | {'' if ref is None else ref} |")
     table = "\n".join([("PSNR dB / SSIM on Y (BT.601), modcrop, MATLAB bicubic LR, shave = scale. "
                        "Fixed point = the bit-exact golden model (what the hardware outputs)."), ""] + rows +
+                      ([f"", f"Re-measured on {date.today().isoformat()} after retraining: {', '.join(merged)}; the other "
+                        f"rows are from the full run of {last['date']}."] if merged else []) +
                       ["", "![PSNR versus bits](psnr_vs_bits.png)"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(res, bits, RESULTS / "psnr_vs_bits.png")
     write("zoo_quality", res, table)
-    if args.quick or args.models:
+    if args.quick or (args.models and not args.merge):
         return
     cards_path = zoo_dir() / "zoo.json"
     cards = json.loads(cards_path.read_text())

@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     previous = {}
     if args.only is not None and (args.results / "run_all.json").is_file():
-        previous = {st["script"]: st for st in json.loads((args.results / "run_all.json").read_text())["steps"]}
+        last = json.loads((args.results / "run_all.json").read_text())
+        previous = {st["script"]: st for st in last["steps"]}
+        args.quick = args.quick or (args.render and last.get("quick", False))  # a quick run stays marked as one
     for title, script, extra in FULL:
         if args.only is not None and script not in args.only:
             steps.append(previous.get(script, {"script": script, "args": [], "seconds": 0, "ok": False,

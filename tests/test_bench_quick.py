@@ -26,3 +26,10 @@ def test_run_all_quick(tmp_path):
                  "weight_rounding", "hls4ml_peer"):
         assert (results / f"{name}.json").is_file(), name
     assert (results / "psnr_vs_bits.png").stat().st_size > 1000
+    # --render runs nothing and writes the same sections back from the results
+    again = tmp_path / "again.md"
+    res = subprocess.run([sys.executable, str(ROOT / "bench/run_all.py"), "--render", "--results", str(results),
+                          "--benchmarks", str(again)], capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    head, body = again.read_text().split("## Headline", 1)
+    assert "--render` rewrote this page" in head and body == text.split("## Headline", 1)[1]

@@ -110,6 +110,15 @@ def test_zoo_list_and_export(tmp_path):
     onnx.checker.check_model(onnx.load(str(dst)))
 
 
+def _noise_images(d, seed, shape):
+    """Two random grey images in folder d (a training set for smoke runs); the generator after them."""
+    d.mkdir()
+    rng = np.random.default_rng(seed)
+    for k in range(2):
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(d / f"{k}.png")
+    return d, rng
+
+
 @pytest.mark.parametrize("name", ["fsrcnn_s_x3", "srcnn_915_x2", "espcn_x2"])
 def test_training_smoke(name, tmp_path):
     """One-step training of each architecture family on two generated images, export, compile."""
@@ -117,11 +126,7 @@ def test_training_smoke(name, tmp_path):
     from srhw.zoo.export import export_entry
     from srhw.zoo.registry import ZOO
 
-    d = tmp_path / "train"
-    d.mkdir()
-    rng = np.random.default_rng(0)
-    for k in range(2):
-        Image.fromarray(rng.integers(0, 256, (60, 72), dtype=np.uint8)).save(d / f"{k}.png")
+    d, _ = _noise_images(tmp_path / "train", 0, (60, 72))
     run = tmp_path / "run"
     res = cli("zoo", "train", name, "--data", d, "--val", d, "--run-dir", run, "--steps", "1", "--batch", "2",
               "--ckpt-every", "1")
@@ -139,11 +144,7 @@ def test_training_init_restarts_from_a_finished_run(tmp_path):
     step count, and the record adds up the steps of every run behind the weights."""
     import torch
 
-    d = tmp_path / "train"
-    d.mkdir()
-    rng = np.random.default_rng(1)
-    for k in range(2):
-        Image.fromarray(rng.integers(0, 256, (48, 40), dtype=np.uint8)).save(d / f"{k}.png")
+    d, _ = _noise_images(tmp_path / "train", 1, (48, 40))
     common = ("--data", d, "--batch", "2", "--ckpt-every", "1")
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     assert cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", a, "--steps", "1", *common).returncode == 0
@@ -171,11 +172,7 @@ def test_training_init_shipped_starts_from_the_packaged_weights(tmp_path):
     from srhw.zoo.export import export_entry
     from srhw.zoo.registry import ZOO
 
-    d = tmp_path / "train"
-    d.mkdir()
-    rng = np.random.default_rng(2)
-    for k in range(2):
-        Image.fromarray(rng.integers(0, 256, (48, 40), dtype=np.uint8)).save(d / f"{k}.png")
+    d, rng = _noise_images(tmp_path / "train", 2, (48, 40))
     run = tmp_path / "run"
     res = cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", run, "--steps", "1", "--lr", "0", "--init-shipped",
               "--data", d, "--batch", "2", "--ckpt-every", "1")

@@ -105,9 +105,12 @@ def main(argv: list[str] | None = None) -> None:
         last = json.loads((RESULTS / "zoo_quality.json").read_text())
         if last["sets"] != res["sets"] or last["bits"] != bits:
             p.error(f"--merge: the last run measured {last['sets']} at bits {last['bits']}, not {res['sets']} at {bits}")
-        merged = list(res["models"])
-        both = {n: r | {"date": r.get("date", last["date"])} for n, r in last["models"].items()} | res["models"]
+        res["full_run_date"] = last.get("full_run_date", last["date"])
+        fresh = {n: r | {"merged": True} for n, r in res["models"].items()}
+        both = {n: r | {"date": r.get("date", last["date"])} for n, r in last["models"].items()} | fresh
         res["models"] = {n: both[n] for n in ZOO if n in both}  # the zoo's order, as a full run writes it
+        # rows merged by this run or an earlier one, until the next full run replaces them all
+        merged = [f"{n} ({r['date']})" for n, r in res["models"].items() if r.get("merged")]
     keys = ["bicubic", "float"] + [f"W{b}A{b}" for b in bits]
     rows = ["| model | scale | set | " + " | ".join(keys) + " | " + " | ".join(f"{k} loss" for k in keys[2:]) +
             " | paper (float, Set5) |", "|---|---:|---|" + "---:|" * (2 * len(keys) - 1)]
@@ -122,8 +125,8 @@ def main(argv: list[str] | None = None) -> None:
                         f" | {'' if ref is None else ref} |")
     table = "\n".join([("PSNR dB / SSIM on Y (BT.601), modcrop, MATLAB bicubic LR, shave = scale. "
                        "Fixed point = the bit-exact golden model (what the hardware outputs)."), ""] + rows +
-                      ([f"", f"Re-measured on {date.today().isoformat()} after retraining: {', '.join(merged)}; the other "
-                        f"rows are from the full run of {last['date']}."] if merged else []) +
+                      ([f"", f"Re-measured after retraining: {', '.join(merged)}; the other "
+                        f"rows are from the full run of {res['full_run_date']}."] if merged else []) +
                       ["", "![PSNR versus bits](psnr_vs_bits.png)"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(res, bits, RESULTS / "psnr_vs_bits.png")

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 from srhw.zoo.registry import ZOO, ZooEntry
+from srhw.zoo.train import schedule_text
 
 
 def export_entry(entry: ZooEntry, state_path: Path, out: Path) -> None:
@@ -40,16 +41,13 @@ def main(argv: list[str] | None = None) -> None:
     export_entry(entry, run / "final.pt", out)
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     prior = info.get("init") or {"steps": 0, "seconds": 0.0, "from": None}
-    before = prior.get("schedule") or f"{prior['steps']} steps"
     card = zoo_dir() / "zoo.json"
     cards = json.loads(card.read_text()) if card.exists() else {}
     cards[entry.name] = {"architecture": entry.title, "scale": entry.scale, "channels": "Y",
                          "train_data": "T91 (x5 downscales, x8 flips/rotations), MATLAB bicubic LR",
                          "steps": prior["steps"] + log[-1]["step"],
                          "train_seconds": round(prior["seconds"] + log[-1]["seconds"]),
-                         "schedule": (f"{before}, then {log[-1]['step']} from those weights with the"
-                                      " optimizer and schedule restarted") if prior["steps"] else
-                                     f"{log[-1]['step']} steps",
+                         "schedule": schedule_text(prior, log[-1]["step"]),
                          "batch": info["batch"], "lr_patch": info["lr_patch"],
                          "val_set5_psnr_db_float": round(log[-1]["val_psnr"], 2)}
     card.write_text(json.dumps(cards, indent=2, sort_keys=True) + "\n")

@@ -87,6 +87,14 @@ def validate(model, entry: ZooEntry, folder: Path, device: str = "cpu") -> float
     return float(np.mean(values))
 
 
+def schedule_text(prior: dict, steps: int) -> str:
+    """How the weights after `steps` more steps from `prior` were trained, for the zoo card."""
+    if not prior.get("steps"):
+        return f"{steps} steps"
+    before = prior.get("schedule") or f"{prior['steps']} steps"
+    return f"{before}, then {steps} from those weights with the optimizer and schedule restarted"
+
+
 def _prior(name: str, init: Path) -> dict:
     """Steps and seconds behind a run's final weights, counting the runs it started from."""
     if not (init / "final.pt").exists() or not (init / "entry.json").exists():
@@ -97,7 +105,7 @@ def _prior(name: str, init: Path) -> dict:
     last = json.loads((init / "log.jsonl").read_text().splitlines()[-1])
     before = info.get("init") or {"steps": 0, "seconds": 0.0}
     return {"from": init.name, "steps": before["steps"] + last["step"],
-            "seconds": before["seconds"] + last["seconds"]}
+            "seconds": before["seconds"] + last["seconds"], "schedule": schedule_text(before, last["step"])}
 
 
 def _shipped_start(entry: ZooEntry, model) -> dict:

@@ -156,6 +156,7 @@ def test_training_init_restarts_from_a_finished_run(tmp_path):
     assert cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", c, "--steps", "1", "--init", b, *common).returncode == 0
     init = json.loads((c / "entry.json").read_text())["init"]
     assert init["from"] == "b" and init["steps"] == 1 + 2
+    assert init["schedule"] == "1 steps, then 2 from those weights with the optimizer and schedule restarted"
     res = cli("zoo", "train", "fsrcnn_x2", "--run-dir", tmp_path / "d", "--steps", "1", "--init", a, *common)
     assert res.returncode == 2 and "trained 'fsrcnn_s_x2', not 'fsrcnn_x2'" in res.stderr
     res = cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", tmp_path / "e", "--steps", "1", "--init", d, *common)

@@ -1,6 +1,7 @@
 """cocotb harness for an srhw kernel: the generated Verilog (`OUT/rtl/`) or the RTL that
 Vitis HLS exports for the same compile. Both have the same ports: ap_clk, ap_rst_n, AXI4-Stream
-`in` and `out` (TUSER = start of frame, TLAST = end of line) and s_axi_control.
+`s_axis_video` and `m_axis_video` (TUSER = start of frame, TLAST = end of line; the names come
+from OUT/interface.json) and s_axi_control.
 
 A model serves frames and the golden model's output for each (srhw.golden on OUT/ir.json); a
 cocotbext-axi source drives `in`, a sink takes `out`, and an in-order scoreboard compares every
@@ -80,9 +81,11 @@ class Bench:
         self.clk = dut.ap_clk
         self.cycle = 0
         self.sof_cycles: list[int] = []
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "in"), self.clk, dut.ap_rst_n,
+        self.out_port = getattr(dut, self.rtl["out_port"] + "_TVALID"), getattr(dut, self.rtl["out_port"] + "_TREADY"), \
+            getattr(dut, self.rtl["out_port"] + "_TUSER")
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, self.rtl["in_port"]), self.clk, dut.ap_rst_n,
                                       reset_active_level=False)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "out"), self.clk, dut.ap_rst_n,
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, self.rtl["out_port"]), self.clk, dut.ap_rst_n,
                                   reset_active_level=False)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), self.clk, dut.ap_rst_n,
                                   reset_active_level=False)
@@ -90,11 +93,11 @@ class Bench:
         cocotb.start_soon(self._count())
 
     async def _count(self):
-        out = self.dut
+        valid, ready, user = self.out_port
         while True:
             await RisingEdge(self.clk)
             self.cycle += 1
-            if int(out.out_TVALID.value) and int(out.out_TREADY.value) and int(out.out_TUSER.value):
+            if int(valid.value) and int(ready.value) and int(user.value):
                 self.sof_cycles.append(self.cycle)
 
     async def reset(self, cycles: int = 8):

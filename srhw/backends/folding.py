@@ -28,6 +28,11 @@ BOARDS: dict[str, tuple[str, float]] = {  # preset -> (part, clock MHz)
 }
 DEFAULT_BOARD = "zcu102"
 BRAM18_BITS = 18 * 1024
+# The kernel's AXI4-Stream ports, in both backends. Vitis HLS renames arguments that clash with
+# HDL keywords (`in` -> `in_r`), so the names are Xilinx's video-IP names, which clash with none.
+IN_PORT, OUT_PORT = "s_axis_video", "m_axis_video"
+# The exported IP's vendor:library:name:version (run_hls.tcl, hls_config.cfg, the README).
+IP_VENDOR, IP_LIBRARY, IP_VERSION = "srhw.org", "srhw", "1.0"
 
 
 @dataclass(frozen=True)
@@ -215,7 +220,7 @@ def kernel_interface(q: QGraph, p: Plan, top: str) -> dict:
     """What a testbench needs to drive the kernel (HLS or RTL, same ports): stream widths,
     upscaling and crop, pixels per output beat, and the s_axi_control register map."""
     tail, t = output_tail(q), p.target
-    return {"top": top, "fixed_size": t.fixed_size, "in_w": t.in_w, "in_h": t.in_h, "max_w": t.max_w,
+    return {"top": top, "in_port": IN_PORT, "out_port": OUT_PORT, "fixed_size": t.fixed_size, "in_w": t.in_w, "in_h": t.in_h, "max_w": t.max_w,
             "in_channels": q.input_channels, "out_channels": tail.hr_channels, "scale": tail.scale,
             "ppc": p.ppc, "crop_bottom": tail.crop_bottom, "crop_right": tail.crop_right,
             "registers": {"control": 0, "width": None if t.fixed_size else 0x10,

@@ -16,7 +16,8 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import Epilogue, epilogue_of
-from srhw.backends.folding import MAX_PERIOD, Plan, output_tail, schedule_tables
+from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, MAX_PERIOD, OUT_PORT, Plan, output_tail, \
+    schedule_tables
 from srhw.errors import BackendError
 from srhw.fixed import Fmt
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
@@ -224,6 +225,7 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
                   for l in q.layers if isinstance(l, QConv))
     view = {
         "top": TOP, "model": comment_text(q.meta.get("model", q.name)), "plan": plan, "target": t,
+        "in_port": IN_PORT, "out_port": OUT_PORT, "ip": {"vendor": IP_VENDOR, "library": IP_LIBRARY, "version": IP_VERSION},
         "stages": stages, "sized": sized,
         "streams": [(streams[s.layer.output], s.cfg["out_t"], s.layer.out_frac.size) for s in stages],
         "forks": forks, "pixel_stream": pixel_stream, "pixel_h": size[pixel_value][0], "pixel_w": size[pixel_value][1],

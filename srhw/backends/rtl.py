@@ -1,5 +1,5 @@
 """Verilog backend: quantized IR -> OUT/rtl/, synthesizable Verilog-2005 with the ports Vitis
-HLS gives the HLS top (ap_clk, ap_rst_n, AXI4-Stream `in`/`out`, s_axi_control).
+HLS gives the HLS top (ap_clk, ap_rst_n, AXI4-Stream `s_axis_video`/`m_axis_video`, s_axi_control).
 
 The hand-written modules in `rtl/` (FIFO, line buffer, MAC array, requantization epilogue,
 the two convolution stages, video in/out, AXI-Lite control) are copied in unchanged; the top
@@ -19,7 +19,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import ACT_CODES, epilogue_of
-from srhw.backends.folding import Plan, output_tail, schedule_tables
+from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
 from srhw.fixed import signed_width
@@ -188,6 +188,7 @@ def render(q: QGraph, plan: Plan) -> dict[str, str]:
     t = plan.target
     tail_fifo = max(TAIL_FIFO, 2 * stages[-1].p.get("P", 1)) if stages else TAIL_FIFO
     view = {"top": TOP, "model": comment_text(q.meta.get("model", q.name)), "stages": stages,
+            "in_port": IN_PORT, "out_port": OUT_PORT,
             "in_channels": q.input_channels, "in_bits": 8 * q.input_channels,
             "out_bits": 8 * tail.hr_channels * plan.ppc, "hr_channels": tail.hr_channels, "scale": tail.scale,
             "mode": tail.mode, "ppc": plan.ppc, "crop_b": tail.crop_bottom, "crop_r": tail.crop_right,

@@ -23,23 +23,30 @@ def test_tcl_runs_every_step_for_the_board(project):
     tcl = (project / "run_hls.tcl").read_text()
     for needle in ("set_top srhw_top", "add_files srhw_top.cpp", "add_files -tb srhw_tb.cpp", "add_files -tb tb_data",
                    "set_part {xck26-sfvc784-2LV-c}", "create_clock -period 4.000", "csim_design", "csynth_design",
-                   "cosim_design", "export_design -format ip_catalog", "-flow_target vivado"):
+                   "cosim_design", "export_design -format ip_catalog -vendor srhw.org -library srhw -version 1.0",
+                   "-flow_target vivado", "vitis-run --mode hls --tcl run_hls.tcl"):
         assert needle in tcl, needle
 
 
 def test_cfg_for_the_unified_flow(project):
     lines = (project / "hls_config.cfg").read_text().splitlines()
     for needle in ("part=xck26-sfvc784-2LV-c", "[hls]", "flow_target=vivado", "clock=4.000ns", "syn.top=srhw_top",
-                   "syn.file=srhw_top.cpp", "tb.file=srhw_tb.cpp", "tb.file=tb_data", "package.output.format=ip_catalog"):
+                   "syn.file=srhw_top.cpp", "tb.file=srhw_tb.cpp", "tb.file=tb_data", "package.output.format=ip_catalog",
+                   "package.ip.vendor=srhw.org", "package.ip.library=srhw", "package.ip.name=srhw_top",
+                   "package.ip.version=1.0"):
         assert needle in lines, needle
     readme = (project / "README.md").read_text()
     assert "vitis_hls -f run_hls.tcl" in readme and "v++ -c --mode hls --config hls_config.cfg" in readme
+    assert "vitis-run --mode hls --tcl run_hls.tcl" in readme
     assert "create_bd_cell" in readme and "srhw csim" in readme
+    # one VLNV, and the stream ports by the names Vitis keeps (it renames `in`/`out` to `in_r`/`out_r`)
+    assert "-vlnv srhw.org:srhw:srhw_top:1.0 srhw_0" in readme
+    assert "srhw_0/s_axis_video]" in readme and "srhw_0/m_axis_video]" in readme
 
 
 def test_interface_and_sizes(project):
     top = (project / "srhw_top.cpp").read_text()
-    for needle in ("mode=axis port=in", "mode=axis port=out", "mode=s_axilite port=width", "mode=s_axilite port=height",
+    for needle in ("mode=axis port=s_axis_video", "mode=axis port=m_axis_video", "mode=s_axilite port=width", "mode=s_axilite port=height",
                    "#pragma HLS DATAFLOW"):
         assert needle in top
     h = (project / "srhw_top.h").read_text()

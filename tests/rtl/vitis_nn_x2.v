@@ -1,30 +1,31 @@
 // A hand-written stand-in for RTL exported by Vitis HLS: nearest-neighbour x2 upscaling with
 // the port names, AXI4-Stream side channels and s_axi_control register map (0x00 control,
 // 0x10 width, 0x18 height) that Vitis gives a top function
-//   void vitis_nn_x2(stream<ap_axiu<8,1,1,1>>& in, stream<ap_axiu<16,1,1,1>>& out, int width, int height)
+//   void vitis_nn_x2(stream<ap_axiu<8,1,1,1>>& s_axis_video, stream<ap_axiu<16,1,1,1>>& m_axis_video,
+//                   int width, int height)
 // Written independently of srhw's rtl/ library, to test that the harness drives foreign RTL.
 `default_nettype none
 module vitis_nn_x2 (
     input  wire        ap_clk,
     input  wire        ap_rst_n,
-    input  wire [7:0]  in_TDATA,
-    input  wire        in_TVALID,
-    output wire        in_TREADY,
-    input  wire [0:0]  in_TKEEP,
-    input  wire [0:0]  in_TSTRB,
-    input  wire [0:0]  in_TUSER,
-    input  wire [0:0]  in_TLAST,
-    input  wire [0:0]  in_TID,
-    input  wire [0:0]  in_TDEST,
-    output wire [15:0] out_TDATA,
-    output wire        out_TVALID,
-    input  wire        out_TREADY,
-    output wire [1:0]  out_TKEEP,
-    output wire [1:0]  out_TSTRB,
-    output wire [0:0]  out_TUSER,
-    output wire [0:0]  out_TLAST,
-    output wire [0:0]  out_TID,
-    output wire [0:0]  out_TDEST,
+    input  wire [7:0]  s_axis_video_TDATA,
+    input  wire        s_axis_video_TVALID,
+    output wire        s_axis_video_TREADY,
+    input  wire [0:0]  s_axis_video_TKEEP,
+    input  wire [0:0]  s_axis_video_TSTRB,
+    input  wire [0:0]  s_axis_video_TUSER,
+    input  wire [0:0]  s_axis_video_TLAST,
+    input  wire [0:0]  s_axis_video_TID,
+    input  wire [0:0]  s_axis_video_TDEST,
+    output wire [15:0] m_axis_video_TDATA,
+    output wire        m_axis_video_TVALID,
+    input  wire        m_axis_video_TREADY,
+    output wire [1:0]  m_axis_video_TKEEP,
+    output wire [1:0]  m_axis_video_TSTRB,
+    output wire [0:0]  m_axis_video_TUSER,
+    output wire [0:0]  m_axis_video_TLAST,
+    output wire [0:0]  m_axis_video_TID,
+    output wire [0:0]  m_axis_video_TDEST,
     input  wire        s_axi_control_AWVALID,
     output wire        s_axi_control_AWREADY,
     input  wire [4:0]  s_axi_control_AWADDR,
@@ -64,18 +65,18 @@ module vitis_nn_x2 (
     reg [1:0] state;
     reg [15:0] x, y;
     reg [7:0] row [0:255];
-    wire passing = state == PASS || (state == SYNC && in_TUSER[0]);
-    wire [7:0] px = state == REPEAT ? row[x] : in_TDATA;
-    assign out_TDATA = {px, px};
-    assign out_TVALID = state == REPEAT || (started && passing && in_TVALID);
-    assign in_TREADY = started && (state == PASS ? out_TREADY : (state == SYNC ? (!in_TUSER[0] || out_TREADY) : 1'b0));
-    assign out_TUSER = state != REPEAT && y == 0 && x == 0;
-    assign out_TLAST = x == width - 1;
-    assign out_TKEEP = 2'b11;
-    assign out_TSTRB = 2'b11;
-    assign out_TID = 1'b0;
-    assign out_TDEST = 1'b0;
-    wire beat = out_TVALID && out_TREADY;
+    wire passing = state == PASS || (state == SYNC && s_axis_video_TUSER[0]);
+    wire [7:0] px = state == REPEAT ? row[x] : s_axis_video_TDATA;
+    assign m_axis_video_TDATA = {px, px};
+    assign m_axis_video_TVALID = state == REPEAT || (started && passing && s_axis_video_TVALID);
+    assign s_axis_video_TREADY = started && (state == PASS ? m_axis_video_TREADY : (state == SYNC ? (!s_axis_video_TUSER[0] || m_axis_video_TREADY) : 1'b0));
+    assign m_axis_video_TUSER = state != REPEAT && y == 0 && x == 0;
+    assign m_axis_video_TLAST = x == width - 1;
+    assign m_axis_video_TKEEP = 2'b11;
+    assign m_axis_video_TSTRB = 2'b11;
+    assign m_axis_video_TID = 1'b0;
+    assign m_axis_video_TDEST = 1'b0;
+    wire beat = m_axis_video_TVALID && m_axis_video_TREADY;
 
     always @(posedge ap_clk) begin
         if (!ap_rst_n) begin
@@ -99,7 +100,7 @@ module vitis_nn_x2 (
             if (s_axi_control_ARVALID && !rvalid) rvalid <= 1;
             else if (s_axi_control_RREADY) rvalid <= 0;
             if (beat) begin
-                if (state != REPEAT) row[x] <= in_TDATA;
+                if (state != REPEAT) row[x] <= s_axis_video_TDATA;
                 if (x != width - 1) begin
                     x <= x + 1'b1;
                     if (state == SYNC) state <= PASS;

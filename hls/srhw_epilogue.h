@@ -3,9 +3,11 @@
 //
 // CFG supplies: wide_t (a signed ap_int wide enough for every intermediate; the backend
 // derives its width from the overflow certificate), out_t, ACT, OUT_LO/OUT_HI, SLOPE_FRAC,
-// LUT_LO/LUT_HI, HAS_ZERO. Per-channel tables: shift[c] (acc_frac - out_frac, or acc_frac - lut
-// frac for tanh), slope[c], lo[c]/hi[c] (clip), lut[] (tanh), zero[c] (the output's zero
-// points, added before the saturation; read only when HAS_ZERO).
+// LUT_LO/LUT_HI, HAS_ZERO. The caller passes the output channel's parameters: shift (acc_frac -
+// out_frac, or acc_frac - lut frac for tanh), slope, lo/hi (clip), zero (the output's zero
+// point, added before the saturation; used only when HAS_ZERO) and the tanh table. Where the
+// channel is a compile-time constant (a scheduled layer, Affine, Add) every parameter is a
+// constant and the shifts are wiring; an output-group fold reads them from the group's ROM word.
 #ifndef SRHW_EPILOGUE_H
 #define SRHW_EPILOGUE_H
 
@@ -16,24 +18,23 @@ namespace srhw {
 enum act_kind { ACT_NONE = 0, ACT_RELU = 1, ACT_CLIP = 2, ACT_PRELU = 3, ACT_TANH = 4 };
 
 template <class CFG, typename ACC>
-typename CFG::out_t epilogue(ACC acc, int c, const int shift[], const typename CFG::slope_t slope[],
-                             const int lo[], const int hi[], const typename CFG::out_t lut[],
-                             const int zero[] = 0) {
+typename CFG::out_t epilogue(ACC acc, int shift, typename CFG::slope_t slope, int lo, int hi, int zero,
+                             const typename CFG::out_t lut[CFG::LUT_SIZE]) {
 #pragma HLS INLINE
     typedef typename CFG::wide_t W;
     const W a = acc;
     if (CFG::ACT == ACT_TANH) {
-        const W i = saturate<W>(round_shift<W>(a, shift[c]), W(CFG::LUT_LO), W(CFG::LUT_HI));
+        const W i = saturate<W>(round_shift<W>(a, shift), W(CFG::LUT_LO), W(CFG::LUT_HI));
         return lut[int(i - W(CFG::LUT_LO))];
     }
-    W y = round_shift<W>(a, shift[c]);
+    W y = round_shift<W>(a, shift);
     if (CFG::ACT == ACT_PRELU && a < 0) {
-        const W p = a * slope[c];
-        y = round_shift<W>(p, shift[c] + CFG::SLOPE_FRAC);
+        const W p = a * slope;
+        y = round_shift<W>(p, shift + CFG::SLOPE_FRAC);
     }
     if (CFG::ACT == ACT_RELU && y < 0) y = 0;
-    if (CFG::ACT == ACT_CLIP) y = saturate<W>(y, W(lo[c]), W(hi[c]));
-    if (CFG::HAS_ZERO) y += W(zero[c]);
+    if (CFG::ACT == ACT_CLIP) y = saturate<W>(y, W(lo), W(hi));
+    if (CFG::HAS_ZERO) y += W(zero);
     return typename CFG::out_t(saturate<W>(y, W(CFG::OUT_LO), W(CFG::OUT_HI)));
 }
 

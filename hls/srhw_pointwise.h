@@ -1,5 +1,7 @@
 // Per-pixel stages: Affine (a per-channel scale and offset) and the residual Add of two
-// tensors with format alignment (docs/arithmetic.md, section 3). One pixel per cycle.
+// tensors with format alignment (docs/arithmetic.md, section 3). One pixel per cycle: the
+// channel loops unroll, so every table is read at a constant channel and is a constant
+// (completely partitioned), and the tanh table is one ROM in LUTs per channel.
 #ifndef SRHW_POINTWISE_H
 #define SRHW_POINTWISE_H
 
@@ -15,6 +17,13 @@ void affine_stage(hls::stream<vec<typename CFG::in_t, CFG::C> >& in,
                   const typename CFG::s_t scale[CFG::C], const typename CFG::acc_t bias[CFG::C],
                   const int shift[CFG::C], const typename CFG::slope_t slope[CFG::C], const int lo[CFG::C],
                   const int hi[CFG::C], const typename CFG::out_t lut[CFG::LUT_SIZE]) {
+#pragma HLS ARRAY_PARTITION variable=scale complete
+#pragma HLS ARRAY_PARTITION variable=bias complete
+#pragma HLS ARRAY_PARTITION variable=shift complete
+#pragma HLS ARRAY_PARTITION variable=slope complete
+#pragma HLS ARRAY_PARTITION variable=lo complete
+#pragma HLS ARRAY_PARTITION variable=hi complete
+#pragma HLS ARRAY_PARTITION variable=lut complete
     const long n = long(h) * w;
     for (long i = 0; i < n; i++) {
 #pragma HLS PIPELINE II=1
@@ -22,7 +31,7 @@ void affine_stage(hls::stream<vec<typename CFG::in_t, CFG::C> >& in,
         vec<typename CFG::out_t, CFG::C> res;
         for (int c = 0; c < CFG::C; c++) {
             const typename CFG::acc_t acc = px.v[c] * scale[c] + bias[c];
-            res.v[c] = epilogue<CFG>(acc, c, shift, slope, lo, hi, lut);
+            res.v[c] = epilogue<CFG>(acc, shift[c], slope[c], lo[c], hi[c], 0, lut);
         }
         out.write(res);
     }
@@ -34,6 +43,13 @@ void add_stage(hls::stream<vec<typename CFG::a_t, CFG::C> >& a, hls::stream<vec<
                hls::stream<vec<typename CFG::out_t, CFG::C> >& out, int h, int w, const int align_a[CFG::C],
                const int align_b[CFG::C], const int shift[CFG::C], const typename CFG::slope_t slope[CFG::C],
                const int lo[CFG::C], const int hi[CFG::C], const typename CFG::out_t lut[CFG::LUT_SIZE]) {
+#pragma HLS ARRAY_PARTITION variable=align_a complete
+#pragma HLS ARRAY_PARTITION variable=align_b complete
+#pragma HLS ARRAY_PARTITION variable=shift complete
+#pragma HLS ARRAY_PARTITION variable=slope complete
+#pragma HLS ARRAY_PARTITION variable=lo complete
+#pragma HLS ARRAY_PARTITION variable=hi complete
+#pragma HLS ARRAY_PARTITION variable=lut complete
     const long n = long(h) * w;
     for (long i = 0; i < n; i++) {
 #pragma HLS PIPELINE II=1
@@ -43,7 +59,7 @@ void add_stage(hls::stream<vec<typename CFG::a_t, CFG::C> >& a, hls::stream<vec<
         for (int c = 0; c < CFG::C; c++) {
             const typename CFG::acc_t acc = round_shift<typename CFG::acc_t>(pa.v[c], -align_a[c]) +
                                             round_shift<typename CFG::acc_t>(pb.v[c], -align_b[c]);
-            res.v[c] = epilogue<CFG>(acc, c, shift, slope, lo, hi, lut);
+            res.v[c] = epilogue<CFG>(acc, shift[c], slope[c], lo[c], hi[c], 0, lut);
         }
         out.write(res);
     }

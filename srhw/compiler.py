@@ -141,6 +141,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
 
     rows = layer_rows(q)
     fold = None
+    structure = None
     files: dict[str, str | bytes] = {}
     if target is not None:
         from srhw.backends import hls as hls_backend
@@ -160,8 +161,10 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
                 frames_tb = csim_frames(q.input_channels, (23, 37), (17, 13)) + \
                     [np.ascontiguousarray(frames[0][:, :48, :64])]
             vectors = [(f, golden.run(q, f)) for f in frames_tb]
-            files |= {f"hls/{k}": v for k, v in hls_backend.render(q, fold, vectors).items()}
-    summary = summary_of(q, rows, fold)
+            hls_files = hls_backend.render(q, fold, vectors)
+            structure = hls_backend.check_structure(hls_files)
+            files |= {f"hls/{k}": v for k, v in hls_files.items()}
+    summary = summary_of(q, rows, fold, structure)
     report = render_report(q, summary, rows)
     if out_dir is not None:
         write_outputs(out_dir, {"ir.json": to_json(q), "report.md": report,

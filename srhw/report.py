@@ -73,9 +73,13 @@ def hls_summary(fold) -> dict:
                        for st in fold.stages]}
 
 
-def summary_of(q: QGraph, rows: list[dict], fold=None) -> dict:
+def summary_of(q: QGraph, rows: list[dict], fold=None, structure=None) -> dict:
     widths = [l.cert["round_width"] for l in q.layers if "round_width" in l.cert]
     extra = {"hls": hls_summary(fold)} if fold is not None else {}
+    if structure is not None:  # srhw.backends.hls_check on the generated C++
+        extra["hls"]["structure_check"] = {"pipelined_loops": structure.loops,
+                                           "widest_operand_mux": dict(sorted(structure.muxes.items())),
+                                           "findings": [str(f) for f in structure.findings]}
     return extra | {
         "model": q.meta["model"],
         "bits": q.meta["bits"],

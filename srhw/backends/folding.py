@@ -162,22 +162,61 @@ def _sched_fold(l: QConv, p: int, cycles: int, overhead: float, common: dict) ->
     return StageFold(l.name, 0, 0, sum(lanes), cycles / p * overhead, period=p, period_cycles=cycles, **common)
 
 
-def schedule_tables(weight: np.ndarray, p: int, cycles: int) -> dict[str, np.ndarray]:
-    """The scheduled fold's tables [T, O, LANES]: weight (0 = idle lane), position q in the
-    period, operand channel c, row u, column v. Output o's non-zero products of the P positions,
-    in order, LANES[o] per cycle."""
+@dataclass(frozen=True)
+class Schedule:
+    """A scheduled fold's tables: P positions in T cycles, output by output.
+
+    Output o's non-zero products (position q, then c, u, v in weight order) are dealt to its
+    lanes in order: lane l does products l * T .. l * T + T - 1, one per cycle k. Arrays
+    [C_OUT, LANES, T]: weight (0 = idle), q (P when idle), c, u, v. Because each lane covers
+    consecutive products, the products of one position q fall in a few consecutive lanes:
+    first[o, q] and count[o, q] (<= span), the inputs of one adder tree per (q, o)."""
+
+    period: int
+    cycles: int
+    lanes: tuple[int, ...]    # per output channel
+    weight: np.ndarray
+    q: np.ndarray
+    c: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    first: np.ndarray         # [C_OUT, P]
+    count: np.ndarray         # [C_OUT, P]
+
+    @property
+    def width(self) -> int:
+        """Lanes of the widest output (the tables' second dimension)."""
+        return self.weight.shape[1]
+
+    @property
+    def span(self) -> int:
+        return max(1, int(self.count.max(initial=0)))
+
+
+def schedule_tables(weight: np.ndarray, p: int, cycles: int) -> Schedule:
     o_n = weight.shape[0]
-    items = [[(q, c, u, v, int(weight[o, c, u, v])) for q in range(p) for c, u, v in zip(*np.nonzero(weight[o]))]
-             for o in range(o_n)]
-    lanes = max(1, max(math.ceil(len(it) / cycles) for it in items))
-    tabs = {k: np.zeros((cycles, o_n, lanes), dtype=np.int64) for k in ("w", "q", "c", "u", "v")}
-    for o, it in enumerate(items):
-        n = math.ceil(len(it) / cycles) if it else 1
-        for k, (q, c, u, v, wv) in enumerate(it):
-            cyc, lane = divmod(k, n)
-            for key, val in zip(("q", "c", "u", "v", "w"), (q, c, u, v, wv)):
-                tabs[key][cyc, o, lane] = val
-    return tabs
+    per_out = [np.argwhere(weight[o] != 0) for o in range(o_n)]  # (c, u, v) in weight order
+    lanes = tuple(math.ceil(p * len(nz) / cycles) for nz in per_out)
+    width = max(1, max(lanes))
+    shape = (o_n, width, cycles)
+    w_t, c_t, u_t, v_t = (np.zeros(shape, dtype=np.int64) for _ in range(4))
+    q_t = np.full(shape, p, dtype=np.int64)
+    first = np.zeros((o_n, p), dtype=np.int64)
+    count = np.zeros((o_n, p), dtype=np.int64)
+    for o, nz in enumerate(per_out):
+        r = len(nz)
+        if r == 0:
+            continue
+        item = np.arange(p * r)
+        lane, k = np.divmod(item, cycles)
+        q, j = np.divmod(item, r)
+        w_t[o, lane, k] = weight[o][tuple(nz[j].T)]
+        q_t[o, lane, k] = q
+        c_t[o, lane, k], u_t[o, lane, k], v_t[o, lane, k] = nz[j].T
+        qs = np.arange(p)
+        first[o] = qs * r // cycles
+        count[o] = ((qs + 1) * r - 1) // cycles - first[o] + 1
+    return Schedule(p, cycles, lanes, w_t, q_t, c_t, u_t, v_t, first, count)
 
 
 def plan(q: QGraph, t: Target, groups: int | None = None, period: tuple[int, int] | None = None) -> Plan:

@@ -16,6 +16,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import Epilogue, epilogue_of
+from srhw.backends.hls_check import Summary, check_project
 from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, MAX_PERIOD, OUT_PORT, Plan, output_tail, \
     schedule_tables
 from srhw.errors import BackendError
@@ -96,24 +97,79 @@ class _Stage:
 
 
 def _act_tables(e: Epilogue, prefix: str) -> tuple[dict, list]:
+    """The epilogue's configuration, its per-channel tables (shift, slope, lo, hi) and the tanh
+    table, as the per-pixel stages and the scheduled output read them (one value per channel)."""
     channels = e.shift.size
-    kind = {"none": "ACT_NONE", "relu": "ACT_RELU", "clip": "ACT_CLIP", "prelu": "ACT_PRELU", "tanh": "ACT_TANH"}[e.kind]
-    cfg = {"ACT": f"srhw::{kind}", "SLOPE_FRAC": e.slope_frac, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
-           "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_SIZE": int(e.lut.size), "HAS_ZERO": int(np.any(e.zero)),
-           "slope_t": f"ap_int<{e.slope_width}>"}
     tables = [("int", f"{prefix}_shift", f"[{channels}]", c_array(e.shift)),
               (f"{prefix}_cfg::slope_t", f"{prefix}_slope", f"[{channels}]", c_array(e.slope)),
               ("int", f"{prefix}_lo", f"[{channels}]", c_array(e.lo)),
-              ("int", f"{prefix}_hi", f"[{channels}]", c_array(e.hi)),
-              (f"{prefix}_cfg::out_t", f"{prefix}_lut", f"[{e.lut.size}]", c_array(e.lut))]
-    return cfg, tables
+              ("int", f"{prefix}_hi", f"[{channels}]", c_array(e.hi))]
+    return _act_cfg(e), tables + [_lut_table(e, prefix)]
 
 
-def _zero_tables(l: QConv, e: Epilogue) -> tuple[dict, list]:
-    """A conv's zero points (output) and padding codes (input), with the flag that enables each."""
-    name, cin = l.name, l.weight.shape[1]
-    return {"HAS_PAD": int(np.any(l.pad) and any(l.pads))}, [("int", f"{name}_zero", f"[{e.zero.size}]", c_array(e.zero)),
-                                             (f"{name}_cfg::in_t", f"{name}_pad", f"[{cin}]", c_array(l.pad))]
+def _act_cfg(e: Epilogue) -> dict:
+    kind = {"none": "ACT_NONE", "relu": "ACT_RELU", "clip": "ACT_CLIP", "prelu": "ACT_PRELU", "tanh": "ACT_TANH"}[e.kind]
+    return {"ACT": f"srhw::{kind}", "SLOPE_FRAC": e.slope_frac, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
+            "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_SIZE": int(e.lut.size), "HAS_ZERO": int(np.any(e.zero)),
+            "slope_t": f"ap_int<{e.slope_width}>"}
+
+
+def _lut_table(e: Epilogue, prefix: str) -> tuple[str, str, str, str]:
+    return (f"{prefix}_cfg::out_t", f"{prefix}_lut", f"[{e.lut.size}]", c_array(e.lut))
+
+
+def _pad_table(q: QGraph, l: QConv) -> tuple[dict, tuple[str, str, str, str]]:
+    """A conv's padding codes (the input's code of real 0 per channel) and the flag that uses them."""
+    return ({"HAS_PAD": int(np.any(l.pad) and any(l.pads))},
+            (f"{l.name}_cfg::in_t", f"{l.name}_pad", f"[{l.weight.shape[1]}]", c_array(l.pad)))
+
+
+def _group_words(values: np.ndarray, groups: int, po: int) -> np.ndarray:
+    """Per-output values [C_OUT, ...] as GROUPS words of PO lanes (zeros past the last output)."""
+    out = np.zeros((groups * po,) + values.shape[1:], dtype=np.int64)
+    out[: values.shape[0]] = values
+    return out.reshape((groups, po) + values.shape[1:])
+
+
+def _conv_group_stage(q: QGraph, l: QConv, f, base: dict, e: Epilogue) -> tuple[str, dict, list]:
+    """Output groups: every table as GROUPS words of PO outputs (srhw_conv.h, conv_stage)."""
+    name = l.name
+    o, i, kh, kw = l.weight.shape
+    g, po = f.groups, f.po
+    dims = f"[{g}][{po}]"
+    words = {k: _group_words(v, g, po) for k, v in
+             (("bias", l.bias), ("shift", e.shift), ("slope", e.slope), ("lo", e.lo), ("hi", e.hi), ("zero", e.zero))}
+    tables = [(c_storage(l.w_width), f"{name}_weight", f"[{g}][{po}][{i * kh * kw}]",
+               c_array(_group_words(l.weight.reshape(o, -1), g, po))),
+              (f"{name}_cfg::acc_t", f"{name}_bias", dims, c_array(words["bias"])),
+              ("int", f"{name}_shift", dims, c_array(words["shift"])),
+              (f"{name}_cfg::slope_t", f"{name}_slope", dims, c_array(words["slope"])),
+              ("int", f"{name}_lo", dims, c_array(words["lo"])), ("int", f"{name}_hi", dims, c_array(words["hi"])),
+              ("int", f"{name}_zero", dims, c_array(words["zero"])), _lut_table(e, name)]
+    return "conv", base | {"PO": po, "GROUPS": g}, tables
+
+
+def _conv_sched_stage(q: QGraph, l: QConv, f, base: dict, e: Epilogue) -> tuple[str, dict, list]:
+    """A schedule of P positions in T cycles (srhw_conv.h, conv_sched_mac + conv_sched_out)."""
+    name = l.name
+    o, i, kh, kw = l.weight.shape
+    s = schedule_tables(l.weight, f.period, f.period_cycles)
+    wc = kw + s.period - 1
+    qq = np.minimum(s.q, s.period - 1)  # an idle slot's tap is any valid one (its weight is 0)
+    tap = ((s.u * wc + s.v + qq) * i + s.c) * (s.weight != 0)
+    dims = f"[{o}][{s.width}][{s.cycles}]"
+    tables = [("unsigned short", f"{name}_tap", dims, c_array(tap)),
+              (c_storage(l.w_width), f"{name}_wt", dims, c_array(s.weight)),
+              ("unsigned char", f"{name}_pos", dims, c_array(s.q)),
+              ("unsigned short", f"{name}_first", f"[{o}][{s.period}]", c_array(s.first)),
+              ("unsigned short", f"{name}_count", f"[{o}][{s.period}]", c_array(s.count)),
+              (f"{name}_cfg::acc_t", f"{name}_bias", f"[{o}]", c_array(l.bias)),
+              ("int", f"{name}_shift", f"[{o}]", c_array(e.shift)),
+              (f"{name}_cfg::slope_t", f"{name}_slope", f"[{o}]", c_array(e.slope)),
+              ("int", f"{name}_lo", f"[{o}]", c_array(e.lo)), ("int", f"{name}_hi", f"[{o}]", c_array(e.hi)),
+              ("int", f"{name}_zero", f"[{o}]", c_array(e.zero)), _lut_table(e, name)]
+    cfg = base | {"P": s.period, "T": s.cycles, "LANES": s.width, "SPAN": s.span}
+    return "sched", cfg, tables
 
 
 def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, dict[str, tuple[str, str]]]:
@@ -131,45 +187,31 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
         out_t = c_type(l.out_fmt)
         h, w = size[l.inputs[0]]
         e = epilogue_of(l)
-        acfg, atables = _act_tables(e, name)
-        base = {"out_t": out_t, "acc_t": f"ap_int<{l.cert['acc_width']}>", "wide_t": f"ap_int<{e.width}>"} | acfg
+        base = {"out_t": out_t, "acc_t": f"ap_int<{l.cert['acc_width']}>", "wide_t": f"ap_int<{e.width}>"} | \
+            _act_cfg(e)
         if isinstance(l, QConv):
             o, i, kh, kw = l.weight.shape
             pt, pl, pb, pr = l.pads
             f = folds[name]
-            cfg = base | {"in_t": c_type(q.fmt_of(l.inputs[0])), "w_t": f"ap_int<{l.w_width}>",
-                          "ws_t": c_storage(l.w_width), "C_IN": i, "C_OUT": o,
-                          "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
-                          "MAX_W": "SRHW_MAX_WIDTH"}
-            zcfg, ztables = _zero_tables(l, e)
-            cfg |= zcfg
-            bias = [(f"{name}_cfg::acc_t", f"{name}_bias", f"[{o}]", c_array(l.bias))]
-            if f.period:
-                tabs = schedule_tables(l.weight, f.period, f.period_cycles)
-                dims = "[{}][{}][{}]".format(*tabs["w"].shape)
-                cfg |= {"P": f.period, "T": f.period_cycles, "LANES": tabs["w"].shape[2]}
-                tables = [(c_storage(l.w_width), f"{name}_sw", dims, c_array(tabs["w"])),
-                          ("unsigned char", f"{name}_sq", dims, c_array(tabs["q"])),
-                          ("unsigned short", f"{name}_sc", dims, c_array(tabs["c"])),
-                          ("unsigned char", f"{name}_su", dims, c_array(tabs["u"])),
-                          ("unsigned char", f"{name}_sv", dims, c_array(tabs["v"]))] + bias + atables + ztables
-                kind = "sched"
-            else:
-                cfg |= {"PO": f.po, "GROUPS": f.groups}
-                tables = [(c_storage(l.w_width), f"{name}_weight", f"[{o}][{i}][{kh}][{kw}]", c_array(l.weight))] + \
-                    bias + atables + ztables
-                kind = "conv"
+            pcfg, pad = _pad_table(q, l)
+            base |= {"in_t": c_type(q.fmt_of(l.inputs[0])), "w_t": f"ap_int<{l.w_width}>",
+                     "ws_t": c_storage(l.w_width), "C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt,
+                     "PAD_L": pl, "PAD_B": pb, "PAD_R": pr, "MAX_W": "SRHW_MAX_WIDTH"} | pcfg
+            build = _conv_sched_stage if f.period else _conv_group_stage
+            kind, cfg, tables = build(q, l, f, base, e)
             dh, dw = pt + pb - kh + 1, pl + pr - kw + 1
-            stages.append(_Stage(l, kind, cfg, tables, [l.inputs[0]], h, w, f"{h} + ({dh})", f"{w} + ({dw})"))
+            stages.append(_Stage(l, kind, cfg, tables + [pad], [l.inputs[0]], h, w, f"{h} + ({dh})", f"{w} + ({dw})"))
         elif isinstance(l, QAffine):
             c = l.scale.size
-            cfg = base | {"in_t": c_type(q.fmt_of(l.inputs[0])), "s_t": f"ap_int<{l.s_width}>", "C": c}
+            acfg, atables = _act_tables(e, name)
+            cfg = base | acfg | {"in_t": c_type(q.fmt_of(l.inputs[0])), "s_t": f"ap_int<{l.s_width}>", "C": c}
             tables = [(f"{name}_cfg::s_t", f"{name}_scale", f"[{c}]", c_array(l.scale)),
                       (f"{name}_cfg::acc_t", f"{name}_bias", f"[{c}]", c_array(l.bias))] + atables
             stages.append(_Stage(l, "affine", cfg, tables, [l.inputs[0]], h, w, h, w))
         elif isinstance(l, QAdd):
             c = l.out_frac.size
-            cfg = base | {"a_t": c_type(q.fmt_of(l.inputs[0])), "b_t": c_type(q.fmt_of(l.inputs[1])), "C": c}
+            acfg, atables = _act_tables(e, name)
+            cfg = base | acfg | {"a_t": c_type(q.fmt_of(l.inputs[0])), "b_t": c_type(q.fmt_of(l.inputs[1])), "C": c}
             tables = [("int", f"{name}_align_a", f"[{c}]", c_array(l.acc_frac - l.in_fracs[0])),
                       ("int", f"{name}_align_b", f"[{c}]", c_array(l.acc_frac - l.in_fracs[1]))] + atables
             stages.append(_Stage(l, "add", cfg, tables, list(l.inputs), h, w, h, w))
@@ -250,6 +292,17 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
         lines.append(f"frame{k:02d}")
     files["tb_data/frames.txt"] = "\n".join(lines) + "\n"
     return files
+
+
+def check_structure(files: dict[str, str | bytes]) -> Summary:
+    """The generated project through srhw.backends.hls_check: an operand mux wider than the
+    schedule, an accumulation chain or a port conflict in a pipelined loop is a defect of this
+    backend (the plan's cost and rate would not be what Vitis builds), never the user's."""
+    s = check_project(files)
+    if s.findings:
+        raise BackendError("internal error: the generated HLS C++ would not build at the planned cost and rate "
+                           "(srhw.backends.hls_check):\n" + "\n".join(str(f) for f in s.findings))
+    return s
 
 
 def _frame_bytes(a: np.ndarray) -> bytes:

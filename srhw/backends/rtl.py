@@ -137,20 +137,20 @@ def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycle
     """The scheduled fold: per lane (output o, lane j), the case over the slot's cycles of its
     operand (a window tap), weight and position q, from folding.schedule_tables."""
     o, i, kh, kw = l.weight.shape
-    tabs = schedule_tables(l.weight, period, cycles)
+    s = schedule_tables(l.weight, period, cycles)
     wc = kw + period - 1
     iw, wb, acc_w = in_fmt.width, l.w_width, epi["ACC_W"]
     kb = max(1, math.ceil(math.log2(cycles)))
     p = shape | epi | {"P": period, "T": cycles, "KB": kb}
     lanes, sums = [], {(qq, oo): [] for qq in range(period) for oo in range(o)}
     for oo in range(o):
-        for j in range(tabs["w"].shape[2]):
+        for j in range(s.lanes[oo]):
             entries = []
             for k in range(cycles):
-                wt = int(tabs["w"][k, oo, j])
+                wt = int(s.weight[oo, j, k])
                 if wt == 0:
                     continue
-                qq, c, u, v = (int(tabs[key][k, oo, j]) for key in ("q", "c", "u", "v"))
+                qq, c, u, v = (int(a[oo, j, k]) for a in (s.q, s.c, s.u, s.v))
                 tap = ((c * kh + u) * wc + v + qq) * iw
                 sign = f"window[{tap + iw - 1}]" if in_fmt.signed else "1'b0"
                 entries.append({"k": k, "x": f"{{{sign}, window[{tap} +: {iw}]}}",

@@ -38,21 +38,22 @@ struct cfg {
     static const int ACT = srhw::ACT_NONE, SLOPE_FRAC = 0, OUT_LO = -(1 << 19), OUT_HI = (1 << 19) - 1;
     static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1, HAS_ZERO = %(zp)d, HAS_PAD = %(zp)d;
 };
+const int G = cfg::GROUPS, PO = cfg::PO;
 int main() {
     int h, w; std::cin >> h >> w;
-    static cfg::ws_t wt[3][2][3][2]; cfg::acc_t bias[3]; int shift[3] = {0, 0, 0};
-    cfg::slope_t slope[3] = {0, 0, 0}; int lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0}; cfg::out_t lut[1] = {0};
-    for (int o = 0; o < 3; o++) for (int c = 0; c < 2; c++) for (int u = 0; u < 3; u++) for (int v = 0; v < 2; v++) {
-        int x; std::cin >> x; wt[o][c][u][v] = x; }
-    for (int o = 0; o < 3; o++) { int b; std::cin >> b; bias[o] = b; }
-    int zero[3]; cfg::in_t pad[2];
-    for (int o = 0; o < 3; o++) std::cin >> zero[o];
+    // group g's word holds outputs g * PO + p (zeros past the last output), taps (c * KH + u) * KW + v
+    static cfg::ws_t wt[G][PO][12] = {}; cfg::acc_t bias[G][PO] = {}; int shift[G][PO] = {}, zero[G][PO] = {};
+    cfg::slope_t slope[G][PO] = {}; int lo[G][PO] = {}, hi[G][PO] = {}; cfg::out_t lut[1] = {0};
+    for (int o = 0; o < 3; o++) for (int t = 0; t < 12; t++) { int x; std::cin >> x; wt[o / PO][o %% PO][t] = x; }
+    for (int o = 0; o < 3; o++) { int b; std::cin >> b; bias[o / PO][o %% PO] = b; }
+    cfg::in_t pad[2];
+    for (int o = 0; o < 3; o++) std::cin >> zero[o / PO][o %% PO];
     for (int c = 0; c < 2; c++) { int x; std::cin >> x; pad[c] = x; }
     hls::stream<srhw::vec<cfg::in_t, 2> > in; hls::stream<srhw::vec<cfg::out_t, 3> > out;
     for (int i = 0; i < h * w; i++) { srhw::vec<cfg::in_t, 2> px; for (int c = 0; c < 2; c++) { int x; std::cin >> x; px.v[c] = x; } in.write(px); }
-    srhw::conv_stage<cfg>(in, out, h, w, wt, bias, shift, slope, lo, hi, lut, zero, pad);
+    srhw::conv_stage<cfg>(in, out, h, w, wt, bias, shift, slope, lo, hi, zero, lut, pad);
     while (!out.empty()) { srhw::vec<cfg::out_t, 3> r = out.read(); for (int o = 0; o < 3; o++) std::printf("%%d ", int(r.v[o])); }
-    std::printf("\\n");
+    std::printf("%%d\\n", int(in.size()));
 }
 """
 
@@ -87,7 +88,8 @@ def test_conv_stage_padding_and_folding(tmp_path, po, groups, zp):
     stdin = f"{h} {w} " + " ".join(map(str, wt.reshape(-1))) + " " + " ".join(map(str, bias)) + " " + \
         " ".join(map(str, zero)) + " " + " ".join(map(str, pad)) + " " + " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
     got = run_cpp(tmp_path, CONV % {"po": po, "groups": groups, "zp": int(zp)}, stdin)
-    np.testing.assert_array_equal(np.array(got).reshape(oh, ow, 3), want)
+    assert got[-1] == 0  # every input pixel read
+    np.testing.assert_array_equal(np.array(got[:-1]).reshape(oh, ow, 3), want)
 
 
 SCHED = """
@@ -95,15 +97,15 @@ struct cfg {
     typedef ap_uint<8> in_t; typedef ap_int<20> out_t; typedef ap_int<6> w_t; typedef signed char ws_t;
     typedef ap_int<20> acc_t; typedef ap_int<24> wide_t; typedef ap_int<2> slope_t;
     static const int C_IN = 2, C_OUT = 3, KH = 3, KW = 2, PAD_T = 1, PAD_L = 0, PAD_B = 2, PAD_R = 1;
-    static const int MAX_W = 16, P = %(p)d, T = %(t)d, LANES = %(lanes)d;
+    static const int MAX_W = 16, P = %(p)d, T = %(t)d, LANES = %(lanes)d, SPAN = %(span)d;
     static const int ACT = srhw::ACT_NONE, SLOPE_FRAC = 0, OUT_LO = -(1 << 19), OUT_HI = (1 << 19) - 1;
     static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1, HAS_ZERO = %(zp)d, HAS_PAD = %(zp)d;
 };
-static const cfg::ws_t sw[%(t)d][3][%(lanes)d] = %(sw)s;
-static const unsigned char sq[%(t)d][3][%(lanes)d] = %(sq)s;
-static const unsigned short sc[%(t)d][3][%(lanes)d] = %(sc)s;
-static const unsigned char su[%(t)d][3][%(lanes)d] = %(su)s;
-static const unsigned char sv[%(t)d][3][%(lanes)d] = %(sv)s;
+static const unsigned short tap[3][%(lanes)d][%(t)d] = %(tap)s;
+static const cfg::ws_t wt[3][%(lanes)d][%(t)d] = %(wt)s;
+static const unsigned char pos[3][%(lanes)d][%(t)d] = %(pos)s;
+static const unsigned short first[3][%(p)d] = %(first)s;
+static const unsigned short count[3][%(p)d] = %(count)s;
 int main() {
     int h, w; std::cin >> h >> w;
     cfg::acc_t bias[3]; int shift[3] = {0, 0, 0};
@@ -113,10 +115,12 @@ int main() {
     for (int o = 0; o < 3; o++) std::cin >> zero[o];
     for (int c = 0; c < 2; c++) { int x; std::cin >> x; pad[c] = x; }
     hls::stream<srhw::vec<cfg::in_t, 2> > in; hls::stream<srhw::vec<cfg::out_t, 3> > out;
+    hls::stream<srhw::period<cfg::acc_t, cfg::P, 3> > sums;
     for (int i = 0; i < h * w; i++) { srhw::vec<cfg::in_t, 2> px; for (int c = 0; c < 2; c++) { int x; std::cin >> x; px.v[c] = x; } in.write(px); }
-    srhw::conv_sched_stage<cfg>(in, out, h, w, sw, sq, sc, su, sv, bias, shift, slope, lo, hi, lut, zero, pad);
+    srhw::conv_sched_mac<cfg>(in, sums, h, w, tap, wt, pos, first, count, bias, pad);
+    srhw::conv_sched_out<cfg>(sums, out, h, w, shift, slope, lo, hi, zero, lut);
     while (!out.empty()) { srhw::vec<cfg::out_t, 3> r = out.read(); for (int o = 0; o < 3; o++) std::printf("%%d ", int(r.v[o])); }
-    std::printf("%%d\\n", int(in.size()));
+    std::printf("%%d %%d\\n", int(in.size()), int(sums.size()));
 }
 """
 
@@ -137,15 +141,19 @@ def test_scheduled_conv_stage(tmp_path, p, t, zp):
     oh, ow = h + 1, w
     want = np.array([[[bias[o] + np.sum(wt[o] * xp[:, y:y + 3, xx:xx + 2]) + zero[o] for o in range(3)]
                       for xx in range(ow)] for y in range(oh)])
-    tabs = schedule_tables(wt, p, t)
-    assert np.count_nonzero(tabs["w"]) == p * np.count_nonzero(wt)  # every non-zero product, once per position
-    code = SCHED % ({"p": p, "t": t, "lanes": tabs["w"].shape[2], "zp": int(zp)} |
-                    {f"s{k}": c_array(v) for k, v in tabs.items()})
+    s = schedule_tables(wt, p, t)
+    assert np.count_nonzero(s.weight) == p * np.count_nonzero(wt)  # every non-zero product, once per position
+    assert list(s.lanes) == [-(-p * np.count_nonzero(wt[o]) // t) for o in range(3)]  # the plan's multipliers
+    # window tap of product (q, c, u, v): row u, column v + q of the KW + P - 1 columns (srhw_conv.h)
+    q = np.minimum(s.q, p - 1)
+    tap = ((s.u * (2 + p - 1) + s.v + q) * 2 + s.c) * (s.weight != 0)
+    code = SCHED % {"p": p, "t": t, "lanes": s.width, "span": s.span, "zp": int(zp), "tap": c_array(tap),
+                    "wt": c_array(s.weight), "pos": c_array(s.q), "first": c_array(s.first), "count": c_array(s.count)}
     stdin = f"{h} {w} " + " ".join(map(str, bias)) + " " + " ".join(map(str, zero)) + " " + " ".join(map(str, pad)) + \
         " " + " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
     got = run_cpp(tmp_path, code, stdin)
-    assert got[-1] == 0  # every input pixel read
-    np.testing.assert_array_equal(np.array(got[:-1]).reshape(oh, ow, 3), want)
+    assert got[-2:] == [0, 0]  # every input pixel read, every period of sums written out
+    np.testing.assert_array_equal(np.array(got[:-2]).reshape(oh, ow, 3), want)
 
 
 VIDEO = """

@@ -1,44 +1,131 @@
-"""HLS folding plan: multipliers against the bound at 1080p60 -> x2, 300 MHz, for the shipped
-FSRCNN-s (32,5,1) and FSRCNN (56,12,4) x2. The bound is the model's non-zero MACs per second
-divided by the clock. Target (issue 4): <= 1.10x. (C-simulation times per model are in
-csim_models.py.)
+"""The 1080p60 plan, planned and realised: per model, the folding plan at 1920x1080 LR, 60 fps,
+300 MHz (multipliers against the bound), the FIFOs the dataflow model derives (bits, BRAM18) and
+the frame rate it certifies, then the RTL measured at those folds and depths (Verilator, frames
+1920 pixels wide), its longest register-to-register path and its Yosys resources.
 
-    python bench/hls_plan.py [--models fsrcnn_s_x2 fsrcnn_x2]
-Writes bench/results/hls_plan.{json,md}.
+The RTL is simulated on frames of --rows LR rows (24 by default: the deepest pipeline here,
+FSRCNN x2, lags its input by 9 rows, so the middle half of each output frame comes from rows no
+stage reads across a frame boundary), three back to back at one beat per cycle. From them: the
+steady cycles per frame, the cycles per LR row in steady state (the middle half of each frame)
+and the frame overhead (cycles per frame - rows x cycles per row). A 1080-row frame takes the
+overhead plus 1080 rows; the ideal is the slowest stage's cycles for that frame. The dataflow
+model gives the same three figures for the same frames; the two must agree within 2%.
+
+    python bench/hls_plan.py [--models ...] [--rows 24] [--no-rtl] [--no-synth]
+Writes bench/results/hls_plan.{json,md}. Targets: multipliers <= 1.10x the bound; RTL at least
+0.98 of the ideal cycles per frame; at most 6 LUT levels between registers, no DSP without its
+output register.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write
 
+NAMES = {"fsrcnn_x2": "FSRCNN (56,12,4) x2", "fsrcnn_s_x2": "FSRCNN-s (32,5,1) x2", "espcn_x2": "ESPCN x2",
+         "srcnn_915_x3": "SRCNN 9-1-5 x3"}
+
 
 def main(argv: list[str] | None = None) -> None:
     import srhw
+    from srhw.sim import run_sim
+    from srhw.synth import run_synth
 
-    names = {"fsrcnn_s_x2": "FSRCNN-s (32,5,1) x2", "fsrcnn_x2": "FSRCNN (56,12,4) x2"}
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--models", nargs="+", choices=list(names), default=list(names))
+    p.add_argument("--models", nargs="+", choices=list(NAMES), default=list(NAMES))
+    p.add_argument("--rows", type=int, default=24)
+    p.add_argument("--no-rtl", action="store_true")
+    p.add_argument("--no-synth", action="store_true")
     args = p.parse_args(argv)
-    res: dict = {"plans": {}}
-    for model in args.models:
-        name = names[model]
-        h = srhw.compile(model, progress=False, in_size="1920x1080", fps=60, clock_mhz=300).summary["hls"]
-        res["plans"][name] = {k: h[k] for k in ("multipliers", "multiplier_bound", "multipliers_over_bound",
-                                                "projected_fps", "cycles_per_lr_pixel_budget", "bram18_estimate")}
-        res["plans"][name]["stages"] = [(s["name"], s["fold"], s["multipliers"]) for s in h["stages"]]
-    lines = ["## Folding at 1080p60 -> x2, 300 MHz", "",
-             "| model | multipliers | bound | ratio | projected fps | BRAM18 est. |", "|---|---:|---:|---:|---:|---:|"]
+    res: dict = {"rows": args.rows, "plans": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in args.models:
+            out = Path(tmp) / model
+            t = time.perf_counter()
+            r = srhw.compile(model, out=out, rtl=not args.no_rtl, progress=False, in_size="1920x1080", fps=60,
+                             clock_mhz=300)
+            h = r.summary["hls"]
+            d = h["dataflow"]
+            row = {k: h[k] for k in ("multipliers", "multiplier_bound", "multipliers_over_bound", "projected_fps",
+                                     "modelled_fps", "bram18_estimate")}
+            row |= {"compile_s": round(time.perf_counter() - t, 1), "fifo_bits": d["fifo_bits"],
+                    "fifo_bram18": d["fifo_bram18"], "model": d,
+                    "stages": [(s["name"], s["fold"], s["multipliers"]) for s in h["stages"]]}
+            if not args.no_rtl:
+                sim = run_sim(out, sessions=[{"size": [args.rows, 1920], "patterns": ["noise", "ramp", "checker"]}],
+                              reset_size=None, malformed_size=None)
+                if sim["failed"]:
+                    raise SystemExit(f"{model}: RTL simulation failed, see {sim['log']}")
+                s = sim["sessions"][0]
+                overhead = s["steady_cycles_per_frame"] - args.rows * s["cycles_per_lr_row"]
+                full = overhead + 1080 * s["cycles_per_lr_row"]
+                row["rtl"] = s | {"verilator_build_s": sim["build_seconds"], "simulation_s": sim["sim_seconds"],
+                                  "overhead_cycles": overhead, "cycles_per_1080_frame": full,
+                                  "efficiency_1080": round(d["ideal_cycles_per_full_frame"] / full, 4),
+                                  "fps": round(300e6 / full, 2)}
+                if not args.no_synth:
+                    y = run_synth(out)
+                    row["synth"] = {k: y[k] for k in ("cells", "longest_path", "multipliers_estimate",
+                                                      "yosys_mul_cells", "dsp_without_output_register",
+                                                      "longest_carry_chain_bits", "seconds", "yosys")}
+                    row["synth"]["parts"] = {n: {"seconds": x["seconds"], "lut_levels": x["path"]["lut_levels"],
+                                                 "cells": x["cells"]} for n, x in y["parts"].items()}
+            res["plans"][NAMES[model]] = row
+            print(model, json.dumps({k: v for k, v in row.items() if k not in ("model", "stages")}, default=str)[:600],
+                  flush=True)
+    write("hls_plan", res, table(res))
+
+
+def table(res: dict) -> str:
+    lines = ["## The 1080p60 plan (1920x1080 LR, 60 fps, 300 MHz), planned and realised", "",
+             "| model | multipliers | bound | ratio | FIFO bits | FIFO BRAM18 | modelled fps |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for name, d in res["plans"].items():
         lines.append(f"| {name} | {d['multipliers']} | {d['multiplier_bound']:.0f} | **{d['multipliers_over_bound']:.3f}** "
-                     f"| {d['projected_fps']:.1f} | {d['bram18_estimate']} |")
-    lines += ["", ("Target ratio <= 1.10. Each conv takes the cheaper of an output-group fold (whole cycles per "
-              "pixel) and a schedule of P positions in T cycles (2.41 cycles per pixel available: 5 px / 12 "
-              "cycles), which skips zero weights (the sub-pixel taps a ConvTranspose lacks).")]
-    write("hls_plan", res, "\n".join(lines))
+                     f"| {d['fifo_bits']} | {d['fifo_bram18']} | {d['modelled_fps']} |")
+    lines += ["", ("Target ratio <= 1.10. Each conv takes the cheaper of an output-group fold and a schedule of P "
+                   "positions in T cycles (2.41 cycles per pixel available: 5 px / 12 cycles), which skips zero "
+                   "weights. FIFO depths and the modelled rate: srhw.backends.dataflow (docs/hls.md).")]
+    rtl = {n: d for n, d in res["plans"].items() if "rtl" in d}
+    if rtl:
+        rows = res["rows"]
+        lines += ["", f"### RTL at the plan's folds and depths, frames of 1920 x {rows} LR pixels", "",
+                  "| model | cycles/frame (RTL / model) | ideal | efficiency | cycles/LR row (RTL / model) | "
+                  "overhead | 1080-row frame | ideal | efficiency | fps | build + sim |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, d in rtl.items():
+            s, m = d["rtl"], d["model"]
+            lines.append(
+                f"| {name} | {s['steady_cycles_per_frame']:.0f} / {s['model_cycles_per_frame']:.0f} "
+                f"({s['measured_over_model']}) | {s['ideal_cycles_per_frame']} | **{s['efficiency']}** | "
+                f"{s['cycles_per_lr_row']} / {s['model_cycles_per_lr_row']} | {s['overhead_cycles']:.0f} | "
+                f"{s['cycles_per_1080_frame']:.0f} | {m['ideal_cycles_per_full_frame']:.0f} | **{s['efficiency_1080']}** "
+                f"| **{s['fps']}** | {s['verilator_build_s']:.0f} + {s['simulation_s']:.0f} s |")
+        lines += ["", (f"Frames of {rows} rows: the deepest pipeline (FSRCNN x2) lags its input by 9 rows, so the "
+                       "middle half of each output frame is steady state. 1080-row frame = overhead + 1080 x "
+                       "cycles per LR row, both measured; its ideal is the slowest stage's cycles for 1080 rows. "
+                       "Targets: efficiency >= 0.98, RTL within 2% of the model.")]
+    syn = {n: d for n, d in rtl.items() if "synth" in d}
+    if syn:
+        lines += ["", "### Yosys (`synth_xilinx -family xcup`, one part per conv stage and the glue)", "",
+                  "| model | multipliers (est. / $mul) | DSP48E2 | LUT | FF | BRAM18 | longest path | DSP w/o out reg | "
+                  "seconds |", "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+        for name, d in syn.items():
+            y, c = d["synth"], d["synth"]["cells"]
+            p = y["longest_path"]
+            chains = "+".join(str(b) for b in p["carry_chain_bits"]) or "0"
+            lines.append(f"| {name} | {y['multipliers_estimate']} / {y['yosys_mul_cells']} | {c['dsp48e2']} | "
+                         f"{c['lut']} | {c['ff']} | {c['bram18'] + 2 * c['bram36']} | **{p['lut_levels']} LUT**, "
+                         f"carry {chains} bits, {p['dsp_stages']} DSP ({p['part']}) | {y['dsp_without_output_register']} "
+                         f"| {y['seconds']} ({y['yosys']}) |")
+        lines += ["", "Target: at most 6 LUT levels between registers, no DSP without its output register."]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

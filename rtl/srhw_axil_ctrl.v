@@ -5,10 +5,13 @@
 //   0x04 global interrupt enable, 0x08 interrupt enable (bit 0 done, 1 ready),
 //   0x0c interrupt status (toggle on write)
 //   0x10 width, 0x18 height (SIZE_REGS = 1)
+//   then, read-only (at 0x20, 0x28, 0x30, or 0x10, 0x18, 0x20 without the size registers):
+//   the framing status (sticky flags, srhw_video_in's and the size clamp's), the beats the
+//   input dropped, the pixels it filled in
 // ap_start falls when the input has taken a frame (ap_ready) unless auto_restart is set.
 `default_nettype none
 module srhw_axil_ctrl #(
-    parameter integer AW = 5,
+    parameter integer AW = 6,
     parameter integer SIZE_REGS = 1
 ) (
     input  wire          clk,
@@ -35,8 +38,12 @@ module srhw_axil_ctrl #(
     output reg  [31:0]   width,
     output reg  [31:0]   height,
     input  wire          frame_taken,  // ap_ready
-    input  wire          frame_done    // ap_done
+    input  wire          frame_done,   // ap_done
+    input  wire [31:0]   status,
+    input  wire [31:0]   dropped,
+    input  wire [31:0]   filled
 );
+    localparam [AW-1:0] STATUS = SIZE_REGS != 0 ? 'h20 : 'h10;
     localparam [1:0] W_ADDR = 0, W_DATA = 1, W_RESP = 2;
     reg [1:0] wstate;
     reg [AW-1:0] waddr;
@@ -90,7 +97,9 @@ module srhw_axil_ctrl #(
                     'h08: rdata <= {30'd0, ier};
                     'h0c: rdata <= {30'd0, isr};
                     default: rdata <= SIZE_REGS != 0 && ra == 'h10 ? width :
-                                      SIZE_REGS != 0 && ra == 'h18 ? height : 32'd0;
+                                      SIZE_REGS != 0 && ra == 'h18 ? height :
+                                      ra == STATUS ? status : ra == STATUS + 'h8 ? dropped :
+                                      ra == STATUS + 'h10 ? filled : 32'd0;
                 endcase
             end else if (rready) begin
                 rstate <= 0;

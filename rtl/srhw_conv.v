@@ -1,22 +1,21 @@
 // Streaming 2-D convolution, stride 1, ONNX zero padding (the code PAD[c] of real 0 in
-// channel c: 0, or the input's zero point), folded over output groups: the RTL
-// twin of conv_stage in hls/srhw_conv.h, with the same arithmetic and the same outputs.
+// channel c: 0, or the input's zero point), folded over output groups: the RTL twin of
+// conv_stage in hls/srhw_conv.h, with the same arithmetic and the same outputs.
 //
-// The stage walks the padded frame ((h + PAD_T + PAD_B) x (w + PAD_L + PAD_R) positions),
-// GROUPS steps per position, starting once the frame's first pixel is offered. The first
-// step of a position takes a pixel from `s_*` inside the image (PAD in the padding), moves
-// it through the line buffer and shifts the KH x KW window; each step then computes PO outputs
-// (group g: outputs g*PO .. g*PO+PO-1) once the window is complete (y >= KH-1, x >= KW-1).
-// The last group's step emits the C_OUT vector. GROUPS = 1 is full rate: one position per
-// cycle. Unlike the HLS loop, the walk starts at row Y0, below the top rows that are all
-// padding and precede every output; the window masks the rows above the image instead.
+// The stage walks the padded frame from row Y0 = min(PAD_T, KH - 1) (the rows above hold no
+// output and only PAD: the window masks the rows above the image instead), GROUPS steps per
+// position, starting once the frame's first pixel is offered. The first step of a position
+// takes a pixel from `s_*` inside the image (PAD in the padding), moves it through the line
+// buffer and shifts the KH x KW window; each step then computes PO outputs (group g: outputs
+// g*PO .. g*PO+PO-1) once the window is complete (y >= KH-1, x >= KW-1). The last group's
+// step emits the C_OUT vector. GROUPS = 1 is full rate: one position per cycle.
 //
-// Pipeline (all registers advance on `en`, i.e. while the output register is free):
-//   step (counters, line buffer, window) -> MAC (sums registered with the group's epilogue
-//   parameters) -> epilogue into the result vector -> output register.
-// The weight/bias/epilogue tables live outside (generated per layer): this stage drives the
-// group index `rom_g` with `rom_en` and reads the group's rows back a cycle later; a tanh layer reads its LUT through
-// lut_addr / lut_data.
+// Pipeline (every register advances on `en`, i.e. while the output register is free), from a
+// step at cycle t: the group's weight word is read from its ROM (t + 1); the products are
+// registered (t + 2); the adder trees (srhw_mac, LAT_T stages); the epilogue (srhw_requant, 5
+// stages, its parameters read from the ROM's second port so that they arrive with the sums);
+// the group's codes go into the result vector, which leaves at the last group: LC = 8 + LAT_T
+// cycles from step to m_valid.
 `default_nettype none
 module srhw_conv #(
     parameter integer C_IN = 1,
@@ -46,6 +45,8 @@ module srhw_conv #(
     parameter integer PO = 1,
     parameter integer GROUPS = 1,
     parameter integer GW = 1,           // width of the group index
+    parameter integer LPR = 2,          // adder levels per register stage
+    parameter integer LAT_T = 3,        // the MAC trees' latency
     parameter [C_IN*IW-1:0] PAD = 0,    // padding code per input channel
     parameter [C_OUT*EW-1:0] ZERO = 0   // zero point per output channel, added before saturation
 ) (
@@ -59,8 +60,9 @@ module srhw_conv #(
     output reg  [C_OUT*OW-1:0]      m_data,
     output reg                      m_valid,
     input  wire                     m_ready,
-    output wire [GW-1:0]            rom_g,     // group of the current step ...
-    output wire                     rom_en,    // ... read on this enable: rom_* hold group g1
+    output wire                     rom_en,    // the ROMs' read enable
+    output wire [GW-1:0]            rom_g,     // weights and bias of this group, read on the clock
+    output wire [GW-1:0]            rom_ge,    // epilogue parameters of this group, read on the clock
     input  wire [PO*C_IN*KH*KW*WB-1:0] rom_w,
     input  wire [PO*ACC_W-1:0]      rom_bias,
     input  wire [PO*SH_W-1:0]       rom_shift,
@@ -72,27 +74,31 @@ module srhw_conv #(
 );
     localparam integer N = C_IN * KH * KW;
     localparam integer PW = C_IN * IW;
-    localparam integer MAX_WP = MAX_W + PAD_L + PAD_R;
-    // The first Y0 padding rows hold no output position (y < KH - 1) and only PAD: the walk
-    // starts below them and the window masks the rows above the image instead, so frames
-    // follow each other without those idle rows.
     localparam integer Y0 = PAD_T < KH - 1 ? PAD_T : KH - 1;
+    localparam integer LM = 1 + LAT_T;      // srhw_mac: products, trees
+    localparam integer LC = 1 + LM + 5 + 1; // ROM read, MAC, epilogue, result vector
 
     // ---- step: position counters over the padded frame ----
-    wire [15:0] hp = h + PAD_T + PAD_B;
-    wire [15:0] wp = w + PAD_L + PAD_R;
+    // the frame's geometry, registered (h and w change only between frames)
+    reg [15:0] hp_last, wp_last, y_end, x_end;
+    always @(posedge clk) begin
+        hp_last <= h + PAD_T + PAD_B - 1;
+        wp_last <= w + PAD_L + PAD_R - 1;
+        y_end <= PAD_T + h;
+        x_end <= PAD_L + w;
+    end
     reg [15:0] y, x;
     reg [GW-1:0] g;
     wire en = !m_valid || m_ready;
     wire first = g == 0;
-    wire in_image = y >= PAD_T && y < PAD_T + h && x >= PAD_L && x < PAD_L + w;
+    wire in_image = y >= PAD_T && y < y_end && x >= PAD_L && x < x_end;
     wire need = first && in_image;
     // a frame begins only once its first pixel is offered (the frame size is valid by then),
     // so padding positions never run ahead of the frame
     wire at_start = first && y == Y0 && x == 0;
     wire step = en && (!(need || at_start) || s_valid);
     assign s_ready = en && need;
-    wire last_x = x == wp - 1'b1;
+    wire last_x = x == wp_last;
     wire [15:0] x_next = last_x ? 16'd0 : x + 1'b1;
 
     always @(posedge clk) begin
@@ -104,7 +110,7 @@ module srhw_conv #(
             if (g == GROUPS - 1) begin
                 g <= 0;
                 x <= x_next;
-                if (last_x) y <= y == hp - 1'b1 ? Y0[15:0] : y + 1'b1;
+                if (last_x) y <= y == hp_last ? Y0[15:0] : y + 1'b1;
             end else begin
                 g <= g + 1'b1;
             end
@@ -114,7 +120,7 @@ module srhw_conv #(
     // ---- line buffer and window (tap (c, u, v) at ((c*KH + u)*KW + v) * IW) ----
     wire [PW-1:0] pixel = need ? s_data : PAD;
     wire [KH*PW-1:0] column;
-    srhw_linebuf #(.KH(KH), .PW(PW), .DEPTH(MAX_WP), .XW(16)) u_lines (
+    srhw_linebuf #(.KH(KH), .PW(PW), .DEPTH(MAX_W + PAD_L + PAD_R), .XW(16)) u_lines (
         .clk(clk), .step(step && first), .x(x), .x_next(x_next), .pixel(pixel), .column(column));
 
     reg [N*IW-1:0] win;
@@ -132,82 +138,66 @@ module srhw_conv #(
         end
     end
 
-    reg v1, last1;
-    reg [GW-1:0] g1;
+    // ---- the step's flags and group along the pipeline ----
+    reg [LC:1] v_d, last_d;
+    reg [LC*GW-1:0] g_d;                // g_d[(i-1)*GW +: GW]: the group i cycles after its step
     always @(posedge clk) begin
         if (!rst_n) begin
-            v1 <= 0;
+            v_d <= 0;
         end else if (en) begin
-            v1 <= step && y >= KH - 1 && x >= KW - 1;
-            g1 <= g;
-            last1 <= g == GROUPS - 1;
+            v_d <= {v_d, step && y >= KH - 1 && x >= KW - 1};
+            last_d <= {last_d, g == GROUPS - 1};
+            g_d <= {g_d, g};
         end
     end
 
-    // ---- MAC for group g1, registered with the group's epilogue parameters ----
-    // The tables are read one cycle ahead (address g, on the pipeline enable), so a folded
-    // layer's tables can be block-RAM ROMs with a registered read.
-    assign rom_g = g;
+    // ---- ROM reads (the weights with the step, the epilogue parameters with the sums) ----
     assign rom_en = en;
+    assign rom_g = g;
+    assign rom_ge = g_d[LM*GW-1 -: GW];   // the group LM cycles after its step, read one ahead
+
     wire [PO*ACC_W-1:0] sums;
-    srhw_mac #(.N(N), .PO(PO), .IW(IW), .I_SIGNED(I_SIGNED), .WB(WB), .ACC_W(ACC_W)) u_mac (
-        .window(win), .weights(rom_w), .bias(rom_bias), .sums(sums));
+    srhw_mac #(.N(N), .PO(PO), .IW(IW), .I_SIGNED(I_SIGNED), .WB(WB), .ACC_W(ACC_W), .LPR(LPR),
+               .LAT_T(LAT_T)) u_mac (
+        .clk(clk), .en(en), .window(win), .weights(rom_w), .bias(rom_bias), .sums(sums));
 
-    reg v2, last2;
-    reg [GW-1:0] g2;
-    reg [PO*ACC_W-1:0] acc2;
-    reg [PO*SH_W-1:0] shift2;
-    reg [PO*SLOPE_W-1:0] slope2;
-    reg [PO*EW-1:0] lo2, hi2;
-    always @(posedge clk) begin
-        if (!rst_n) begin
-            v2 <= 0;
-        end else if (en) begin
-            v2 <= v1;
-            last2 <= last1;
-            g2 <= g1;
-            acc2 <= sums;
-            shift2 <= rom_shift;
-            slope2 <= rom_slope;
-            lo2 <= rom_lo;
-            hi2 <= rom_hi;
-        end
-    end
-
-    // ---- epilogue per lane, collected into the output vector ----
-    reg [PO*EW-1:0] zero2;  // the zero points of group g2's outputs
-    integer zq, zo;
+    // ---- epilogue per lane ----
+    wire [GW-1:0] g_epi = g_d[(1 + LM)*GW-1 -: GW];  // the group whose sums enter the epilogue
+    reg [PO*EW-1:0] zero_epi;  // its zero points (a GROUPS:1 mux of constants)
+    integer zg, zq;
     always @* begin
-        zero2 = 0;
-        for (zq = 0; zq < PO; zq = zq + 1) begin
-            zo = g2 * PO + zq;
-            if (zo < C_OUT) zero2[zq*EW +: EW] = ZERO[zo*EW +: EW];
-        end
+        zero_epi = 0;
+        for (zg = 0; zg < GROUPS; zg = zg + 1)
+            if (g_epi == zg)
+                for (zq = 0; zq < PO; zq = zq + 1)
+                    if (zg * PO + zq < C_OUT) zero_epi[zq*EW +: EW] = ZERO[(zg*PO + zq)*EW +: EW];
     end
     wire [PO*OW-1:0] codes;
     srhw_requant_lanes #(.N(PO), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
                          .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
                          .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-        .acc(acc2), .shift(shift2), .slope(slope2), .lo(lo2), .hi(hi2), .zero(zero2), .lut_addr(lut_addr),
-        .lut_data(lut_data), .codes(codes));
+        .clk(clk), .en(en), .acc(sums), .shift(rom_shift), .slope(rom_slope), .lo(rom_lo), .hi(rom_hi),
+        .zero(zero_epi), .lut_addr(lut_addr), .lut_data(lut_data), .codes(codes));
 
+    // ---- the group's codes into the result vector; the last group emits it ----
+    wire [GW-1:0] g_out = g_d[(LC-2)*GW +: GW];  // the group LC - 1 cycles after its step
     reg [C_OUT*OW-1:0] res, merged;
-    integer q, o;
+    integer mg, mq;
     always @* begin
         merged = res;
-        for (q = 0; q < PO; q = q + 1) begin
-            o = g2 * PO + q;
-            if (o < C_OUT) merged[o*OW +: OW] = codes[q*OW +: OW];
-        end
+        for (mg = 0; mg < GROUPS; mg = mg + 1)
+            if (g_out == mg)
+                for (mq = 0; mq < PO; mq = mq + 1)
+                    if (mg * PO + mq < C_OUT) merged[(mg*PO + mq)*OW +: OW] = codes[mq*OW +: OW];
     end
 
     always @(posedge clk) begin
         if (!rst_n) begin
             m_valid <= 0;
         end else if (en) begin
-            if (v2) res <= merged;
-            m_valid <= v2 && last2;
-            if (v2 && last2) m_data <= merged;
+            if (v_d[LC - 1]) res <= merged;
+            m_valid <= v_d[LC - 1] && last_d[LC - 1];
+            if (v_d[LC - 1] && last_d[LC - 1]) m_data <= merged;
         end
     end
 endmodule

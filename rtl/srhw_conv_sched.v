@@ -1,17 +1,23 @@
-// Scheduled convolution: the RTL twin of conv_sched_stage in hls/srhw_conv.h, for a
-// multiplier budget that need not divide the work of one position.
+// Scheduled convolution: the RTL twin of conv_sched_mac + conv_sched_out in hls/srhw_conv.h,
+// for a multiplier budget that need not divide the work of one position.
 //
-// The padded frame is walked in periods of P consecutive positions; a period takes T cycles
-// (a slot). Output o owns a few multipliers (lanes) that work through its non-zero products
-// (c, u, v) for the P positions in order: the schedule, generated per layer
-// (srhw_roms.v, module srhw_sched_<layer>), maps the cycle k of the slot and the window to
-// `delta`, each (position q, output o)'s sum of the lane products due at cycle k. Each lane
-// selects among at most T operands and weights, so products with a zero weight cost nothing.
+// The walked frame (from row Y0 = min(PAD_T, KH - 1)) is taken in periods of P consecutive
+// positions; a period takes a slot of T cycles. Output o owns lanes (multipliers) that work
+// through its non-zero products: lane l does products l*T .. l*T + T - 1, one per cycle k of
+// the slot. The schedule is generated per layer (srhw_roms.v, module srhw_sched_<layer>): from
+// the cycle k and the window it gives, LS cycles later, `delta`, each (position q, output o)'s
+// sum of that cycle's lane products (a registered T:1 operand mux and weight ROM per lane, a
+// registered multiplier, a pipelined adder tree per (q, o)).
 //
-// Software pipeline, one slot of T cycles per period, as in the HLS stage: slot s reads the P
-// columns of period s (cycles 0..P-1, into a staging buffer), computes period s-1 on a window
-// of KW + P - 1 columns, and writes period s-2's P outputs (cycles 0..P-1, epilogue on write).
-// A cycle advances when its read has a pixel (inside the image) and its write has room.
+// MAC side, one step per cycle: slot s reads the P columns of period s (cycles 0..P-1, into a
+// staging buffer) while the schedule computes period s - 1 on a window of KW + P - 1 columns;
+// LS cycles later the deltas reach the accumulators, and at the slot's last cycle the period's
+// P x C_OUT sums go into a FIFO (SUMS_DEPTH deep). A step waits for its pixel (inside the
+// image) and for room in that FIFO; the pipeline behind a waiting read keeps going (bubbles).
+//
+// Output side: one position per cycle, P per period taken from the FIFO; the epilogue of all
+// C_OUT outputs (srhw_requant, 5 stages) after a P:1 multiplexer per output; the code vector
+// leaves 6 cycles after its step. It waits for the period's sums and for the output register.
 `default_nettype none
 module srhw_conv_sched #(
     parameter integer C_IN = 1,
@@ -39,6 +45,8 @@ module srhw_conv_sched #(
     parameter integer P = 1,            // positions per period
     parameter integer T = 1,            // cycles per period
     parameter integer KB = 1,           // width of the cycle index
+    parameter integer LS = 3,           // cycles from (k, window) to delta
+    parameter integer SUMS_DEPTH = 1,   // periods of sums between the two sides
     parameter [C_IN*IW-1:0] PAD = 0,    // padding code per input channel (the code of real 0)
     parameter [C_OUT*EW-1:0] ZERO = 0   // zero point per output channel, added before saturation
 ) (
@@ -49,9 +57,10 @@ module srhw_conv_sched #(
     input  wire [C_IN*IW-1:0]         s_data,
     input  wire                       s_valid,
     output wire                       s_ready,
-    output reg  [C_OUT*OW-1:0]        m_data,
-    output reg                        m_valid,
+    output wire [C_OUT*OW-1:0]        m_data,
+    output wire                       m_valid,
     input  wire                       m_ready,
+    output wire                       sched_en,
     output wire [KB-1:0]              sched_k,
     output wire [C_IN*KH*(KW+P-1)*IW-1:0] sched_window,
     input  wire [P*C_OUT*ACC_W-1:0]   sched_delta,
@@ -65,137 +74,204 @@ module srhw_conv_sched #(
 );
     localparam integer WC = KW + P - 1;          // window columns
     localparam integer PW = C_IN * IW;
-    localparam integer MAX_WP = MAX_W + PAD_L + PAD_R;
+    localparam integer Y0 = PAD_T < KH - 1 ? PAD_T : KH - 1;
+    localparam integer SUMS_W = P * C_OUT * ACC_W;
+    localparam integer LE = 6;                   // output side: mux register + 5 epilogue stages
 
-    wire [15:0] hp = h + PAD_T + PAD_B;
-    wire [15:0] wp = w + PAD_L + PAD_R;
-    wire [31:0] positions = hp * wp;
+    // the frame's geometry, registered (h and w change only between frames): no multiplier or
+    // adder of it lies on a path of the pipeline
+    reg [15:0] wp_last, y_end, x_end;
+    reg [31:0] positions;
+    always @(posedge clk) begin
+        wp_last <= w + PAD_L + PAD_R - 1;
+        y_end <= PAD_T + h;                  // the first row below the image
+        x_end <= PAD_L + w;
+        positions <= (h + PAD_T + PAD_B - Y0) * (w + PAD_L + PAD_R);
+    end
 
+    // ================================================================ MAC side
     reg [KB-1:0] k;
-    reg reading, computing, writing;     // this slot reads / computes / writes a period
+    reg reading, computing;              // this slot reads / computes a period
     reg [31:0] rbase;                    // first position of the period being read
-    reg [31:0] rpos, wpos;
-    reg [15:0] ry, rx, wy, wx;
+    reg [31:0] rpos;
+    reg [15:0] ry, rx;
 
-    // ---- read: one column of the period per cycle k < P ----
+    wire sums_room;
+    reg [LS:1] v_d, end_d;               // the step's validity and slot end, LS cycles on
+    wire push = v_d[LS] && end_d[LS];
+    wire en = !push || sums_room;        // the MAC pipeline advances
+
     wire rd_slot = reading && k < P;
     wire rd_real = rd_slot && rpos < positions;
-    wire in_image = ry >= PAD_T && ry < PAD_T + h && rx >= PAD_L && rx < PAD_L + w;
+    wire in_image = ry >= PAD_T && ry < y_end && rx >= PAD_L && rx < x_end;
     wire need_in = rd_real && in_image;
     wire at_start = reading && rbase == 0 && k == 0;     // a frame begins with its first pixel
-    // ---- write: one output position per cycle k < P ----
-    wire wr_slot = writing && k < P && wpos < positions;
-    wire emit = wr_slot && wy >= KH - 1 && wx >= KW - 1;
-    wire room = !m_valid || m_ready;
-    wire adv = (!(need_in || at_start) || s_valid) && (!emit || room);
-    assign s_ready = need_in && (!emit || room);
+    wire adv = en && (!(need_in || at_start) || s_valid);
+    assign s_ready = en && need_in;
 
-    wire rx_last = rx == wp - 1'b1;
+    wire rx_last = rx == wp_last;
     wire [15:0] rx_next = rx_last ? 16'd0 : rx + 1'b1;
     wire [PW-1:0] pixel = need_in ? s_data : PAD;
     wire [KH*PW-1:0] column;
-    srhw_linebuf #(.KH(KH), .PW(PW), .DEPTH(MAX_WP), .XW(16)) u_lines (
+    srhw_linebuf #(.KH(KH), .PW(PW), .DEPTH(MAX_W + PAD_L + PAD_R), .XW(16)) u_lines (
         .clk(clk), .step(adv && rd_real), .x(rx), .x_next(rx_next), .pixel(pixel), .column(column));
+
+    // the column as the window takes it: rows above the image (skipped by the walk) are padding
+    reg [KH*PW-1:0] col;
+    integer cu;
+    always @* begin
+        for (cu = 0; cu < KH; cu = cu + 1)
+            col[cu*PW +: PW] = ry + cu < PAD_T + KH - 1 ? PAD : column[cu*PW +: PW];
+    end
 
     // staging buffer (P columns) and window (tap (c, u, col) at ((c*KH + u)*WC + col)*IW)
     reg [P*KH*PW-1:0] stage;
     reg [C_IN*KH*WC*IW-1:0] win;
     assign sched_window = win;
     assign sched_k = k;
-
-    // accumulators of the period being computed, and of the one being written
-    reg [P*C_OUT*ACC_W-1:0] acc, done;
-    reg [P*C_OUT*ACC_W-1:0] acc_next;
-    integer q, o, c, u, v;
-    always @* begin
-        acc_next = acc;
-        if (computing)
-            for (q = 0; q < P; q = q + 1)
-                for (o = 0; o < C_OUT; o = o + 1)
-                    acc_next[(q*C_OUT + o)*ACC_W +: ACC_W] = acc[(q*C_OUT + o)*ACC_W +: ACC_W]
-                                                             + sched_delta[(q*C_OUT + o)*ACC_W +: ACC_W];
-    end
-
-    // epilogue of position k of the written period, all outputs at once
-    wire [C_OUT*OW-1:0] codes;
-    srhw_requant_lanes #(.N(C_OUT), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
-                         .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
-                         .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-        .acc(done[k*C_OUT*ACC_W +: C_OUT*ACC_W]), .shift(tab_shift), .slope(tab_slope), .lo(tab_lo), .hi(tab_hi), .zero(ZERO), .lut_addr(lut_addr),
-        .lut_data(lut_data), .codes(codes));
+    assign sched_en = en;
 
     wire slot_end = k == T - 1;
-
-    task frame_start;  // read the first period of a frame next
-        begin
-            reading <= 1;
-            rbase <= 0;
-            rpos <= 0;
-            wpos <= 0;
-            rx <= 0;
-            ry <= 0;
-            wx <= 0;
-            wy <= 0;
-        end
-    endtask
     wire [31:0] rbase_next = rbase + P;
 
+    integer q, c, u, v;
     always @(posedge clk) begin
         if (!rst_n) begin
             k <= 0;
             computing <= 0;
-            writing <= 0;
-            m_valid <= 0;
-            frame_start;
-        end else begin
-            if (room) m_valid <= 0;
-            if (adv) begin
-                if (rd_slot) begin
-                    stage[k*KH*PW +: KH*PW] <= rd_real ? column : {KH*PW{1'b0}};
-                    rpos <= rpos + 1'b1;
-                    rx <= rx_next;
-                    if (rx_last) ry <= ry + 1'b1;
-                end
-                if (wr_slot) begin
-                    if (emit) begin
-                        m_data <= codes;
-                        m_valid <= 1;
+            reading <= 1;
+            rbase <= 0;
+            rpos <= 0;
+            rx <= 0;
+            ry <= Y0[15:0];
+        end else if (adv) begin
+            if (rd_slot) begin
+                for (q = 0; q < P; q = q + 1)
+                    if (k == q) stage[q*KH*PW +: KH*PW] <= rd_real ? col : {KH*PW{1'b0}};
+                rpos <= rpos + 1'b1;
+                rx <= rx_next;
+                if (rx_last) ry <= ry + 1'b1;
+            end
+            if (!slot_end) begin
+                k <= k + 1'b1;
+            end else begin
+                k <= 0;
+                for (c = 0; c < C_IN; c = c + 1)
+                    for (u = 0; u < KH; u = u + 1) begin
+                        for (v = 0; v + 1 < KW; v = v + 1)
+                            win[((c*KH + u)*WC + v)*IW +: IW] <= win[((c*KH + u)*WC + v + P)*IW +: IW];
+                        for (q = 0; q < P; q = q + 1)
+                            win[((c*KH + u)*WC + KW - 1 + q)*IW +: IW] <= q == k && rd_slot
+                                ? (rd_real ? col[u*PW + c*IW +: IW] : {IW{1'b0}})
+                                : stage[(q*KH + u)*PW + c*IW +: IW];
                     end
+                if (!reading) begin  // the frame's last slot (compute only): the next frame
+                    computing <= 0;
+                    reading <= 1;
+                    rbase <= 0;
+                    rpos <= 0;
+                    rx <= 0;
+                    ry <= Y0[15:0];
+                end else begin
+                    computing <= 1;
+                    reading <= rbase_next < positions;
+                    rbase <= rbase_next;
+                end
+            end
+        end
+    end
+
+    // the schedule's latency, for the step's flags
+    always @(posedge clk) begin
+        if (!rst_n) begin
+            v_d <= 0;
+            end_d <= 0;
+        end else if (en) begin
+            v_d <= {v_d, adv && computing};
+            end_d <= {end_d, slot_end};
+        end
+    end
+
+    // accumulators of the period being computed; its sums leave at the slot's end
+    reg [SUMS_W-1:0] acc, acc_next;
+    integer aq, ao;
+    always @* begin
+        for (aq = 0; aq < P; aq = aq + 1)
+            for (ao = 0; ao < C_OUT; ao = ao + 1)
+                acc_next[(aq*C_OUT + ao)*ACC_W +: ACC_W] = acc[(aq*C_OUT + ao)*ACC_W +: ACC_W]
+                                                           + sched_delta[(aq*C_OUT + ao)*ACC_W +: ACC_W];
+    end
+    always @(posedge clk) begin
+        if (!rst_n) begin
+            acc <= {P{tab_bias}};
+        end else if (en && v_d[LS]) begin
+            acc <= end_d[LS] ? {P{tab_bias}} : acc_next;
+        end
+    end
+
+    wire [SUMS_W-1:0] sums_data;
+    wire sums_valid, sums_pop;
+    srhw_fifo #(.W(SUMS_W), .DEPTH(SUMS_DEPTH)) u_sums (
+        .clk(clk), .rst_n(rst_n), .s_data(acc_next), .s_valid(en && push), .s_ready(sums_room),
+        .m_data(sums_data), .m_valid(sums_valid), .m_ready(sums_pop));
+
+    // ================================================================ output side
+    reg [KB-1:0] qw;                     // position in the period
+    reg [31:0] wpos;
+    reg [15:0] wy, wx;
+    reg [LE:1] vw_d;
+    wire en_w = !m_valid || m_ready;
+    wire need_sums = qw == 0;
+    wire stepw = en_w && (!need_sums || sums_valid);
+    assign sums_pop = stepw && need_sums;
+    wire emit = wpos < positions && wy >= KH - 1 && wx >= KW - 1;
+    wire last_w = qw == P - 1 && wpos + 1 >= positions;  // the frame's last position
+
+    reg [SUMS_W-1:0] blk;
+    wire [SUMS_W-1:0] period_now = need_sums ? sums_data : blk;
+    reg [C_OUT*ACC_W-1:0] a_sel, a1;     // position qw's sums (a P:1 mux), registered
+    integer mq;
+    always @* begin
+        a_sel = period_now[C_OUT*ACC_W-1:0];
+        for (mq = 1; mq < P; mq = mq + 1)
+            if (qw == mq) a_sel = period_now[mq*C_OUT*ACC_W +: C_OUT*ACC_W];
+    end
+    always @(posedge clk) begin
+        if (!rst_n) begin
+            qw <= 0;
+            wpos <= 0;
+            wx <= 0;
+            wy <= Y0[15:0];
+            vw_d <= 0;
+        end else if (en_w) begin
+            vw_d <= {vw_d, stepw && emit};
+            if (stepw) begin
+                if (need_sums) blk <= sums_data;
+                a1 <= a_sel;
+                if (last_w) begin
+                    qw <= 0;
+                    wpos <= 0;
+                    wx <= 0;
+                    wy <= Y0[15:0];
+                end else begin
+                    qw <= qw == P - 1 ? 0 : qw + 1'b1;
                     wpos <= wpos + 1'b1;
-                    if (wx == wp - 1'b1) begin
+                    if (wx == wp_last) begin
                         wx <= 0;
                         wy <= wy + 1'b1;
                     end else begin
                         wx <= wx + 1'b1;
                     end
                 end
-                if (!slot_end) begin
-                    k <= k + 1'b1;
-                    acc <= acc_next;
-                end else begin
-                    k <= 0;
-                    done <= acc_next;
-                    acc <= {P{tab_bias}};
-                    for (c = 0; c < C_IN; c = c + 1)
-                        for (u = 0; u < KH; u = u + 1) begin
-                            for (v = 0; v + 1 < KW; v = v + 1)
-                                win[((c*KH + u)*WC + v)*IW +: IW] <= win[((c*KH + u)*WC + v + P)*IW +: IW];
-                            for (q = 0; q < P; q = q + 1)
-                                win[((c*KH + u)*WC + KW - 1 + q)*IW +: IW] <= q == k && rd_slot
-                                    ? (rd_real ? column[u*PW + c*IW +: IW] : {IW{1'b0}})
-                                    : stage[(q*KH + u)*PW + c*IW +: IW];
-                        end
-                    writing <= computing;
-                    computing <= reading;
-                    if (!reading && !computing) begin  // the frame's last write slot: next frame
-                        frame_start;
-                    end else begin
-                        reading <= reading && rbase_next < positions;
-                        rbase <= rbase_next;
-                    end
-                end
             end
         end
     end
+
+    srhw_requant_lanes #(.N(C_OUT), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
+                         .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
+                         .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
+        .clk(clk), .en(en_w), .acc(a1), .shift(tab_shift), .slope(tab_slope), .lo(tab_lo), .hi(tab_hi),
+        .zero(ZERO), .lut_addr(lut_addr), .lut_data(lut_data), .codes(m_data));
+    assign m_valid = vw_d[LE];
 endmodule
 `default_nettype wire

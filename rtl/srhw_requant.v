@@ -1,12 +1,19 @@
 // The requantization epilogue of docs/arithmetic.md (section 3): accumulator -> output code,
-// with the layer's activation. Combinational; one instance per output lane. The same steps,
-// in the same order, as hls/srhw_epilogue.h:
+// with the layer's activation, pipelined over LAT = 5 register stages (advancing on `en`).
+// The same steps, in the same order, as hls/srhw_epilogue.h:
 //   none/relu/clip:  y = round_shift(acc, shift); relu: max(y, 0); clip: clamp(y, lo, hi)
 //   prelu:           acc < 0 ? round_shift(acc * slope, shift + SLOPE_FRAC) : round_shift(acc, shift)
 //   tanh:            lut_addr = clamp(round_shift(acc, shift), LUT_LO, LUT_HI) - LUT_LO
-// then the zero point is added (y + zero) and the sum saturated to [OUT_LO, OUT_HI]. round_shift(a, s) = floor((a + 2^(s-1)) / 2^s) for
-// s > 0 (round half up) and a * 2^-s otherwise. EW, the working width, comes from the
-// overflow certificate, so no intermediate can wrap.
+// then the zero point is added (y + zero) and the sum saturated to [OUT_LO, OUT_HI].
+// round_shift(a, s) = floor((a + 2^(s-1)) / 2^s) for s > 0 (round half up) and a * 2^-s
+// otherwise. EW, the working width, comes from the overflow certificate, so no intermediate
+// can wrap.
+//
+// Stages (each ends in a register): 1 the operands, the PReLU product (a DSP with its output
+// register) and the rounding halves; 2 add the halves; 3 shift; 4 activation, clip and zero
+// point (and the tanh LUT address); 5 saturation, or the tanh code read back from the LUT
+// (lut_addr -> lut_data, outside, combinational). Where shift, slope, lo, hi and zero are
+// constants (a scheduled layer: one lane per output channel) the halves and shifts are wiring.
 `default_nettype none
 module srhw_requant #(
     parameter integer ACC_W = 24,     // accumulator width
@@ -22,6 +29,8 @@ module srhw_requant #(
     parameter integer LUT_HI = 0,
     parameter integer LUT_AW = 1
 ) (
+    input  wire                      clk,
+    input  wire                      en,
     input  wire signed [ACC_W-1:0]   acc,
     input  wire signed [SH_W-1:0]    shift,
     input  wire signed [SLOPE_W-1:0] slope,
@@ -29,23 +38,27 @@ module srhw_requant #(
     input  wire signed [EW-1:0]      hi,
     input  wire signed [EW-1:0]      zero,
     output reg         [OW-1:0]      code,
-    output reg         [LUT_AW-1:0]  lut_addr
+    output reg         [LUT_AW-1:0]  lut_addr,
+    input  wire        [OW-1:0]      lut_data
 );
-    function signed [EW-1:0] round_shift;
-        input signed [EW-1:0] a;
-        input signed [SH_W:0] s;
-        reg signed [EW-1:0] half;
-        reg [SH_W:0] n;
+    localparam integer SW = SH_W + 1;  // shift + SLOPE_FRAC fits
+
+    function signed [EW-1:0] half_of;  // 2^(s-1) for s > 0, else 0
+        input signed [SW-1:0] s;
+        reg signed [EW-1:0] one;
         begin
-            if (s > 0) begin
-                n = s;
-                half = 1;
-                half = half <<< (n - 1);
-                round_shift = (a + half) >>> n;
-            end else begin
-                n = -s;
-                round_shift = a <<< n;
-            end
+            one = 1;
+            half_of = s > 0 ? one <<< (s - 1) : 0;
+        end
+    endfunction
+
+    function signed [EW-1:0] shifted;  // a >>> s for s > 0, a <<< -s otherwise
+        input signed [EW-1:0] a;
+        input signed [SW-1:0] s;
+        reg [SW-1:0] n;
+        begin
+            n = s > 0 ? s : -s;
+            shifted = s > 0 ? a >>> n : a <<< n;
         end
     endfunction
 
@@ -56,19 +69,66 @@ module srhw_requant #(
         clamp = v < l ? l : (v > h ? h : v);
     endfunction
 
-    reg signed [EW-1:0] a, y, p, i;
-    always @* begin
-        a = acc;  // sign extension
-        y = round_shift(a, shift);
-        p = a * slope;
-        if (ACT == 3 && a < 0) y = round_shift(p, shift + SLOPE_FRAC);
-        if (ACT == 1 && y < 0) y = 0;
-        if (ACT == 2) y = clamp(y, lo, hi);
-        y = clamp(y + zero, OUT_LO, OUT_HI);
-        code = y[OW-1:0];
-        i = clamp(round_shift(a, shift), LUT_LO, LUT_HI) - LUT_LO;
-        lut_addr = i[LUT_AW-1:0];
+    // 1: operands, product, halves
+    reg signed [EW-1:0] a1, p1, h1, hn1, lo1, hi1, z1;
+    reg signed [SW-1:0] s1, sn1;
+    always @(posedge clk) if (en) begin
+        a1 <= acc;
+        p1 <= ACT == 3 ? acc * slope : 0;  // (an unsigned 0 here would make the product unsigned)
+        s1 <= shift;
+        sn1 <= shift + SLOPE_FRAC;
+        h1 <= half_of(shift);
+        hn1 <= half_of(shift + SLOPE_FRAC);
+        lo1 <= lo;
+        hi1 <= hi;
+        z1 <= zero;
     end
+
+    // 2: add the rounding halves
+    reg signed [EW-1:0] b2, bn2, lo2, hi2, z2;
+    reg signed [SW-1:0] s2, sn2;
+    reg neg2;
+    always @(posedge clk) if (en) begin
+        b2 <= a1 + h1;
+        bn2 <= p1 + hn1;
+        neg2 <= a1 < 0;
+        s2 <= s1;
+        sn2 <= sn1;
+        lo2 <= lo1;
+        hi2 <= hi1;
+        z2 <= z1;
+    end
+
+    // 3: shift
+    reg signed [EW-1:0] y3, yn3, lo3, hi3, z3;
+    reg neg3;
+    always @(posedge clk) if (en) begin
+        y3 <= shifted(b2, s2);
+        yn3 <= shifted(bn2, sn2);
+        neg3 <= neg2;
+        lo3 <= lo2;
+        hi3 <= hi2;
+        z3 <= z2;
+    end
+
+    // 4: activation, clip, zero point; the tanh table's address
+    reg signed [EW-1:0] y4, t;
+    reg signed [EW-1:0] i4;
+    always @* begin
+        t = ACT == 3 && neg3 ? yn3 : y3;
+        if (ACT == 1 && t < 0) t = 0;
+        if (ACT == 2) t = clamp(t, lo3, hi3);
+        i4 = clamp(y3, LUT_LO, LUT_HI) - LUT_LO;
+    end
+    always @(posedge clk) if (en) begin
+        y4 <= t + z3;
+        lut_addr <= i4[LUT_AW-1:0];
+    end
+
+    // 5: saturate, or the code the table gives back
+    reg signed [EW-1:0] c5;
+    always @* c5 = clamp(y4, OUT_LO, OUT_HI);
+    always @(posedge clk) if (en) code <= ACT == 4 ? lut_data : c5[OW-1:0];
 endmodule
 `default_nettype wire
 
@@ -90,6 +150,8 @@ module srhw_requant_lanes #(
     parameter integer LUT_HI = 0,
     parameter integer LUT_AW = 1
 ) (
+    input  wire                 clk,
+    input  wire                 en,
     input  wire [N*ACC_W-1:0]   acc,
     input  wire [N*SH_W-1:0]    shift,
     input  wire [N*SLOPE_W-1:0] slope,
@@ -103,14 +165,13 @@ module srhw_requant_lanes #(
     genvar p;
     generate
         for (p = 0; p < N; p = p + 1) begin : g_lane
-            wire [OW-1:0] code;
             srhw_requant #(.ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
                            .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI),
                            .LUT_LO(LUT_LO), .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-                .acc(acc[p*ACC_W +: ACC_W]), .shift(shift[p*SH_W +: SH_W]), .slope(slope[p*SLOPE_W +: SLOPE_W]),
-                .lo(lo[p*EW +: EW]), .hi(hi[p*EW +: EW]), .zero(zero[p*EW +: EW]), .code(code),
-                .lut_addr(lut_addr[p*LUT_AW +: LUT_AW]));
-            assign codes[p*OW +: OW] = ACT == 4 ? lut_data[p*OW +: OW] : code;
+                .clk(clk), .en(en), .acc(acc[p*ACC_W +: ACC_W]), .shift(shift[p*SH_W +: SH_W]),
+                .slope(slope[p*SLOPE_W +: SLOPE_W]), .lo(lo[p*EW +: EW]), .hi(hi[p*EW +: EW]),
+                .zero(zero[p*EW +: EW]), .code(codes[p*OW +: OW]), .lut_addr(lut_addr[p*LUT_AW +: LUT_AW]),
+                .lut_data(lut_data[p*OW +: OW]));
         end
     endgenerate
 endmodule

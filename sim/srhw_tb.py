@@ -55,20 +55,12 @@ def frame_of(pattern: str, channels: int, h: int, w: int, seed: int) -> np.ndarr
     raise ValueError(f"unknown test pattern {pattern!r}")
 
 
-def ideal_cycles(interface: dict, stages: list[dict] | None, h: int, w: int) -> int:
-    """Cycles per frame of the slowest stage: the output (one beat per cycle) or, given the
-    stages of srhw's RTL, a conv's walk (GROUPS cycles per position of its padded frame, from
-    the first row that holds an output or an image row; T cycles per P positions scheduled)."""
+def ideal_cycles(interface: dict, h: int, w: int) -> int:
+    """Cycles per frame of the output alone (one beat per cycle): the ideal when nothing else is
+    known of the kernel (RTL from elsewhere). For srhw's RTL, srhw.sim gives each session the
+    slowest stage's count from the dataflow model instead."""
     oh, ow = h * interface["scale"] - interface["crop_bottom"], w * interface["scale"] - interface["crop_right"]
-    best = oh * ow // interface["ppc"]
-    for s in stages or []:
-        pt, pl, pb, pr = s["pads"]
-        if s["kind"] == "sched":  # a slot of T cycles per P positions, two more slots to drain
-            best = max(best, (-(-(h + pt + pb) * (w + pl + pr) // s["period"]) + 2) * s["period_cycles"])
-        else:
-            best = max(best, (h + pt + pb - min(pt, s["kh"] - 1)) * (w + pl + pr) * s["groups"])
-        h, w = h + pt + pb - s["kh"] + 1, w + pl + pr - s["kw"] + 1
-    return best
+    return oh * ow // interface["ppc"]
 
 
 class Bench:
@@ -81,8 +73,8 @@ class Bench:
         self.clk = dut.ap_clk
         self.cycle = 0
         self.sof_cycles: list[int] = []
-        self.out_port = getattr(dut, self.rtl["out_port"] + "_TVALID"), getattr(dut, self.rtl["out_port"] + "_TREADY"), \
-            getattr(dut, self.rtl["out_port"] + "_TUSER")
+        self.row_end_cycles: list[int] = []  # the cycle of each output row's TLAST beat
+        self.out_port = tuple(getattr(dut, f"{self.rtl['out_port']}_{s}") for s in ("TVALID", "TREADY", "TUSER", "TLAST"))
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, self.rtl["in_port"]), self.clk, dut.ap_rst_n,
                                       reset_active_level=False)
         self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, self.rtl["out_port"]), self.clk, dut.ap_rst_n,
@@ -93,12 +85,15 @@ class Bench:
         cocotb.start_soon(self._count())
 
     async def _count(self):
-        valid, ready, user = self.out_port
+        valid, ready, user, last = self.out_port
         while True:
             await RisingEdge(self.clk)
             self.cycle += 1
-            if int(valid.value) and int(ready.value) and int(user.value):
-                self.sof_cycles.append(self.cycle)
+            if int(valid.value) and int(ready.value):
+                if int(user.value):
+                    self.sof_cycles.append(self.cycle)
+                if int(last.value):
+                    self.row_end_cycles.append(self.cycle)
 
     async def reset(self, cycles: int = 8):
         self.dut.ap_rst_n.value = 0
@@ -116,9 +111,12 @@ class Bench:
         await self.axil.write_dword(regs["control"], CTRL_START_AUTO)
 
     def send(self, frame: np.ndarray):
-        c = frame.shape[0]
-        data = np.ascontiguousarray(frame.transpose(1, 2, 0)).tobytes()  # pixel-major, channel c in byte c
-        self.source.send_nowait(AxiStreamFrame(data, tuser=[1] * c + [0] * (len(data) - c)))
+        """One AXI4-Stream frame per line (TLAST ends each line, as video IP sends it), TUSER on
+        the first beat of the first."""
+        c, h, w = frame.shape
+        for y in range(h):
+            data = np.ascontiguousarray(frame[:, y].transpose(1, 0)).tobytes()  # pixel-major, channel c in byte c
+            self.source.send_nowait(AxiStreamFrame(data, tuser=([1] * c if y == 0 else [0] * c) + [0] * (len(data) - c)))
 
     async def receive(self, lr_shape: tuple[int, int], budget: int) -> tuple[np.ndarray, list[str]]:
         """One HR frame from the sink (a TLAST per row); problems with its framing."""
@@ -188,6 +186,7 @@ async def frames(dut):
         await tb.reset()
         await tb.start(h, w)
         tb.sof_cycles.clear()
+        tb.row_end_cycles.clear()
         t0 = tb.cycle
         for f in lr:
             tb.send(f)
@@ -201,14 +200,15 @@ async def frames(dut):
                          golden=ref, lr=lr[i])
             problems += diff
         t1 = tb.cycle
-        ideal = ideal_cycles(tb.rtl, cfg.get("stages"), h, w)
+        ideal = s.get("ideal_cycles_per_frame") or ideal_cycles(tb.rtl, h, w)
         periods = [b - a for a, b in zip(tb.sof_cycles, tb.sof_cycles[1:])]
         entry = {"size": [h, w], "frames": len(lr), "ready_stalls": s.get("ready_stalls", 0.0),
                  "valid_gaps": s.get("valid_gaps", 0.0), "total_cycles": t1 - t0,
                  "ideal_cycles_per_frame": ideal,
                  "first_frame_latency_cycles": tb.sof_cycles[0] - t0 if tb.sof_cycles else None,
                  "steady_cycles_per_frame": float(np.median(periods)) if periods else None,
-                 "efficiency": round(ideal / float(np.median(periods)), 4) if periods else None}
+                 "efficiency": round(ideal / float(np.median(periods)), 4) if periods else None,
+                 "row_end_cycles": [c - t0 for c in tb.row_end_cycles]}
         report.append(entry)
         dut._log.info("session %d: %s", k, entry)
     _write_result(cfg, "sessions", report)
@@ -236,4 +236,50 @@ async def reset_mid_frame(dut):
     got, framing = await tb.receive((h, w), 200 * (h + 8) * (w + 8) * tb.rtl["scale"] ** 2 + 20000)
     problems = framing + _compare(got, golden.run(tb.q, clean), f"clean frame after reset ({w}x{h})")
     _write_result(cfg, "reset_mid_frame", {"size": [h, w], "ok": not problems})
+    assert not problems, "\n".join(problems[:20])
+
+
+@cocotb.test()
+async def malformed_frames(dut):
+    """Frames with short, long, missing and extra lines, a TUSER in mid-line and beats before a
+    TUSER, then a good frame: every input frame gives one well-formed output frame, the good one
+    comes out bit-exact, and the status registers count what the input dropped and filled in
+    (srhw.framing states the rules)."""
+    from srhw.framing import expected, frame_beats, malformed
+
+    cfg = _config()
+    s = cfg.get("malformed_session")
+    if not s:
+        return
+    tb = Bench(dut, cfg)
+    h, w = s["size"]
+    c = tb.q.input_channels
+    good = frame_of("noise", c, h, w, 11)
+    pixels = iter(range(1, 10**9))
+    beats = malformed((v % 251 + 1 for v in pixels), h, w)
+    beats += frame_beats(iter(range(h * w)), [w] * h)  # the good frame: beat k is pixel k
+    _, frames, flags, dropped, filled = expected(beats, h, w)
+    await tb.reset()
+    await tb.start(h, w)
+    flat = good.reshape(c, -1)
+    line, user = bytearray(), []
+    for k, (d, u, last) in enumerate(beats):
+        good_beat = k >= len(beats) - h * w
+        line += bytes(int(flat[ch, d]) for ch in range(c)) if good_beat else bytes((d + ch) % 256 for ch in range(c))
+        user += [u] * c
+        if last:  # an AXI frame per TLAST; beats without one ride with the next line
+            tb.source.send_nowait(AxiStreamFrame(bytes(line), tuser=user))
+            line, user = bytearray(), []
+    budget = 200 * (h + 8) * (w + 8) * tb.rtl["scale"] ** 2 + 20000
+    problems = []
+    for i in range(frames):
+        got, framing = await tb.receive((h, w), budget)
+        problems += [f"output frame {i}: {m}" for m in framing]
+    problems += _compare(got, golden.run(tb.q, good), f"the good frame after {frames - 1} malformed ones ({w}x{h})")
+    regs = tb.rtl["registers"]
+    status = [(await tb.axil.read_dword(regs[k])) for k in ("status", "dropped", "filled")] \
+        if "status" in regs else None
+    if status is not None and status != [flags, dropped, filled]:
+        problems.append(f"status registers {status}, expected {[flags, dropped, filled]} (flags, dropped, filled)")
+    _write_result(cfg, "malformed_frames", {"size": [h, w], "frames": frames, "status": status, "ok": not problems})
     assert not problems, "\n".join(problems[:20])

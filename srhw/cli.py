@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
             h = s["hls"]
             flag = "" if h["projected_fps"] >= h["fps_target"] else f" -- below the {h['fps_target']:g} fps target, see report.md"
             print(f"HLS plan for {h['in_size']} at {h['fps_target']:g} fps, {h['clock_mhz']:g} MHz: {h['multipliers']} "
-                  f"multipliers ({h['multipliers_over_bound']}x the bound), projected {h['projected_fps']} fps{flag}")
+                  f"multipliers ({h['multipliers_over_bound']}x the bound), projected {h['projected_fps']} fps, "
+                  f"{h['modelled_fps']} fps under the dataflow model with {h['dataflow']['fifo_bits']} FIFO bits{flag}")
         return 0
     if args.command == "csim":
         from srhw.backends.csim import run_csim
@@ -173,10 +174,12 @@ def run(args: argparse.Namespace) -> int:
         from srhw.synth import run_synth
 
         r = run_synth(args.out, args.family)
-        c = r["cells"]
+        c, p = r["cells"], r["longest_path"]
         print(f"Yosys {r['family']} ({r['seconds']} s): {r['yosys_mul_cells']} multipliers vs {r['multipliers_estimate']} "
               f"estimated ({r['yosys_over_estimate']}x), DSP48E2 {c['dsp48e2']}, LUT {c['lut']}, FF {c['ff']}, "
-              f"BRAM18 {c['bram18']}, BRAM36 {c['bram36']}, LUTRAM {c['lutram']}; written to report.md and synth.json")
+              f"BRAM18 {c['bram18']}, BRAM36 {c['bram36']}, LUTRAM {c['lutram']}; longest path {p['lut_levels']} LUT "
+              f"levels ({p['part']}), {r['dsp_without_output_register']} DSPs without their output register; "
+              f"written to report.md and synth.json")
         return 0
     if args.command == "eval":
         from srhw.evaluate import evaluate, table

@@ -140,7 +140,7 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     from srhw.report import layer_rows, render_report, summary_of
 
     rows = layer_rows(q)
-    fold = None
+    fold = rate = None
     structure = None
     files: dict[str, str | bytes] = {}
     if target is not None:
@@ -148,10 +148,13 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
         from srhw.backends import rtl as rtl_backend
         from srhw.backends.folding import kernel_interface, plan
 
+        from srhw.backends.dataflow import certify
+
         fold = plan(q, target, fold_groups, fold_period)
+        rate = certify(q, fold, latency=rtl_backend.latency(q, fold))  # depths; the rate under blocking semantics
         files["interface.json"] = json.dumps(kernel_interface(q, fold, hls_backend.TOP), indent=2) + "\n"
         if rtl:
-            files |= {f"rtl/{k}": v for k, v in rtl_backend.render(q, fold).items()}
+            files |= {f"rtl/{k}": v for k, v in rtl_backend.render(q, fold, rate.depths).items()}
         if hls:
             if test_frames is not None:
                 frames_tb = test_frames
@@ -161,10 +164,10 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
                 frames_tb = csim_frames(q.input_channels, (23, 37), (17, 13)) + \
                     [np.ascontiguousarray(frames[0][:, :48, :64])]
             vectors = [(f, golden.run(q, f)) for f in frames_tb]
-            hls_files = hls_backend.render(q, fold, vectors)
+            hls_files = hls_backend.render(q, fold, vectors, rate.depths)
             structure = hls_backend.check_structure(hls_files)
             files |= {f"hls/{k}": v for k, v in hls_files.items()}
-    summary = summary_of(q, rows, fold, structure)
+    summary = summary_of(q, rows, fold, structure, rate)
     report = render_report(q, summary, rows)
     if out_dir is not None:
         write_outputs(out_dir, {"ir.json": to_json(q), "report.md": report,

@@ -1,6 +1,8 @@
 """The human report (report.md, rendered from templates/report/report.md.j2) and summary.json."""
 from __future__ import annotations
 
+import math
+
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.qir import QAffine, QConv, QGraph, QLayer
@@ -73,9 +75,31 @@ def hls_summary(fold) -> dict:
                        for st in fold.stages]}
 
 
-def summary_of(q: QGraph, rows: list[dict], fold=None, structure=None) -> dict:
+def dataflow_summary(rate) -> dict:
+    """The streams' depths and the rate the dataflow model certifies (srhw.backends.dataflow)."""
+    from srhw.backends.folding import BRAM18_BITS
+
+    streams = [{"name": n, "depth": d, "width": rate.bits[n], "bits": d * rate.bits[n],
+                "bram18": math.ceil(d * rate.bits[n] / BRAM18_BITS) if d > DEEP_FIFO else 0}
+               for n, d in rate.depths.items()]
+    return {"streams": streams, "fifo_bits": sum(s["bits"] for s in streams),
+            "fifo_bram18": sum(s["bram18"] for s in streams), "model_rows": rate.rows,
+            "model_cycles_per_frame": rate.period, "ideal_cycles_per_frame": rate.ideal,
+            "model_efficiency": round(rate.efficiency, 4), "cycles_per_lr_row": round(rate.per_row, 2),
+            "frame_overhead_cycles": round(rate.overhead, 1), "height": rate.height,
+            "projected_cycles_per_frame": round(rate.projected, 1), "ideal_cycles_per_full_frame": round(rate.ideal_full, 1),
+            "projected_efficiency": round(rate.efficiency_full, 4), "converged": rate.converged}
+
+
+DEEP_FIFO = 64  # deeper FIFOs are counted in block RAM, shallower ones in LUTs / SRLs
+
+
+def summary_of(q: QGraph, rows: list[dict], fold=None, structure=None, rate=None) -> dict:
     widths = [l.cert["round_width"] for l in q.layers if "round_width" in l.cert]
     extra = {"hls": hls_summary(fold)} if fold is not None else {}
+    if rate is not None:
+        extra["hls"]["dataflow"] = dataflow_summary(rate)
+        extra["hls"]["modelled_fps"] = round(fold.target.clock_mhz * 1e6 / rate.projected, 2)
     if structure is not None:  # srhw.backends.hls_check on the generated C++
         extra["hls"]["structure_check"] = {"pipelined_loops": structure.loops,
                                            "widest_operand_mux": dict(sorted(structure.muxes.items())),

@@ -15,6 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from srhw.backends.dataflow import per_row_cycles
 from srhw.errors import UsageError
 from srhw.resources import sim_dir
 
@@ -102,6 +105,11 @@ def print_summary(r: dict) -> None:
               f"{s['ideal_cycles_per_frame']} (efficiency {eff})")
     if "reset_mid_frame" in r:
         print(f"reset mid-frame, then a clean frame: {'exact' if r['reset_mid_frame']['ok'] else 'MISMATCH'}")
+    if "malformed_frames" in r:
+        m = r["malformed_frames"]
+        print(f"{m['frames'] - 1} malformed frames, then a good one: {'exact' if m['ok'] else 'MISMATCH'}"
+              + (f" (status 0x{m['status'][0]:x}, {m['status'][1]} beats dropped, {m['status'][2]} pixels filled in)"
+                 if m["status"] else ""))
     print(f"sim {'passed' if r['failed'] == 0 else 'FAILED'} ({r['tests']} tests, {r['failed']} failed): "
           f"Verilator build {r['build_seconds']:.1f} s, simulation {r['sim_seconds']:.1f} s; log {r['log']}")
 
@@ -116,8 +124,29 @@ def sources_of(rtl_dir: Path) -> list[Path]:
     return found
 
 
+def model_of(ir_path: Path, rtl_cfg: dict, interface: dict, session: dict) -> dict:
+    """The dataflow model of srhw's RTL (its folds, FIFO depths and latencies from
+    srhw_rtl.json) for a session: frames of its size back to back at full rate."""
+    from srhw.backends.dataflow import Latency, kernel_network, simulate, with_depths
+    from srhw.backends.folding import Plan, StageFold, Target
+    from srhw.qir import from_json
+
+    q = from_json(ir_path.read_text(encoding="utf-8"))
+    folds = tuple(StageFold(s["name"], s["groups"] or 0, s["po"] or 0, 0, 0.0, 0, 0, 0, s["period"] or 0,
+                            s["period_cycles"] or 0) for s in rtl_cfg["stages"])
+    h, w = session["size"]
+    plan = Plan(Target(), folds, rtl_cfg["ppc"])
+    lat = Latency(stages={k: tuple(v) for k, v in rtl_cfg["latency"].items()})
+    net = with_depths(kernel_network(q, plan, h, w, lat), rtl_cfg["fifo_depths"])
+    run = simulate(net, len(session["patterns"]))
+    return {"ideal_cycles_per_frame": max(p.iterations for p in net.processes),
+            "model_cycles_per_frame": run.period,
+            "model_cycles_per_lr_row": round(per_row_cycles(run.row_ends, net.scale), 2)}
+
+
 def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | None = None,
             sessions: list[dict] | None = None, reset_size: tuple[int, int] | None = (8, 10),
+            malformed_size: tuple[int, int] | None = (6, 9),
             build_dir: str | Path | None = None, waves: bool = False) -> dict:
     out = Path(out_dir).resolve()
     iface_path = out / "interface.json"
@@ -131,15 +160,20 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
     sources = sources_of(rtl)
     if reset_size is not None and interface["fixed_size"]:
         reset_size = (interface["in_h"], interface["in_w"])
+    if malformed_size is not None and interface["fixed_size"]:
+        malformed_size = (interface["in_h"], interface["in_w"])
     build = Path(build_dir).resolve() if build_dir is not None else out / "sim_build"
     build.mkdir(parents=True, exist_ok=True)
     results = build / "sim_results.json"
     results.unlink(missing_ok=True)
-    own = out / "rtl" / "srhw_rtl.json"  # srhw's RTL: per-stage folds give the ideal cycle count
-    stages = json.loads(own.read_text(encoding="utf-8"))["stages"] if rtl_dir is None and own.is_file() else None
-    cfg = {"ir": str(out / "ir.json"), "rtl": interface, "stages": stages, "results": str(results),
-           "sessions": sessions if sessions is not None else default_sessions(interface),
-           "reset_session": {"size": list(reset_size)} if reset_size is not None else None}
+    own = out / "rtl" / "srhw_rtl.json"  # srhw's RTL: the dataflow model gives the ideal and its own count
+    rtl_cfg = json.loads(own.read_text(encoding="utf-8")) if rtl_dir is None and own.is_file() else None
+    sessions = sessions if sessions is not None else default_sessions(interface)
+    models = [model_of(out / "ir.json", rtl_cfg, interface, s) for s in sessions] if rtl_cfg else [None] * len(sessions)
+    sessions = [s | ({"ideal_cycles_per_frame": m["ideal_cycles_per_frame"]} if m else {}) for s, m in zip(sessions, models)]
+    cfg = {"ir": str(out / "ir.json"), "rtl": interface, "results": str(results), "sessions": sessions,
+           "reset_session": {"size": list(reset_size)} if reset_size is not None else None,
+           "malformed_session": {"size": list(malformed_size)} if malformed_size is not None else None}
     (build / "sim_config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
 
     n_tests, n_failed, build_s, sim_s = run_cocotb(
@@ -147,6 +181,17 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
         build_args=VERILATOR_FLAGS + (["--trace"] if waves else []),
         env={"SRHW_SIM_CONFIG": str(build / "sim_config.json")})
     figures = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else {}
+    scale = interface["scale"]
+    for s, m in zip(figures.get("sessions", []), models):
+        ends = s.pop("row_end_cycles", [])
+        rows = s["size"][0] * scale - interface["crop_bottom"]
+        if len(ends) >= 2 * rows and rows:
+            s["cycles_per_lr_row"] = round(per_row_cycles(np.array(ends[: len(ends) // rows * rows]).reshape(-1, rows),
+                                                          scale), 2)
+        if m and s["ready_stalls"] == 0 and s["valid_gaps"] == 0:
+            s |= {k: v for k, v in m.items() if k != "ideal_cycles_per_frame"}
+            if s["steady_cycles_per_frame"]:
+                s["measured_over_model"] = round(s["steady_cycles_per_frame"] / m["model_cycles_per_frame"], 4)
     return {"top": top, "rtl_dir": str(rtl), "tests": n_tests, "failed": n_failed,
             "build_seconds": round(build_s, 2), "sim_seconds": round(sim_s, 2),
             "log": str(build / "sim.log")} | figures

@@ -263,4 +263,10 @@ def kernel_interface(q: QGraph, p: Plan, top: str) -> dict:
             "in_channels": q.input_channels, "out_channels": tail.hr_channels, "scale": tail.scale,
             "ppc": p.ppc, "crop_bottom": tail.crop_bottom, "crop_right": tail.crop_right,
             "registers": {"control": 0, "width": None if t.fixed_size else 0x10,
-                          "height": None if t.fixed_size else 0x18}}
+                          "height": None if t.fixed_size else 0x18, **_status_registers(t.fixed_size)}}
+
+
+def _status_registers(fixed: bool) -> dict[str, int]:
+    """The framing status (read-only): sticky flags, beats dropped, pixels filled in."""
+    base = 0x10 if fixed else 0x20
+    return {"status": base, "dropped": base + 0x8, "filled": base + 0x10}

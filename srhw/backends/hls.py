@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from srhw.backends.dataflow import MIN_DEPTH
 from srhw.backends.epilogue import Epilogue, epilogue_of
 from srhw.backends.hls_check import Summary, check_project
-from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, MAX_PERIOD, OUT_PORT, Plan, output_tail, \
-    schedule_tables
+from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, OUT_PORT, Plan, output_tail, schedule_tables
 from srhw.errors import BackendError
 from srhw.fixed import Fmt
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
@@ -177,7 +177,7 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
     each value's frame size (C++ expressions)."""
     folds = {s.name: s for s in plan.stages}
     streams = {q.input: "s_in"}
-    size = {q.input: ("height", "width")}
+    size = {q.input: ("h_run", "w_run")}
     stages: list[_Stage] = []
     pixel_value = q.input
     for l in q.layers:
@@ -223,8 +223,10 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
     return stages, streams, pixel_value, size
 
 
-def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, str | bytes]:
-    """The files of OUT/hls/, keyed by relative path."""
+def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]],
+           depths: dict[str, int]) -> dict[str, str | bytes]:
+    """The files of OUT/hls/, keyed by relative path; `depths` per stream (STREAM pragmas), from
+    the dataflow model (srhw.backends.dataflow)."""
     _check_shape(q)
     stages, streams, pixel_value, size = _stages(q, plan)
     tail = output_tail(q)
@@ -261,10 +263,9 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
     used = {x for st in stages for x in (st.in_h, st.in_w)} | {size[pixel_value][0], size[pixel_value][1]}
     used |= {x for f in forks for x in (f["h"], f["w"])}
     sized = {st.layer.name for st in stages if f"{st.layer.name}_h" in used}
-    # the skip FIFO of a fork holds the pipeline's latency: every conv's line buffers and window,
-    # plus up to three scheduled periods (read, compute, write)
-    latency = sum((l.weight.shape[2] - 1) * (t.max_w + l.pads[1] + l.pads[3]) + l.weight.shape[3] + 3 * MAX_PERIOD
-                  for l in q.layers if isinstance(l, QConv))
+    names = ["s_in"] + [streams[s.layer.output] for s in stages] + \
+        [f"s_{s.layer.name}_sums" for s in stages if s.kind == "sched"] + \
+        [f"{f['value']}_r{k}" for f in forks for k in range(2)]
     view = {
         "top": TOP, "model": comment_text(q.meta.get("model", q.name)), "plan": plan, "target": t,
         "in_port": IN_PORT, "out_port": OUT_PORT, "ip": {"vendor": IP_VENDOR, "library": IP_LIBRARY, "version": IP_VERSION},
@@ -273,7 +274,8 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]]) 
         "forks": forks, "pixel_stream": pixel_stream, "pixel_h": size[pixel_value][0], "pixel_w": size[pixel_value][1],
         "in_channels": q.input_channels, "hr_channels": tail.hr_channels, "scale": tail.scale,
         "crd": "true" if tail.mode == "CRD" else "false", "ppc": plan.ppc, "crop_b": tail.crop_bottom,
-        "crop_r": tail.crop_right, "max_w": t.max_w, "fixed": t.fixed_size, "skip_depth": latency + 16,
+        "crop_r": tail.crop_right, "max_w": t.max_w, "fixed": t.fixed_size,
+        "depths": {n: depths.get(n, MIN_DEPTH) for n in names},
         "clock_ns": f"{1000.0 / t.clock_mhz:.3f}",
     }
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "hls")), undefined=StrictUndefined,

@@ -19,6 +19,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import ACT_CODES, epilogue_of
+from srhw.backends.dataflow import MIN_DEPTH, SUMS_DEPTH, Latency
 from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
@@ -27,11 +28,16 @@ from srhw.qir import QConv, QCrop, QDepthToSpace, QGraph
 from srhw.resources import rtl_dir, templates_dir
 
 TOP = "srhw_top"
-LIBRARY = ("srhw_fifo.v", "srhw_linebuf.v", "srhw_mac.v", "srhw_requant.v", "srhw_conv.v", "srhw_conv_sched.v",
-           "srhw_video_in.v",
-           "srhw_video_out.v", "srhw_axil_ctrl.v")
+LIBRARY = ("srhw_fifo.v", "srhw_linebuf.v", "srhw_tree.v", "srhw_mac.v", "srhw_requant.v", "srhw_conv.v",
+           "srhw_conv_sched.v", "srhw_video_in.v", "srhw_video_out.v", "srhw_axil_ctrl.v")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,60}")
-TAIL_FIFO = 8   # absorbs the last conv's row-end padding steps while video_out reads a new LR row
+LPR = 2         # adder levels per register stage in every adder tree (srhw_tree.v)
+EPILOGUE_LAT = 5  # srhw_requant.v's register stages
+
+
+def tree_stages(n: int, lpr: int = LPR) -> int:
+    """Register stages of srhw_tree for n terms: ceil(ceil(log2 n) / LPR)."""
+    return -(-max(0, math.ceil(math.log2(n)) if n > 1 else 0) // lpr)
 
 
 def hex_literal(values, width: int) -> str:
@@ -54,6 +60,7 @@ class RtlStage:
     groups_data: list[dict]
     sched: dict | None      # the schedule's lanes and sums (kind "sched")
     lut: list[str]
+    in_bits: int
     out_bits: int
     dh: int
     dw: int
@@ -105,13 +112,14 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
         epi["ZERO"] = hex_literal(e.zero, ew)
     lut = [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] if e.kind == "tanh" else []
     comment = f"{l.kind} {o}x{i}x{kh}x{kw}, {e.kind}, from node {comment_text(l.source)}"
-    common = {"name": l.name, "comment": comment, "lut": lut, "out_bits": o * l.out_fmt.width,
+    common = {"name": l.name, "comment": comment, "lut": lut, "in_bits": i * in_fmt.width, "out_bits": o * l.out_fmt.width,
               "dh": pt + pb - kh + 1, "dw": pl + pr - kw + 1, "acc_bound": int(l.cert["acc_bound"]), "fifo_depth": 2}
     if fold.period:
         return _sched_stage(l, in_fmt, shape, epi, e, fold.period, fold.period_cycles, common)
     po, groups = fold.po, fold.groups
     p = shape | {"I_SIGNED": int(in_fmt.signed), "WB": l.w_width} | epi | \
-        {"PO": po, "GROUPS": groups, "GW": max(1, math.ceil(math.log2(groups)))}
+        {"PO": po, "GROUPS": groups, "GW": max(1, math.ceil(math.log2(groups))), "LPR": LPR,
+         "LAT_T": tree_stages(i * kh * kw + 1)}
     n = i * kh * kw
     rows = l.weight.reshape(o, n)
     groups_data = []
@@ -141,7 +149,8 @@ def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycle
     wc = kw + period - 1
     iw, wb, acc_w = in_fmt.width, l.w_width, epi["ACC_W"]
     kb = max(1, math.ceil(math.log2(cycles)))
-    p = shape | epi | {"P": period, "T": cycles, "KB": kb}
+    lat_t = tree_stages(s.span)
+    p = shape | epi | {"P": period, "T": cycles, "KB": kb, "LS": 2 + lat_t, "SUMS_DEPTH": SUMS_DEPTH}
     lanes, sums = [], {(qq, oo): [] for qq in range(period) for oo in range(o)}
     for oo in range(o):
         for j in range(s.lanes[oo]):
@@ -158,51 +167,72 @@ def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycle
             if not entries:
                 continue
             name = f"o{oo}_l{j}"
-            lanes.append({"name": name, "entries": entries})
-            for qq in {en["q"] for en in entries}:
-                sums[(qq, oo)].append(name)
+            served = sorted({en["q"] for en in entries})
+            gated = len(served) > 1  # a lane that serves one position needs no gate: idle, its product is 0
+            lanes.append({"name": name, "entries": entries, "gated": gated})
+            for qq in served:
+                sums[(qq, oo)].append(f"(pq_{name} == {qq} ? p_{name} : {acc_w}'sd0)" if gated else f"p_{name}")
     delta = [{"q": qq, "o": oo, "terms": names} for (qq, oo), names in sorted(sums.items())]
     consts = {"bias": hex_literal(l.bias, acc_w), "shift": hex_literal(e.shift, epi["SH_W"]),
               "slope": hex_literal(e.slope, e.slope_width), "lo": hex_literal(e.lo, epi["EW"]),
               "hi": hex_literal(e.hi, epi["EW"])}
     sched = {"lanes": lanes, "delta": delta, "consts": consts, "window_bits": i * kh * wc * iw, "wb": wb,
-             "qb": max(1, math.ceil(math.log2(period)))}
+             "qb": max(1, math.ceil(math.log2(period))), "lpr": LPR, "lat_t": lat_t}
     return RtlStage(**common, kind="sched", p=p, row_bits=0, groups_data=[], sched=sched, multipliers=len(lanes))
 
 
-def stages_of(q: QGraph, plan: Plan) -> list[RtlStage]:
+def latency(q: QGraph, plan: Plan) -> Latency:
+    """The stages' latencies, for the dataflow model: steps to output (srhw_conv.v: ROM read,
+    products, adder trees, 5 epilogue stages, the result vector), or the MAC side's steps to
+    sums and the output side's steps to output (srhw_conv_sched.v)."""
+    out = {}
+    for l in q.layers:
+        if not isinstance(l, QConv):
+            continue
+        f = next(s for s in plan.stages if s.name == l.name)
+        o, i, kh, kw = l.weight.shape
+        if f.period:
+            out[l.name] = (2 + tree_stages(schedule_tables(l.weight, f.period, f.period_cycles).span),
+                           1 + EPILOGUE_LAT)
+        else:
+            out[l.name] = (3 + tree_stages(i * kh * kw + 1) + EPILOGUE_LAT,)
+    return Latency(stages=out)
+
+
+def stages_of(q: QGraph, plan: Plan, depths: dict[str, int]) -> list[RtlStage]:
+    """The conv stages, each with the depth of the FIFO in front of it: the depth the dataflow
+    model derived for the stream it reads (srhw.backends.dataflow; HLS streams have the same)."""
     _check(q)
     stages = [_stage(q, l, plan) for l in q.layers if isinstance(l, QConv)]
-    # a scheduled stage reads and writes in bursts of P in the first P cycles of each slot:
-    # the FIFOs around it hold two bursts so that neighbours keep streaming
-    burst = [s.p.get("P", 1) for s in stages] + [1]
     for k, s in enumerate(stages):
-        s.fifo_depth = max(2, 2 * burst[k], 2 * (burst[k - 1] if k else 1))
+        s.fifo_depth = depths.get("s_in" if k == 0 else f"s_{stages[k - 1].name}", MIN_DEPTH)
     return stages
 
 
-def render(q: QGraph, plan: Plan) -> dict[str, str]:
-    """The files of OUT/rtl/, keyed by relative path."""
-    stages = stages_of(q, plan)
+def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
+    """The files of OUT/rtl/, keyed by relative path; `depths` per stream, from the model."""
+    stages = stages_of(q, plan, depths)
     tail = output_tail(q)
     t = plan.target
-    tail_fifo = max(TAIL_FIFO, 2 * stages[-1].p.get("P", 1)) if stages else TAIL_FIFO
+    tail_fifo = depths.get(f"s_{stages[-1].name}", MIN_DEPTH) if stages else MIN_DEPTH
     view = {"top": TOP, "model": comment_text(q.meta.get("model", q.name)), "stages": stages,
             "in_port": IN_PORT, "out_port": OUT_PORT,
             "in_channels": q.input_channels, "in_bits": 8 * q.input_channels,
             "out_bits": 8 * tail.hr_channels * plan.ppc, "hr_channels": tail.hr_channels, "scale": tail.scale,
             "mode": tail.mode, "ppc": plan.ppc, "crop_b": tail.crop_bottom, "crop_r": tail.crop_right,
             "max_w": t.max_w, "fixed": t.fixed_size, "in_w": t.in_w, "in_h": t.in_h,
-            "axil_aw": 4 if t.fixed_size else 5, "tail_fifo_depth": tail_fifo}
+            "axil_aw": 6, "tail_fifo_depth": tail_fifo}
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "rtl")), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["offset"] = lambda d: "" if d == 0 else (f" + 16'd{d}" if d > 0 else f" - 16'd{-d}")
     files = {f"{TOP}.v": env.get_template("srhw_top.v.j2").render(**view),
-             "srhw_roms.v": env.get_template("srhw_roms.v.j2").render(**view)}
+             "srhw_roms.v": env.get_template("srhw_roms.v.j2").render(**view),
+             "srhw_stages.v": env.get_template("srhw_stages.v.j2").render(**view)}
     for name in LIBRARY:
         files[name] = (rtl_dir() / name).read_text(encoding="utf-8")
-    files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_roms.v", f"{TOP}.v"]) + "\n"
-    config = {"multipliers": {s.name: s.multipliers for s in stages},
+    files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_roms.v", "srhw_stages.v", f"{TOP}.v"]) + "\n"
+    config = {"multipliers": {s.name: s.multipliers for s in stages}, "fifo_depths": dict(sorted(depths.items())),
+              "latency": {k: list(v) for k, v in latency(q, plan).stages.items()}, "ppc": plan.ppc,
               "stages": [{"name": s.name, "kind": s.kind, "groups": s.p.get("GROUPS"), "po": s.p.get("PO"),
                           "period": s.p.get("P"), "period_cycles": s.p.get("T"), "kh": s.p["KH"], "kw": s.p["KW"],
                           "pads": [s.p["PAD_T"], s.p["PAD_L"], s.p["PAD_B"], s.p["PAD_R"]]} for s in stages]}

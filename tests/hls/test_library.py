@@ -202,17 +202,18 @@ def test_video_in_syncs_on_start_of_frame(tmp_path):
     int main() {
         hls::stream<srhw::axis_beat<16> > in; hls::stream<srhw::vec<ap_uint<8>, 2> > out;
         for (int i = 0; i < 9; i++) { srhw::axis_beat<16> b; b.data = 1000 + i; b.keep = -1; b.strb = -1;
-            b.user.set_bit(0, i == 3); b.last.set_bit(0, false); b.id = 0; b.dest = 0; in.write(b); }
-        srhw::video_in<2>(in, out, 2, 3);
+            b.user.set_bit(0, i == 3); b.last.set_bit(0, i == 5 || i == 8); b.id = 0; b.dest = 0; in.write(b); }
+        int status = 0, dropped = 0, filled = 0;
+        srhw::video_in<2>(in, out, 2, 3, 0, status, dropped, filled);
         while (!out.empty()) { srhw::vec<ap_uint<8>, 2> p = out.read(); std::printf("%d %d ", int(p.v[0]), int(p.v[1])); }
-        std::printf("%d\\n", int(in.size()));
+        std::printf("%d %d %d %d\\n", int(in.size()), status, dropped, filled);
     }
     """
     got = run_cpp(tmp_path, body, "")
     want = []
-    for i in range(3, 9):  # the three beats before TUSER are dropped; 2 x 3 pixels follow
+    for i in range(3, 9):  # the three beats before TUSER are dropped; 2 lines of 3 pixels follow
         want += [(1000 + i) & 0xFF, ((1000 + i) >> 8) & 0xFF]
-    assert got == want + [0]
+    assert got == want + [0, 8, 3, 0]  # all read; flagged: beats dropped before a TUSER, three of them
 
 
 def test_own_warnings_catches_a_warning_in_our_code(tmp_path):

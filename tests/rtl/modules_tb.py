@@ -11,6 +11,8 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
+from srhw.framing import expected as framing_ref
+
 P = json.loads(os.environ.get("SRHW_UNIT_PARAMS", "{}"))
 
 
@@ -39,31 +41,98 @@ def signed(v: int, bits: int) -> int:
     return v - (1 << bits) if v >> (bits - 1) else v
 
 
+async def _pipeline(dut, lat: int, cases: list, drive, check, seed: int, outputs=None):
+    """Drives one case per cycle with `en` random (70% high) and checks each case's outputs
+    once `lat` enabled clock edges have taken it through (the edge that samples the case is
+    the first): the registers of a pipelined module advance only on `en`. `outputs(dut)` may
+    answer outputs combinationally (a LUT) before each edge. lat = 0: combinational."""
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    rng = random.Random(seed)
+    taken, done, i = [], 0, 0
+    while done < len(cases):
+        await FallingEdge(dut.clk)
+        en = rng.random() < 0.7 or i >= len(cases)
+        dut.en.value = int(en)
+        if i < len(cases):
+            drive(cases[i])
+        if outputs is not None:
+            outputs(dut)
+        if lat == 0:
+            await Timer(1, unit="ns")
+            if i < len(cases):
+                check(cases[i])
+                done += 1
+                i += 1
+            continue
+        await RisingEdge(dut.clk)
+        if en:
+            taken.append(cases[i] if i < len(cases) else None)
+            i += 1
+            if len(taken) >= lat and taken[-lat] is not None:
+                await Timer(1, unit="ns")
+                check(taken[-lat])
+                done += 1
+
+
 @cocotb.test()
 async def requant(dut):
+    """srhw_requant, 5 register stages: random accumulators, shifts and parameters."""
     rng = random.Random(P["ACT"])
     aw, ow = P["ACC_W"], P["OW"]
     cases = [(0, 0), (-1, 1), (1, 1), ((1 << (aw - 1)) - 1, 3), (-(1 << (aw - 1)), 3), (5, -2), (-5, -2), (6, 2),
              (-6, 2), (2, 2), (-2, 2)]
-    cases += [(rng.randint(-(1 << (aw - 1)), (1 << (aw - 1)) - 1), rng.randint(-3, 10)) for _ in range(400)]
+    cases += [(rng.randint(-(1 << (aw - 1)), (1 << (aw - 1)) - 1), rng.randint(-3, 10)) for _ in range(300)]
+    full = []
     for acc, shift in cases:
         slope = rng.randint(-(1 << (P["SLOPE_W"] - 1)), (1 << (P["SLOPE_W"] - 1)) - 1)
-        lo = rng.randint(P["OUT_LO"], 0)
-        hi = rng.randint(0, P["OUT_HI"])
+        lo, hi = rng.randint(P["OUT_LO"], 0), rng.randint(0, P["OUT_HI"])
         zero = rng.choice([0, rng.randint(P["OUT_LO"], P["OUT_HI"])])
+        full.append((acc, shift, slope, lo, hi, zero))
+
+    def lut(addr: int) -> int:  # any table: the module must return what it reads
+        return (addr * 7 + 3) & ((1 << ow) - 1)
+
+    def drive(c):
+        acc, shift, slope, lo, hi, zero = c
         dut.acc.value = acc & ((1 << aw) - 1)
         dut.shift.value = shift & ((1 << P["SH_W"]) - 1)
         dut.slope.value = slope & ((1 << P["SLOPE_W"]) - 1)
         dut.lo.value = lo & ((1 << P["EW"]) - 1)
         dut.hi.value = hi & ((1 << P["EW"]) - 1)
         dut.zero.value = zero & ((1 << P["EW"]) - 1)
-        await Timer(1, unit="ns")
-        code, addr = requant_ref(acc, shift, slope, lo, hi, zero)
+
+    def answer(d):
+        addr = d.lut_addr.value
+        d.lut_data.value = lut(int(addr)) if addr.is_resolvable else 0  # X before the pipeline fills
+
+    def check(c):
+        code, addr = requant_ref(*c)
+        got = int(dut.code.value)
         if addr is not None:
-            assert int(dut.lut_addr.value) == addr, (acc, shift, int(dut.lut_addr.value), addr)
+            assert got == lut(addr), (c, got, lut(addr))
         else:
-            got = signed(int(dut.code.value), ow) if P["OUT_LO"] < 0 else int(dut.code.value)
-            assert got == code, (acc, shift, slope, lo, hi, zero, got, code)
+            got = signed(got, ow) if P["OUT_LO"] < 0 else got
+            assert got == code, (c, got, code)
+
+    await _pipeline(dut, 5, full, drive, check, P["ACT"], outputs=answer)
+
+
+@cocotb.test()
+async def tree(dut):
+    """srhw_tree: the sum of N signed terms, LAT enabled cycles later."""
+    rng = random.Random(P["N"])
+    n, w = P["N"], P["W"]
+    lim = (1 << (w - 1)) // n
+    cases = [[rng.randint(-lim, lim - 1) for _ in range(n)] for _ in range(200)]
+    cases.append([-lim] * n)
+
+    def drive(c):
+        dut.x.value = sum((v & ((1 << w) - 1)) << (i * w) for i, v in enumerate(c))
+
+    def check(c):
+        assert signed(int(dut.sum.value), w) == sum(c), (c, signed(int(dut.sum.value), w))
+
+    await _pipeline(dut, P["LAT"], cases, drive, check, n)
 
 
 @cocotb.test()
@@ -127,25 +196,35 @@ async def linebuf(dut):
 
 @cocotb.test()
 async def mac(dut):
-    """PO dot products plus bias, signed weights, signed or unsigned inputs."""
+    """srhw_mac: PO dot products plus bias, signed weights, signed or unsigned inputs, 1 + LAT_T
+    enabled cycles after the operands."""
     rng = random.Random(3)
     n, po, iw, wb, aw = P["N"], P["PO"], P["IW"], P["WB"], P["ACC_W"]
-    for _ in range(200):
+    cases = []
+    for _ in range(150):
         xs = [rng.randrange(1 << iw) for _ in range(n)]
         ws = [[rng.randint(-(1 << (wb - 1)), (1 << (wb - 1)) - 1) for _ in range(n)] for _ in range(po)]
         bs = [rng.randint(-1000, 1000) for _ in range(po)]
         if rng.random() < 0.2:  # extremes: the largest magnitudes the widths allow
             xs = [(1 << (iw - 1)) if P["I_SIGNED"] else (1 << iw) - 1] * n
             ws = [[-(1 << (wb - 1))] * n for _ in range(po)]
+        cases.append((xs, ws, bs))
+
+    def drive(c):
+        xs, ws, bs = c
         dut.window.value = sum(x << (k * iw) for k, x in enumerate(xs))
         dut.weights.value = sum((w & ((1 << wb) - 1)) << ((p * n + k) * wb) for p in range(po) for k, w in enumerate(ws[p]))
         dut.bias.value = sum((b & ((1 << aw) - 1)) << (p * aw) for p, b in enumerate(bs))
-        await Timer(1, unit="ns")
+
+    def check(c):
+        xs, ws, bs = c
         got = int(dut.sums.value)
         xv = [signed(x, iw) if P["I_SIGNED"] else x for x in xs]
         for p in range(po):
             want = bs[p] + sum(w * x for w, x in zip(ws[p], xv))
             assert signed((got >> (p * aw)) & ((1 << aw) - 1), aw) == want, (p, want)
+
+    await _pipeline(dut, 1 + P["LAT_T"], cases, drive, check, 3)
 
 
 async def _clock_reset(dut):
@@ -207,23 +286,44 @@ async def video_out(dut):
 
 @cocotb.test()
 async def video_in(dut):
-    """Beats before TUSER are dropped while started; then h*w pixels pass; nothing passes before start."""
+    """Well-formed and malformed frames (short and long lines, a TUSER inside a frame, missing
+    and extra lines, beats before a TUSER), with random TREADY on the output: exactly h lines of
+    w pixels per frame, the counts and the sticky flags of framing_ref."""
     h, w = 3, 4
+    rng = random.Random(9)
     dut.h.value, dut.w.value = h, w
     dut.run.value = 0
     dut.s_tvalid.value = 0
     dut.s_tuser.value = 0
+    dut.s_tlast.value = 0
     dut.m_ready.value = 1
     await _clock_reset(dut)
-    seq = [(7, 0), (8, 0)] + [(10 + k, int(k == 0)) for k in range(h * w)] + [(99, 0)] + [(50 + k, int(k == 0)) for k in range(h * w)]
+    data = iter(range(1, 10**6))
+
+    def frame(lens: list[int]) -> list[tuple[int, int, int]]:
+        out = []
+        for y, n in enumerate(lens):
+            out += [(next(data) & 0xFF or 1, int(y == 0 and k == 0), int(k == n - 1)) for k in range(n)]
+        return out
+
+    good = [w] * h
+    seq = [(7, 0, 0), (8, 0, 1)] + frame(good)                   # junk before the first frame
+    seq += frame([w, 2, w])                                          # a short line
+    seq += frame([w, w + 3, w])                                      # a long line
+    seq += frame([w, w])                                             # a missing line (cut by the next TUSER)
+    seq += frame([w, w, w, w, 2])                                    # extra lines
+    seq += frame([w, 3])[:-1]                                        # a TUSER mid-line (no TLAST)
+    seq += frame([w + 2, w, w + 1])                                  # long lines, the last one too
+    seq += frame(good) + frame(good)
+    want, frames, flags, dropped, filled = framing_ref(seq, h, w)
     out, taken, i = [], 0, 0
-    for cyc in range(200):
+    for cyc in range(2000):
         await FallingEdge(dut.clk)
         dut.run.value = int(cyc >= 5)
         dut.s_tvalid.value = int(i < len(seq))
         if i < len(seq):
-            dut.s_tdata.value, dut.s_tuser.value = seq[i]
-        dut.m_ready.value = int(cyc % 3 != 0)
+            dut.s_tdata.value, dut.s_tuser.value, dut.s_tlast.value = seq[i]
+        dut.m_ready.value = int(rng.random() < 0.7)
         await Timer(1, unit="ns")
         if cyc < 5:
             assert not int(dut.s_tready.value) and not int(dut.m_valid.value)
@@ -233,8 +333,13 @@ async def video_in(dut):
         taken += int(dut.taken.value)
         await RisingEdge(dut.clk)
         i += int(bool(fire))
-    assert out == [10 + k for k in range(h * w)] + [50 + k for k in range(h * w)]
-    assert taken == 2
+        if i == len(seq) and len(out) == len(want):
+            break
+    await RisingEdge(dut.clk)
+    assert out == want, (len(out), len(want))
+    assert taken == frames == 9
+    assert (int(dut.flags.value), int(dut.dropped.value), int(dut.filled.value)) == (flags, dropped, filled)
+    assert flags == 15  # every kind of problem was there
 
 
 @cocotb.test()

@@ -26,7 +26,13 @@ def test_compile_sim_synth(exported, tmp_path):
     # every MAC multiplier survives synthesis, within 15% (PReLU epilogues and index arithmetic add a few)
     assert 1.0 <= synth["yosys_over_estimate"] <= 1.15
     assert synth["cells"]["dsp48e2"] > 0 and synth["cells"]["lut"] > 0 and synth["cells"]["ff"] > 0
-    assert "## Yosys synthesis of OUT/rtl" in (out / "report.md").read_text()
+    # one part per conv stage plus the glue; every register-to-register path within the pipelined
+    # stages' budget, every DSP with its output register (srhw.netlist)
+    assert set(synth["parts"]) == {f"srhw_stage_{n}" for n in estimate} | {"glue"}
+    assert 1 <= synth["longest_path"]["lut_levels"] <= 6, synth["longest_path"]
+    assert synth["dsp_without_output_register"] == 0
+    report = (out / "report.md").read_text()
+    assert "## Yosys synthesis of OUT/rtl" in report and "Longest register-to-register path" in report
 
 
 def test_sim_needs_rtl(exported, tmp_path):

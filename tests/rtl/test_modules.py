@@ -15,9 +15,11 @@ REQUANT = {"ACC_W": 20, "EW": 32, "OW": 8, "SH_W": 6, "SLOPE_W": 9, "SLOPE_FRAC"
            "LUT_LO": -64, "LUT_HI": 63, "LUT_AW": 7}
 
 
-def _run(sim: str, module: str, params: dict, testcase: str, tmp_path: Path, env_params: dict | None = None):
+def _run(sim: str, module: str, params: dict, testcase: str, tmp_path: Path, env_params: dict | None = None,
+         extra: tuple[str, ...] = ()):
     build = tmp_path / sim
-    tests, failed, _, _ = run_cocotb(sim, [rtl_dir() / f"{module}.v"], module, "modules_tb", HERE, build,
+    sources = [rtl_dir() / f"{m}.v" for m in (module, *extra)]
+    tests, failed, _, _ = run_cocotb(sim, sources, module, "modules_tb", HERE, build,
                                      parameters=params, testcase=testcase,
                                      build_args=VERILATOR_FLAGS if sim == "verilator" else ["-g2005"],
                                      env={"SRHW_UNIT_PARAMS": json.dumps(env_params or params)})
@@ -43,9 +45,17 @@ def test_linebuf(sim, kh, width, tmp_path):
 
 
 @pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("n,lpr,lat", [(1, 2, 0), (1, 2, 2), (2, 1, 1), (7, 2, 2), (13, 2, 3), (13, 3, 2), (32, 2, 3)])
+def test_tree(sim, n, lpr, lat, tmp_path):
+    """Every size a schedule gives (1 to 32 terms), registered every LPR levels, padded to LAT."""
+    _run(sim, "srhw_tree", {"N": n, "W": 18, "LPR": lpr, "LAT": lat}, "tree", tmp_path)
+
+
+@pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("signed_in", [0, 1])
 def test_mac(sim, signed_in, tmp_path):
-    _run(sim, "srhw_mac", {"N": 12, "PO": 3, "IW": 9, "I_SIGNED": signed_in, "WB": 7, "ACC_W": 22}, "mac", tmp_path)
+    params = {"N": 12, "PO": 3, "IW": 9, "I_SIGNED": signed_in, "WB": 7, "ACC_W": 22, "LPR": 2, "LAT_T": 2}
+    _run(sim, "srhw_mac", params, "mac", tmp_path, extra=("srhw_tree",))
 
 
 @pytest.mark.parametrize("sim", SIMS)

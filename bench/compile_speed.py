@@ -8,8 +8,10 @@ the default GPTQ fit, and the whole `srhw compile` (the method search: max, perc
 each scored by running the golden model) to an output directory with no backend (also with
 `--weight-rounding nearest`), with the HLS project (test vectors included), and with HLS + RTL.
 
-    python bench/compile_speed.py [--models fsrcnn_x2 ...] [--repeat 3]
-Writes bench/results/compile_speed.{json,md}.
+    python bench/compile_speed.py [--models fsrcnn_x2 ...] [--repeat 3] [--against REF]
+Writes bench/results/compile_speed.{json,md}. --against REF also times `srhw compile` with the HLS
+project on the code of git revision REF (a worktree, run in turns with this code: A, B, A, B...)
+and gives the ratio of the medians: the same machine, the same minutes.
 """
 from __future__ import annotations
 
@@ -61,14 +63,71 @@ def measure(model: str, repeat: int, tmp: Path, warmup: int = 1) -> dict:
     return r | {"calibration_frames": len(frames)}
 
 
+def _compile_once(src: Path, model: str, out: Path) -> float:
+    """One `srhw compile MODEL` with the HLS project, with the srhw of `src`, in a fresh process."""
+    import os
+    import subprocess
+    import time
+
+    code = ("import sys, time, srhw; t = time.perf_counter(); "
+            f"srhw.compile({model!r}, out={str(out)!r}, progress=False, force=True); "
+            "print(time.perf_counter() - t)")
+    env = dict(os.environ, PYTHONPATH=str(src))
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=src, capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        raise SystemExit(f"compile of {model} with {src} failed:\n{r.stderr[-2000:]}")
+    return float(r.stdout.strip().splitlines()[-1]) if r.stdout.strip() else time.perf_counter() - t
+
+
+def against(ref: str, models: list[str], repeat: int, tmp: Path) -> dict:
+    """Paired timings of compile + HLS: this code against revision `ref`, alternating."""
+    import statistics
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    old = tmp / "ref"
+    subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(old), ref], check=True,
+                   capture_output=True)
+    try:
+        out = {}
+        for model in models:
+            _compile_once(root, model, tmp / "warm_new")
+            _compile_once(old, model, tmp / "warm_old")
+            new_t, old_t = [], []
+            for _ in range(repeat):
+                new_t.append(_compile_once(root, model, tmp / "new"))
+                old_t.append(_compile_once(old, model, tmp / "old"))
+            out[model] = {"this_s": statistics.median(new_t), "ref_s": statistics.median(old_t),
+                          "ratio": round(statistics.median(new_t) / statistics.median(old_t), 3),
+                          "this_runs": new_t, "ref_runs": old_t}
+        return {"ref": ref, "models": out}
+    finally:
+        subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(old)], check=False,
+                       capture_output=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--models", nargs="+", default=MODELS)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1, help="untimed runs before the timed ones (0: a smoke run)")
+    p.add_argument("--against", metavar="REF", help="also time compile + HLS at git revision REF, paired")
+    p.add_argument("--only-against", action="store_true", help="with --against: only the paired timings")
     args = p.parse_args(argv)
     res: dict = {"models": {}, "repeat": args.repeat, "warmup": args.warmup}
     with tempfile.TemporaryDirectory() as tmp:
+        if args.against:
+            res["against"] = against(args.against, args.models, args.repeat, Path(tmp))
+        if args.only_against:
+            a = res["against"]
+            table = "\n".join([f"`srhw compile` + HLS, this code against {a['ref']}, median of {args.repeat} paired runs "
+                               "(fresh processes, alternating):", "", "| model | this | ref | ratio |",
+                               "|---|---:|---:|---:|",
+                               *(f"| {m} | {r['this_s']:.2f} s | {r['ref_s']:.2f} s | **{r['ratio']}** |"
+                                 for m, r in a["models"].items())])
+            write("compile_speed_against", res, table)
+            return
         for model in args.models:
             res["models"][model] = measure(model, args.repeat, Path(tmp), args.warmup)
     rows = [f"| {m} | " + " | ".join(f"{r[k]['median_s']:.3f}" for k in PHASES) + " |" for m, r in res["models"].items()]

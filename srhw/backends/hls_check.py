@@ -288,17 +288,23 @@ class _Array:
     complete: set[int] = field(default_factory=set)   # 1-based completely partitioned dims
 
 
+def _subscripts(toks: list[str], j: int) -> tuple[list[list[str]], int]:
+    """The index expressions of `a[...][...]` whose first `[` is toks[j], and the token after."""
+    idx = []
+    while j < len(toks) and toks[j] == "[":
+        e = _matching(toks, j, "[", "]")
+        idx.append(toks[j + 1:e])
+        j = e + 1
+    return idx, j
+
+
 def _declared_array(decl: list[str]) -> tuple[str, list[list[str]]] | None:
     """`T name[d1][d2]...` -> (name, [dim tokens])."""
     if "[" not in decl:
         return None
     k = decl.index("[")
     name = decl[k - 1]
-    dims, j = [], k
-    while j < len(decl) and decl[j] == "[":
-        e = _matching(decl, j, "[", "]")
-        dims.append(decl[j + 1:e])
-        j = e + 1
+    dims, j = _subscripts(decl, k)
     if j < len(decl) and decl[j] not in ("=", ";"):
         return None
     return name, dims
@@ -359,11 +365,7 @@ class _Checker:
             t = toks[i]
             if t in self.arrays and i + 1 < len(toks) and toks[i + 1] == "[":
                 a = self.arrays[t]
-                idx, j = [], i + 1
-                while j < len(toks) and toks[j] == "[":
-                    e = _matching(toks, j, "[", "]")
-                    idx.append(toks[j + 1:e])
-                    j = e + 1
+                idx, j = _subscripts(toks, i + 1)
                 fully = all(d in a.complete for d in range(1, len(idx) + 1))
                 if not (a.const and fully and all(self.static(x, loopvars) for x in idx)):
                     return False
@@ -497,11 +499,7 @@ class _Checker:
             t = toks[i]
             if t in self.arrays and i + 1 < len(toks) and toks[i + 1] == "[":
                 a = self.arrays[t]
-                idx, j = [], i + 1
-                while j < len(toks) and toks[j] == "[":
-                    e = _matching(toks, j, "[", "]")
-                    idx.append(toks[j + 1:e])
-                    j = e + 1
+                idx, j = _subscripts(toks, i + 1)
                 for x in idx:
                     self._reads(x, loops)
                 self._access(t, a, idx, loops, lv, write)

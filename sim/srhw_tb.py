@@ -256,8 +256,9 @@ async def malformed_frames(dut):
     """Frames with short, long, missing and extra lines, a TUSER in mid-line and beats before a
     TUSER, then a good frame: every input frame gives one well-formed output frame, the good one
     comes out bit-exact, and the status registers count what the input dropped and filled in
-    (srhw.framing states the rules)."""
-    from srhw.framing import expected, frame_beats, malformed
+    (srhw.framing states the rules). Then, where the width is a register, a frame wider than
+    the line buffers: it runs at their width, exact on its first max_w columns."""
+    from srhw.framing import LONG_LINE, SIZE_CLAMPED, expected, frame_beats, malformed
 
     ctx = await _session(dut, "malformed_session")
     if ctx is None:
@@ -283,6 +284,18 @@ async def malformed_frames(dut):
         problems += [f"output frame {i}: {m}" for m in framing]
     problems += _compare(got, golden.run(tb.q, good), f"the good frame after {frames - 1} malformed ones ({w}x{h})")
     regs = tb.rtl["registers"]
+    if regs.get("width") is not None:  # a width register above the line buffers: the kernel runs at max_w
+        mw = tb.rtl["max_w"]
+        wide = frame_of("ramp", c, h, mw + 5, 2)
+        await tb.axil.write_dword(regs["width"], mw + 5)
+        tb.send(wide)
+        got, framing = await tb.receive((h, mw), _budget(tb, h, mw))
+        problems += [f"the frame {mw + 5} wide: {m}" for m in framing]
+        problems += _compare(got, golden.run(tb.q, np.ascontiguousarray(wide[:, :, :mw])),
+                             f"a frame {mw + 5} wide with the line buffers {mw} wide (its first {mw} columns)")
+        flags |= SIZE_CLAMPED | LONG_LINE
+        dropped += 5 * h
+        await tb.axil.write_dword(regs["width"], w)
     status = [(await tb.axil.read_dword(regs[k])) for k in ("status", "dropped", "filled")] \
         if "status" in regs else None
     if status is not None and status != [flags, dropped, filled]:

@@ -23,6 +23,7 @@ import json
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", type=int, default=24)
     p.add_argument("--no-rtl", action="store_true")
     p.add_argument("--no-synth", action="store_true")
+    p.add_argument("--synth-only", action="store_true",
+                   help="with --merge: synthesise the models' RTL and keep their rows' other figures")
     p.add_argument("--merge", action="store_true",
                    help="update these models' rows in the last results (each row keeps the date it was measured)")
     args = p.parse_args(argv)
@@ -68,7 +71,9 @@ def main(argv: list[str] | None = None) -> None:
             row |= {"compile_s": round(time.perf_counter() - t, 1), "fifo_bits": d["fifo_bits"],
                     "fifo_bram18": d["fifo_bram18"], "model": d,
                     "stages": [(s["name"], s["fold"], s["multipliers"]) for s in h["stages"]]}
-            if not args.no_rtl:
+            if args.synth_only:
+                row = res["plans"][NAMES[model]] | {k: row[k] for k in ("compile_s",)}
+            elif not args.no_rtl:
                 sim = run_sim(out, sessions=[{"size": [args.rows, 1920], "patterns": ["noise", "ramp", "checker"]}],
                               reset_size=None, malformed_size=None)
                 if sim["failed"]:
@@ -80,19 +85,17 @@ def main(argv: list[str] | None = None) -> None:
                                   "overhead_cycles": overhead, "cycles_per_1080_frame": full,
                                   "efficiency_1080": round(d["ideal_cycles_per_full_frame"] / full, 4),
                                   "fps": round(300e6 / full, 2)}
-                if not args.no_synth:
-                    y = run_synth(out)
-                    row["synth"] = {k: y[k] for k in ("cells", "longest_path", "multipliers_estimate",
-                                                      "yosys_mul_cells", "dsp_without_output_register",
-                                                      "longest_carry_chain_bits", "seconds", "yosys")}
-                    row["synth"]["parts"] = {n: {"seconds": x["seconds"], "lut_levels": x["path"]["lut_levels"],
-                                                 "cells": x["cells"]} for n, x in y["parts"].items()}
-            from datetime import date
-
+            if not args.no_rtl and not args.no_synth:
+                y = run_synth(out)
+                row["synth"] = {k: y[k] for k in ("cells", "longest_path", "multipliers_estimate", "yosys_mul_cells",
+                                                  "dsp_without_output_register", "longest_carry_chain_bits", "seconds",
+                                                  "yosys")}
+                row["synth"]["parts"] = {n: {"seconds": x["seconds"], "lut_levels": x["path"]["lut_levels"],
+                                             "cells": x["cells"]} for n, x in y["parts"].items()}
             res["plans"][NAMES[model]] = row | {"measured": date.today().isoformat()}
-            print(model, json.dumps({k: v for k, v in row.items() if k not in ("model", "stages")}, default=str)[:600],
+            print(model, json.dumps({k: v for k, v in row.items() if k not in ("model", "stages")}, default=str),
                   flush=True)
-    write("hls_plan", res, table(res))
+            write("hls_plan", res, table(res))  # after each model: a long run keeps what it measured
 
 
 def table(res: dict) -> str:

@@ -17,8 +17,8 @@ def test_run_all_quick(tmp_path):
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     text = md.read_text()
     assert "**Failed**" not in text
-    for section in ("Quality", "Golden model speed", "Compiler speed", "C-simulation", "RTL simulation",
-                    "Hardware efficiency", "Weight rounding", "Peer: hls4ml"):
+    for section in ("Quality", "Golden model speed", "Compiler speed", "C-simulation", "RTL simulation and synthesis",
+                    "The 1080p60 plan, planned and realised", "Weight rounding", "Peer: hls4ml"):
         assert f"## {section}" in text
     steps = json.loads((results / "run_all.json").read_text())["steps"]
     assert len(steps) == 8 and all(s["ok"] for s in steps)

@@ -171,7 +171,9 @@ def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycle
             gated = len(served) > 1  # a lane that serves one position needs no gate: idle, its product is 0
             lanes.append({"name": name, "entries": entries, "gated": gated})
             for qq in served:
-                sums[(qq, oo)].append(f"(pq_{name} == {qq} ? p_{name} : {acc_w}'sd0)" if gated else f"p_{name}")
+                # (an unsigned zero: the term only goes into a concatenation, and Yosys 0.23 asserts
+                # on a signed expression there)
+                sums[(qq, oo)].append(f"(pq_{name} == {qq} ? p_{name} : {acc_w}'d0)" if gated else f"p_{name}")
     delta = [{"q": qq, "o": oo, "terms": names} for (qq, oo), names in sorted(sums.items())]
     consts = {"bias": hex_literal(l.bias, acc_w), "shift": hex_literal(e.shift, epi["SH_W"]),
               "slope": hex_literal(e.slope, e.slope_width), "lo": hex_literal(e.lo, epi["EW"]),

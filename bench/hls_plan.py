@@ -86,11 +86,14 @@ def main(argv: list[str] | None = None) -> None:
                                   "efficiency_1080": round(d["ideal_cycles_per_full_frame"] / full, 4),
                                   "fps": round(300e6 / full, 2)}
             if not args.no_rtl and not args.no_synth:
+                res["plans"][NAMES[model]] = row | {"measured": date.today().isoformat()}
+                write("hls_plan", res, table(res))  # synthesis takes long: keep the simulation's figures first
                 y = run_synth(out)
                 row["synth"] = {k: y[k] for k in ("cells", "longest_path", "multipliers_estimate", "yosys_mul_cells",
                                                   "dsp_without_output_register", "longest_carry_chain_bits", "seconds",
                                                   "yosys")}
                 row["synth"]["parts"] = {n: {"seconds": x["seconds"], "lut_levels": x["path"]["lut_levels"],
+                                             "dsp_without_output_register": x["dsp_without_output_register"],
                                              "cells": x["cells"]} for n, x in y["parts"].items()}
             res["plans"][NAMES[model]] = row | {"measured": date.today().isoformat()}
             print(model, json.dumps({k: v for k, v in row.items() if k not in ("model", "stages")}, default=str),

@@ -7,7 +7,7 @@ scikit-image ships.
 - `crops/`: for models that keep the image size (SRCNN-style, fed a bicubic-upscaled frame).
   Each frame is a 128x96 crop of a full-resolution image: locally smooth, as an upscaled frame is.
 
-docs/quantization.md ("Session 11: calibration frames ...") has the measurements behind the two sets.
+docs/quantization.md (its section on calibration frames) has the measurements behind the two sets.
 """
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""RTL figures (issue 5): Verilator simulation of the generated Verilog and Yosys resources.
+"""RTL figures: Verilator simulation of the generated Verilog and Yosys resources.
 
 1. FSRCNN-s x2 (shipped) at full rate (every conv one position per cycle) on 64x64 LR
    frames: Verilator build + cocotb simulation of three back-to-back frames and two frames

@@ -5,7 +5,7 @@ Calibration uses the shipped default set (no test images).
 
 Writes bench/results/zoo_quality.{json,md} and psnr_vs_bits.png; a full run (all models, no
 --quick) also writes the measured figures into each model's card in srhw/zoo/onnx/zoo.json
-and the table of docs/zoo.md. Targets (issue 3): W8A8 within 0.05 dB of float, W6A6 within
+and the table of docs/zoo.md. Targets: W8A8 within 0.05 dB of float, W6A6 within
 0.3 dB. --quick: one model on two images that scikit-image ships (no dataset needed).
 --merge (with --models, after retraining a model): measures only those models and puts their
 rows into the last full run's results (same sets and bits), then writes everything a full run

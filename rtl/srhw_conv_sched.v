@@ -79,14 +79,19 @@ module srhw_conv_sched #(
     localparam integer LE = 6;                   // output side: mux register + 5 epilogue stages
 
     // the frame's geometry, registered (h and w change only between frames): no multiplier or
-    // adder of it lies on a path of the pipeline
-    reg [15:0] wp_last, y_end, x_end;
-    reg [31:0] positions;
+    // adder of it lies on a path of the pipeline. The walk's positions per frame are a 16 x 16
+    // product of registered factors with two registers after it (one DSP48 with its M and P
+    // registers; 32-bit factors would split it over several DSPs summed in the fabric)
+    reg [15:0] wp_last, y_end, x_end, walk_rows, walk_cols;
+    reg [31:0] positions_m, positions;
     always @(posedge clk) begin
         wp_last <= w + PAD_L + PAD_R - 1;
         y_end <= PAD_T + h;                  // the first row below the image
         x_end <= PAD_L + w;
-        positions <= (h + PAD_T + PAD_B - Y0) * (w + PAD_L + PAD_R);
+        walk_rows <= h + (PAD_T + PAD_B - Y0);
+        walk_cols <= w + (PAD_L + PAD_R);
+        positions_m <= walk_rows * walk_cols;
+        positions <= positions_m;
     end
 
     // ================================================================ MAC side

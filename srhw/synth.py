@@ -128,7 +128,9 @@ def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, 
     shutil.rmtree(build, ignore_errors=True)
     stage_src = [s for s in sources if s.name == STAGE_FILE]
     glue = [s for s in sources if s.name != STAGE_FILE]
-    parts = [(f"srhw_stage_{st['name']}", sources) for st in rtl_cfg["stages"]]
+    # the largest stages first: with fewer workers than parts, the longest run does not start last
+    stages = sorted(rtl_cfg["stages"], key=lambda st: -rtl_cfg["multipliers"].get(st["name"], 0))
+    parts = [(f"srhw_stage_{st['name']}", sources) for st in stages]
     jobs = jobs or max(1, min(len(parts) + 1, os.cpu_count() or 1))
     t0 = time.perf_counter()
     with ThreadPoolExecutor(jobs) as pool:

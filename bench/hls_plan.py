@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def table(res: dict) -> str:
-    lines = ["## The 1080p60 plan (1920x1080 LR, 60 fps, 300 MHz), planned and realised", "",
+    lines = ["### Plan and modelled rate (1920x1080 LR, 60 fps, 300 MHz)", "",
              "| model | multipliers | bound | ratio | FIFO bits | FIFO BRAM18 | modelled fps |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, d in res["plans"].items():

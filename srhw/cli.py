@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calib-method", default="auto", help="auto (best PSNR), max, percentile or mse")
     c.add_argument("--input-range", default="auto", help="model input range: auto, unit ([0,1]) or byte ([0,255])")
     c.add_argument("--output-range", default="auto", help="model output range: auto, unit or byte")
-    c.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    c.add_argument("--force", action="store_true",
+                   help="replace an output directory that srhw wrote earlier (it holds .srhw-output); never any other")
     c.add_argument("--weight-granularity", default="output",
                    help="output: one weight format per output channel (default); kernel: per (output, input) "
                         "channel pair, 'wbits' significant bits with a constant product shift (wider accumulators)")

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from srhw.backends.folding import make_target
 from srhw.errors import UsageError
 from srhw.frontend import import_onnx
 from srhw.imaging import list_images, load_y, psnr
+from srhw.outputs import check_output_dir, write_dir
 from srhw.passes import pipeline, run_pipeline
 from srhw.qir import QGraph, to_json
 from srhw.quant import METHODS, calibrate, quantize
@@ -128,11 +126,11 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     for flag, v in (("--input-range", input_range), ("--output-range", output_range)):
         if v not in ("auto", "unit", "byte"):
             raise UsageError(f"{flag} must be auto, unit or byte, not {v!r}")
-    out_dir = Path(out) if out is not None else None
-    if out_dir is not None and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
-        raise UsageError(f"output directory '{out_dir}' exists and is not empty; use --force to replace it")
+    model_path = resolve_model(model)
+    if out is not None:
+        check_output_dir(out, force, (model_path,))
     target = make_target(board, clock_mhz, fps, in_size, max_width, fixed_size) if hls or rtl else None
-    q, graph, frames = quantize_model(resolve_model(model), bits=bits, wbits=wbits, abits=abits, calib=calib,
+    q, graph, frames = quantize_model(model_path, bits=bits, wbits=wbits, abits=abits, calib=calib,
                                       method=method, input_range=input_range, output_range=output_range,
                                       weight_granularity=weight_granularity, weight_rounding=weight_rounding,
                                       zero_points=zero_points, progress=progress)
@@ -169,10 +167,10 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
             files |= {f"hls/{k}": v for k, v in hls_files.items()}
     summary = summary_of(q, rows, fold, structure, rate)
     report = render_report(q, summary, rows)
-    if out_dir is not None:
-        write_outputs(out_dir, {"ir.json": to_json(q), "report.md": report,
-                                "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | files,
-                      force)
+    if out is not None:
+        write_dir(out, {"ir.json": to_json(q), "report.md": report,
+                        "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | files,
+                  force, (model_path,))
     return CompileResult(q, graph, summary, report)
 
 
@@ -220,31 +218,3 @@ def csim_frames(channels: int, size: tuple[int, int], flat_size: tuple[int, int]
             np.full((channels, *flat_size), 255, dtype=np.uint8), np.broadcast_to(board, (channels, h, w)).copy()]
 
 
-def write_outputs(out_dir: Path, files: dict[str, str | bytes], force: bool) -> None:
-    """Writes every file into a fresh sibling directory, then swaps it in: whole or not at all."""
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    try:
-        for name, content in files.items():
-            path = tmp / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
-        if out_dir.exists():
-            if not force and (not out_dir.is_dir() or any(out_dir.iterdir())):
-                raise UsageError(f"output directory '{out_dir}' exists and is not empty; use --force to replace it")
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            os.replace(out_dir, old / "x")
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

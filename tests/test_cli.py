@@ -1,5 +1,7 @@
 """`srhw compile` and `srhw inspect` end to end: outputs, determinism, --force, atomicity."""
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -7,6 +9,7 @@ import numpy as np
 import pytest
 
 import srhw
+from srhw.compiler import resolve_model
 from tests.conftest import pixels
 
 
@@ -24,7 +27,8 @@ def compiled(exported, tmp_path_factory):
 
 def test_compile_writes_ir_report_summary(compiled):
     out, res = compiled
-    assert sorted(p.name for p in out.iterdir()) == ["hls", "interface.json", "ir.json", "report.md", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".srhw-output", "hls", "interface.json", "ir.json", "report.md",
+                                                     "summary.json"]
     s = json.loads((out / "summary.json").read_text())
     for key in ("model", "bits", "layers", "macs_per_lr_pixel", "max_accumulator_width", "psnr_fixed_vs_float_db"):
         assert key in s
@@ -57,16 +61,79 @@ def test_two_runs_are_byte_identical(compiled, exported, tmp_path):
 
 def test_existing_output_needs_force(exported, tmp_path):
     out = tmp_path / "o"
-    out.mkdir()
-    (out / "keep.txt").write_text("user data")
-    res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out)
-    assert res.returncode == 2 and "--force" in res.stderr
-    assert (out / "keep.txt").read_text() == "user data"
+    assert srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out).returncode == 0
+    res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--bits", "6")
+    assert res.returncode == 2 and "--force" in res.stderr and "earlier srhw output" in res.stderr
+    assert json.loads((out / "summary.json").read_text())["bits"] == 8
     res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--force", "--bits", "6")
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["hls", "interface.json", "ir.json", "report.md", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".srhw-output", "hls", "interface.json", "ir.json", "report.md",
+                                                     "summary.json"]
     assert json.loads((out / "summary.json").read_text())["bits"] == 6
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]  # no temporary leftovers
+
+
+def tree(d):
+    """Every path under d (links not followed), with a file's bytes."""
+    return {p.relative_to(d): p.read_bytes() if p.is_file() and not p.is_symlink() else None for p in d.rglob("*")}
+
+
+@pytest.fixture
+def user_files(tmp_path):
+    """A user's folder: a model, notes and a sub-folder, none of it written by srhw."""
+    d = tmp_path / "work"
+    (d / "sub").mkdir(parents=True)
+    shutil.copy(resolve_model("fsrcnn_s_x2"), d / "model.onnx")
+    (d / "notes.txt").write_text("user data")
+    (d / "sub" / "more.txt").write_text("more")
+    return d
+
+
+REFUSALS = {  # case: (output path, model, working directory, what the error says)
+    "user_dir": ("work", "fsrcnn_s_x2", "run", "did not write it"),
+    "empty_path": ("", "work/model.onnx", "run", "empty"),
+    "cwd": (".", "work/model.onnx", "work/sub", "current directory"),
+    "parent_of_cwd": ("work", "work/model.onnx", "work/sub", "current directory"),
+    "holds_model": ("work", "work/model.onnx", "run", "holds the input"),
+    "symlink": ("link", "work/model.onnx", "run", "symbolic link"),
+    "file": ("work/notes.txt", "work/model.onnx", "run", "is a file"),
+    "under_a_file": ("work/notes.txt/o", "work/model.onnx", "run", "is a file"),
+    "home": ("home", "work/model.onnx", "run", "home directory"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_force_never_replaces_what_srhw_did_not_write(user_files, tmp_path, case):
+    """--force replaces only a directory srhw wrote, and never a path that holds the working
+    directory, the home directory or the input model, nor a symbolic link; each refusal is one
+    error line (exit 2) before any work, and nothing under the folder changes."""
+    out, model, cwd, why = REFUSALS[case]
+    (tmp_path / "run").mkdir()
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / ".profile").write_text("x")
+    if case == "symlink":  # even a link to srhw's own output is refused: the link is not followed
+        assert srhw_cli("compile", "fsrcnn_s_x2", "-o", tmp_path / "compiled").returncode == 0
+        (tmp_path / "link").symlink_to(tmp_path / "compiled")
+    before = tree(tmp_path)
+    res = subprocess.run([sys.executable, "-m", "srhw.cli", "compile",
+                          model if model.endswith("x2") else tmp_path / model,
+                          "-o", tmp_path / out if out not in ("", ".") else out, "--force"],
+                         capture_output=True, text=True, cwd=tmp_path / cwd,
+                         env=os.environ | {"HOME": str(tmp_path / "home")})
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith("srhw: error:") and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert why in res.stderr, res.stderr
+    assert tree(tmp_path) == before
+
+
+def test_force_refuses_an_srhw_output_that_holds_the_model(tmp_path):
+    out = tmp_path / "o"
+    assert srhw_cli("compile", "fsrcnn_s_x2", "-o", out).returncode == 0
+    shutil.copy(resolve_model("fsrcnn_s_x2"), out / "model.onnx")
+    res = srhw_cli("compile", out / "model.onnx", "-o", out, "--force")
+    assert res.returncode == 2 and "holds the input" in res.stderr, res.stderr
+    assert (out / "model.onnx").is_file()
 
 
 def test_failed_compile_leaves_existing_output_untouched(exported, tmp_path):

@@ -6,6 +6,7 @@ import logging
 import sys
 
 from srhw.errors import SrhwError, UsageError
+from srhw.outputs import check_output_file, write_file
 
 EXIT_USER_ERROR = 2
 
@@ -186,9 +187,11 @@ def run(args: argparse.Namespace) -> int:
         from srhw.evaluate import evaluate, table
         from srhw.sweep import parse_bits
 
+        if args.json is not None:
+            check_output_file(args.json, "--json")
         res = evaluate(args.model, args.data, args.scale, parse_bits(args.bits), args.calib)
         print(table(res))
-        if args.json:
+        if args.json is not None:
             _write_json(args.json, res)
         return 0
     if args.command == "upscale":
@@ -202,10 +205,12 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "sweep":
         from srhw.sweep import parse_bits, sweep, table
 
+        if args.json is not None:
+            check_output_file(args.json, "--json")
         res = sweep(args.model, args.data, parse_bits(args.bits), args.scale, args.calib, args.plot)
         print(table(res))
         print(f"plot: {args.plot}")
-        if args.json:
+        if args.json is not None:
             _write_json(args.json, res)
         return 0
     if args.command == "zoo":
@@ -241,11 +246,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_json(path: str, data: dict) -> None:
     import json
-    from pathlib import Path
 
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_file(path, json.dumps(data, indent=2, sort_keys=True) + "\n", "--json")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -261,6 +263,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("srhw: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:  # the reader went away (`srhw inspect M | head -1`): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     sys.exit(code)
 
 

@@ -1,10 +1,13 @@
-"""Output directories: where srhw may write, and writing one whole or not at all.
+"""Outputs: where srhw may write, and writing a directory or a file whole or not at all.
 
 A command writes its directory into a fresh sibling and swaps it in, so a failure leaves the
 previous output (or nothing) behind. `--force` replaces only a directory srhw wrote: one that holds
 the marker file below. Whatever the flags, srhw refuses an empty path, a symbolic link, a path that
 is or holds the working directory, the home directory or the filesystem root, and a directory
 that holds one of the command's inputs (the model): replacing those would delete the user's files.
+Output files (an upscaled image, a figure, a JSON record, an exported model) follow the same
+rules: written beside their destination and renamed into place, never through a link, never
+onto a directory or an input.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from srhw.errors import UsageError
@@ -98,3 +102,60 @@ def write_dir(out: str | Path, files: dict[str, str | bytes], force: bool,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_output_file(out: str | Path, flag: str = "-o", inputs: tuple[str | Path, ...] = ()) -> Path:
+    """The output file `out` if srhw may write it: a non-empty path that is not a directory, not a
+    symbolic link and not one of the command's inputs, under a directory that exists or can be
+    created. Run before any work starts."""
+    if str(out).strip() == "":
+        raise UsageError(f"{flag}: the output path is empty; name a file")
+    path = Path(out)
+    if path.is_symlink():
+        raise UsageError(f"{flag} '{path}' is a symbolic link; srhw replaces the file as a whole and will not write "
+                         f"through a link: name the file itself")
+    if path.is_dir():
+        raise UsageError(f"{flag} '{path}' is a directory; name a file")
+    full = path.resolve()
+    for i in inputs:
+        if i is not None and Path(i).resolve() == full:
+            raise UsageError(f"{flag} '{path}' is also an input of this command; name another output file")
+    parent = next(p for p in full.parents if p.exists())
+    if not parent.is_dir():
+        raise UsageError(f"{flag} '{path}': '{parent}' is a file, so no file can be created under it")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} '{path}': '{parent}' is not writable")
+    return full
+
+
+@contextmanager
+def replacing(out: str | Path, flag: str = "-o"):
+    """Yields a temporary path beside `out` (same suffix) to write; on success it replaces `out`,
+    on any failure it is removed: the file appears whole or not at all."""
+    full = check_output_file(out, flag)
+    try:
+        full.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{full.stem}.tmp-", suffix=full.suffix, dir=full.parent)
+        os.close(fd)
+    except OSError as e:
+        raise UsageError(f"{flag}: cannot create '{out}': {e.strerror or e}") from None
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, full)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"{flag}: writing '{out}' failed: {e.strerror or e}; nothing was written") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_file(out: str | Path, content: str | bytes, flag: str = "-o") -> Path:
+    """Writes `content` to `out`, whole or not at all."""
+    with replacing(out, flag) as tmp:
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
+    return Path(out)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from srhw.errors import UsageError
 from srhw.evaluate import evaluate
+from srhw.outputs import check_output_file, replacing
 
 
 def parse_bits(text: str) -> list[int]:
@@ -23,6 +24,8 @@ def parse_bits(text: str) -> list[int]:
 
 
 def sweep(model, data: Path, bits: list[int], scale: int | None = None, calib=None, plot: Path | None = None) -> dict:
+    if plot is not None:
+        check_output_file(plot, "--plot")
     res = evaluate(model, data, scale, bits, calib)
     m = res["mean"]
     out = {"model": res["model"], "data": res["data"], "scale": res["scale"], "images": res["images"],
@@ -65,6 +68,6 @@ def _plot(s: dict, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, metadata={"Software": None})
+    with replacing(path, "--plot") as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
     plt.close(fig)

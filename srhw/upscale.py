@@ -2,6 +2,7 @@
 by MATLAB bicubic, and an optional side-by-side comparison figure."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from srhw.errors import UsageError
 from srhw.evaluate import Upscaler, resolve_scale
 from srhw.imaging import rgb_to_ycbcr
 from srhw.imresize import imresize
+from srhw.outputs import check_output_file, replacing
 
 
 def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
@@ -70,7 +72,12 @@ def upscale(model, src: Path, dst: Path, bits: int | None = 8, scale: int | None
 
     import srhw
 
+    check_image_output(dst, "-o", (src, hr))
+    if compare is not None:
+        check_image_output(compare, "--compare", (src, hr, dst))
+    dst = Path(dst)
     img, gray = load_image(Path(src))
+    h_img = load_image(Path(hr))[0] if compare is not None and hr is not None else None
     r = srhw.compile(model, bits=bits or 8, calib=calib, progress=False, hls=False)
     if r.qgraph.input_channels != 1:
         raise UsageError(f"srhw upscale runs Y-channel models; this one takes {r.qgraph.input_channels} channels")
@@ -82,28 +89,45 @@ def upscale(model, src: Path, dst: Path, bits: int | None = 8, scale: int | None
     wanted = list(versions) if compare is not None else [chosen]
     out = {k: split.with_y(versions[k](split.y)) for k in wanted}
     sr = out[chosen]
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(sr).save(dst)
     info = {"input": [int(v) for v in img.shape[:2]], "output": [int(v) for v in sr.shape[:2]], "scale": s,
             "version": "float" if bits is None else f"W{bits}A{bits}"}
     if compare is not None:
         panels = [("bicubic", split.bicubic()), ("float", out["float"]),
                   (f"fixed W{bits or 8}A{bits or 8}", out["fixed"])]
-        if hr is not None:
-            h_img, _ = load_image(Path(hr))
+        if h_img is not None:
             h_img = h_img[: sr.shape[0], : sr.shape[1]]
             if h_img.shape[:2] != sr.shape[:2]:
                 raise UsageError(f"--hr image is {h_img.shape[1]}x{h_img.shape[0]}, smaller than the output")
             if gray and h_img.ndim == 3:
                 h_img = _to_u8(rgb_to_ycbcr(h_img)[..., 0])
             panels.append(("ground truth", h_img))
-        comparison_figure(panels, Path(compare))
+        figure = comparison_figure(panels)
         info["compare"] = str(compare)
+    # every check has passed: only now the files appear, both written before either is renamed
+    with replacing(dst) as tmp, replacing(compare, "--compare") if compare is not None else nullcontext() as tmp_c:
+        Image.fromarray(sr).save(tmp, format=image_format(dst))
+        if compare is not None:
+            figure.save(tmp_c, format=image_format(Path(compare)))
     return info
 
 
-def comparison_figure(panels: list[tuple[str, np.ndarray]], path: Path, crop: int = 160) -> None:
+def image_format(path: Path) -> str:
+    """The PIL format its suffix names (.png, .jpg, .tif, ...)."""
+    from PIL import Image
+
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise UsageError(f"cannot write an image named '{path}': its suffix names no image format that can be "
+                         f"written (use .png, .tif, .bmp or .jpg)")
+    return fmt
+
+
+def check_image_output(path, flag: str, inputs: tuple) -> None:
+    check_output_file(path, flag, tuple(Path(i) for i in inputs if i is not None))
+    image_format(Path(path))
+
+
+def comparison_figure(panels: list[tuple[str, np.ndarray]], crop: int = 160):
     """Aligned crops (the same window of every image) side by side, each labelled."""
     from PIL import Image, ImageDraw
 
@@ -123,5 +147,4 @@ def comparison_figure(panels: list[tuple[str, np.ndarray]], path: Path, crop: in
     for t in tiles:
         fig.paste(t, (x, 0))
         x += t.width + 4
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.save(path)
+    return fig

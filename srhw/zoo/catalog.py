@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from srhw.errors import UsageError
+from srhw.outputs import replacing
 from srhw.resources import zoo_dir
 from srhw.zoo.registry import ZOO
 
@@ -69,8 +70,6 @@ def export(name: str, dest: Path) -> Path:
         shipped = ", ".join(sorted(p.stem for p in zoo_dir().glob("*.onnx")))
         raise UsageError(f"'{name}' is not a shipped zoo model (shipped: {shipped})")
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest)
+    with replacing(dest) as tmp:
+        shutil.copyfile(src, tmp)
     return dest

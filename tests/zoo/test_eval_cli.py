@@ -192,3 +192,52 @@ def test_training_init_shipped_starts_from_the_packaged_weights(tmp_path):
     res = cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", tmp_path / "b", "--steps", "1", "--init-shipped",
               "--init", run, "--data", d)
     assert res.returncode == 2 and "exclude each other" in res.stderr
+
+
+def _tree(d):
+    return {p.relative_to(d): p.read_bytes() if p.is_file() else None for p in d.rglob("*")}
+
+
+OUTPUT_REFUSALS = {  # case: (arguments, what the error says); run in a folder holding one.png, big.png, notes.txt, dir/
+    "upscale onto a directory": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "dir"], "is a directory"),
+    "upscale under a file": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "notes.txt/o.png"], "is a file"),
+    "upscale onto its input": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "one.png"], "also an input"),
+    "upscale to no image format": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "o.xyz"], "no image format"),
+    "upscale, empty path": (["upscale", "fsrcnn_s_x2", "one.png", "-o", ""], "empty"),
+    "compare onto the output": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "o.png", "--compare", "o.png"],
+                                "also an input"),
+    "compare into /proc": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "o.png", "--compare", "/proc/c.png"],
+                           "/proc/c.png"),
+    "hr too small, after the work": (["upscale", "fsrcnn_s_x2", "big.png", "-o", "o.png", "--compare", "c.png",
+                                      "--hr", "one.png"], "smaller than the output"),
+    "eval json onto a directory": (["eval", "fsrcnn_s_x2", "--data", "dir", "--json", "dir"], "is a directory"),
+    "sweep plot under a file": (["sweep", "fsrcnn_s_x2", "--data", "dir", "--bits", "8", "--plot", "notes.txt/p.png"],
+                                "is a file"),
+    "zoo export onto a directory": (["zoo", "export", "fsrcnn_s_x2", "-o", "dir"], "is a directory"),
+    "zoo export into /proc": (["zoo", "export", "fsrcnn_s_x2", "-o", "/proc/m.onnx"], "/proc/m.onnx"),
+}
+
+
+@pytest.mark.parametrize("case", list(OUTPUT_REFUSALS))
+def test_file_outputs_appear_whole_or_not_at_all(case, tmp_path):
+    """Each command that writes a file refuses a path it must not write with one error line
+    (exit 2), and a failure before or after the work leaves nothing behind: no output, no
+    temporary file, every input as it was."""
+    args, message = OUTPUT_REFUSALS[case]
+    Image.fromarray(data.camera()[:40, :40]).save(tmp_path / "one.png")
+    Image.fromarray(data.camera()[:60, :60]).save(tmp_path / "big.png")
+    (tmp_path / "notes.txt").write_text("user data")
+    (tmp_path / "dir").mkdir()
+    Image.fromarray(data.camera()[:40, :40]).save(tmp_path / "dir" / "hr.png")
+    before = _tree(tmp_path)
+    res = subprocess.run([sys.executable, "-m", "srhw.cli", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith("srhw: error:") and "Traceback" not in res.stderr, res.stderr
+    assert message in res.stderr, res.stderr
+    assert _tree(tmp_path) == before
+
+
+def test_inspect_into_a_closed_pipe_stops_quietly():
+    p = subprocess.run(f"{sys.executable} -m srhw.cli inspect fsrcnn_x2 | head -1", shell=True, capture_output=True,
+                       text=True)
+    assert p.stdout.strip() and "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr

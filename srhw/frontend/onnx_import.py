@@ -6,6 +6,7 @@ Every rejected node is collected, and one `UnsupportedModelError` lists them all
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,8 +15,13 @@ import numpy as np
 from srhw import ir
 from srhw.errors import ModelLoadError, NodeProblem, UnsupportedModelError
 
+log = logging.getLogger(__name__)
+
 OPSET_RANGE = (11, 20)
 FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64"}
+MAX_INITIALIZER_ELEMENTS = 2**27  # 134M values, three times EDSR's 43M parameters
+MAX_MAGNITUDE = 1e9  # weights and constants of a model of 8-bit pixels lie far inside this
+MIN_MAGNITUDE = 1e-30  # non-zero values below this (float32 subnormals) read as zero
 
 
 class _Reject(Exception):
@@ -63,12 +69,30 @@ def _conv_pads(kernel: tuple[int, int], auto_pad: str, pads: Any) -> tuple[int, 
 
 
 def _kernel_of(ctx: _Ctx, node, kernel_shape: Any) -> tuple[int, int]:
-    if kernel_shape is not None:
-        return _ints(kernel_shape, 2, "kernel_shape")  # type: ignore[return-value]
-    w = ctx.static.get(node.input[1])
+    """The kernel's (KH, KW) from the constant weight, checked against kernel_shape and the bias."""
+    w = ctx.static.get(node.input[1]) if len(node.input) > 1 else None
     if w is None or w.ndim != 4:
         raise _Reject("the weight must be a constant 4-D tensor (only 2-D convolutions are supported)")
-    return int(w.shape[2]), int(w.shape[3])
+    for i, what in ((1, "weight"), (2, "bias")):
+        v = ctx.static.get(node.input[i]) if len(node.input) > i and node.input[i] else None
+        if v is not None and v.dtype.kind != "f":
+            raise _Reject(f"the {what} '{node.input[i]}' is {v.dtype}; supported: float (quantized models are "
+                          f"imported from float weights)")
+    if min(w.shape) < 1:
+        raise _Reject(f"the weight '{node.input[1]}' has shape {list(w.shape)}; every dimension must be >= 1")
+    if not np.any(w):
+        raise _Reject(f"every weight of '{node.input[1]}' is zero, so the layer's output does not depend on its "
+                      f"input; supported: a convolution with at least one non-zero weight")
+    kernel = int(w.shape[2]), int(w.shape[3])
+    if kernel_shape is not None and _ints(kernel_shape, 2, "kernel_shape") != kernel:
+        raise _Reject(f"kernel_shape={list(kernel_shape)} but the weight '{node.input[1]}' is {kernel[0]}x{kernel[1]}")
+    return kernel
+
+
+def _check_pads(pads: tuple[int, int, int, int], kernel: tuple[int, int]) -> None:
+    if any(p >= kernel[i % 2] for i, p in enumerate(pads)):
+        raise _Reject(f"pads={list(pads)} with a {kernel[0]}x{kernel[1]} kernel; supported: each pad smaller than "
+                      f"the kernel (a row of padding the kernel cannot reach holds only the bias)")
 
 
 # ------------------------------------------------------------------------------ handlers
@@ -84,13 +108,14 @@ def Conv(ctx, node, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=
                         "(downsampling layers have no place in these SR networks)")
     if problems:
         raise _Reject("; ".join(problems))
-    return ir.Conv(name=node.name, inputs=tuple(node.input), output=node.output[0],
-                   pads=_conv_pads(kernel, auto_pad, pads))
+    p = _conv_pads(kernel, auto_pad, pads)
+    _check_pads(p, kernel)
+    return ir.Conv(name=node.name, inputs=tuple(node.input), output=node.output[0], pads=p)
 
 
 def ConvTranspose(ctx, node, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
                   output_padding=None, output_shape=None, pads=None, strides=None):
-    _kernel_of(ctx, node, kernel_shape)
+    kernel = _kernel_of(ctx, node, kernel_shape)
     problems = []
     if group != 1:
         problems.append(f"group={group}; only group=1 is supported")
@@ -109,6 +134,12 @@ def ConvTranspose(ctx, node, *, auto_pad="NOTSET", dilations=None, group=1, kern
         raise _Reject("; ".join(problems))
     if min(p) < 0 or min(op) < 0:
         raise _Reject(f"pads={list(p)}, output_padding={list(op)} must be >= 0")
+    if max(op) >= st[0]:
+        raise _Reject(f"output_padding={list(op)} with strides={list(st)}; the ONNX spec requires output_padding "
+                      f"smaller than the stride")
+    if max(p) > min(kernel) + st[0]:  # pads crop a ConvTranspose's output: a crop this deep is an error
+        raise _Reject(f"pads={list(p)} with a {kernel[0]}x{kernel[1]} kernel and stride {st[0]}; supported: each pad "
+                      f"at most the kernel size plus the stride")
     return ir.ConvTranspose(name=node.name, inputs=tuple(node.input), output=node.output[0],
                             strides=st, pads=(p[0], p[1], p[2], p[3]), output_padding=op)  # type: ignore[arg-type]
 
@@ -116,6 +147,8 @@ def ConvTranspose(ctx, node, *, auto_pad="NOTSET", dilations=None, group=1, kern
 def DepthToSpace(ctx, node, *, blocksize, mode="DCR"):
     if mode not in ("DCR", "CRD"):
         raise _Reject(f"mode={mode!r}; supported: DCR, CRD")
+    if not 1 <= int(blocksize) <= 8:
+        raise _Reject(f"blocksize={blocksize}; supported: 1..8")
     return ir.DepthToSpace(name=node.name, inputs=(node.input[0],), output=node.output[0],
                            blocksize=int(blocksize), mode=mode)
 
@@ -125,6 +158,8 @@ def Relu(ctx, node):
 
 
 def LeakyRelu(ctx, node, *, alpha=0.01):
+    if not abs(alpha) <= MAX_MAGNITUDE:  # NaN fails this too
+        raise _Reject(f"alpha={alpha}; supported: a finite slope")
     return ir.LeakyRelu(name=node.name, inputs=(node.input[0],), output=node.output[0], alpha=float(alpha))
 
 
@@ -261,11 +296,52 @@ def _attrs(node) -> dict[str, Any]:
     return out
 
 
-def _to_numpy(tensor) -> np.ndarray:
+def _check_attr_types(node, opset: int) -> None:
+    """Every attribute has the type the operator's ONNX schema gives it, and floats are finite."""
     import onnx
 
-    arr = onnx.numpy_helper.to_array(tensor)
-    return arr.astype(np.float64) if arr.dtype.kind == "f" else arr
+    try:
+        schema = onnx.defs.get_schema(node.op_type, opset, node.domain or "")
+    except onnx.defs.SchemaError:
+        return
+    for a in node.attribute:
+        want = schema.attributes.get(a.name)
+        if want is not None and int(want.type) != int(a.type):
+            raise _Reject(f"attribute {a.name} is {onnx.AttributeProto.AttributeType.Name(a.type)}; the ONNX "
+                          f"spec of {node.op_type} gives it type {want.type.name}")
+        if a.type in (onnx.AttributeProto.FLOAT, onnx.AttributeProto.FLOATS):
+            v = onnx.helper.get_attribute_value(a)
+            if not np.all(np.isfinite(v)):
+                raise _Reject(f"attribute {a.name}={v} is not finite")
+
+
+def _to_numpy(tensor) -> np.ndarray:
+    """An initializer as an array (floats as float64), its shape and data checked first."""
+    import onnx
+
+    dims = list(tensor.dims)
+    if any(d < 0 for d in dims):
+        raise _Reject(f"shape {dims} has a negative dimension")
+    n = int(np.prod(dims, dtype=object))
+    if n > MAX_INITIALIZER_ELEMENTS:
+        raise _Reject(f"shape {dims} holds {n} values; supported: at most {MAX_INITIALIZER_ELEMENTS}")
+    try:
+        arr = onnx.numpy_helper.to_array(tensor)
+    except (ValueError, TypeError) as e:
+        raise _Reject(f"its data does not fit its shape {dims} ({str(e)[:80]})") from None
+    if arr.dtype.kind != "f":
+        return arr
+    with np.errstate(all="ignore"):
+        arr = arr.astype(np.float64)
+        mag = np.abs(arr[np.isfinite(arr)])
+    if mag.size and mag.max() > MAX_MAGNITUDE:
+        raise _Reject(f"holds values up to {mag.max():.3g}; supported: magnitudes up to {MAX_MAGNITUDE:g}")
+    tiny = (arr != 0) & (np.abs(arr) < MIN_MAGNITUDE)
+    if tiny.any():  # float32 subnormals and the like: no quantizer step is that fine
+        log.info("initializer '%s': %d non-zero value(s) below %g in magnitude read as 0", tensor.name,
+                    int(tiny.sum()), MIN_MAGNITUDE)
+        arr = np.where(tiny, 0.0, arr)
+    return arr
 
 
 def _dims(vi) -> tuple[int | str, ...]:
@@ -286,14 +362,26 @@ def import_onnx(model_or_path) -> ir.Graph:
     g = model.graph
     problems: list[NodeProblem] = []
 
+    import onnx
+
+    if not 3 <= model.ir_version <= onnx.IR_VERSION:
+        problems.append(NodeProblem("<model>", "ir_version", f"IR version {model.ir_version}; supported: "
+                                    f"3..{onnx.IR_VERSION}"))
     opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
     version = opsets.get("ai.onnx")
     if version is None or not OPSET_RANGE[0] <= version <= OPSET_RANGE[1]:
         problems.append(NodeProblem("<model>", "opset_import", f"default-domain opset {version}; supported: "
                                     f"{OPSET_RANGE[0]}..{OPSET_RANGE[1]}"))
 
-    static: dict[str, np.ndarray] = {t.name: _to_numpy(t) for t in g.initializer}
-    nodes: list[ir.Op] = [ir.Constant(name=t.name, inputs=(), output=t.name, value=static[t.name]) for t in g.initializer]
+    static: dict[str, np.ndarray] = {}
+    for t in g.initializer:
+        try:
+            static[t.name] = _to_numpy(t)
+        except _Reject as e:
+            users = [n.name or n.op_type for n in g.node if t.name in n.input]
+            problems.append(NodeProblem(users[0] if users else t.name, "initializer", f"'{t.name}' {e}"))
+    nodes: list[ir.Op] = [ir.Constant(name=t.name, inputs=(), output=t.name, value=static[t.name])
+                          for t in g.initializer if t.name in static]
     names: set[str] = set()
     for idx, node in enumerate(g.node):
         if not node.name or node.name in names:
@@ -327,6 +415,7 @@ def import_onnx(model_or_path) -> ir.Graph:
             problems.append(NodeProblem(node.name, node.op_type, f"op not supported; supported ops: {SUPPORTED}"))
             continue
         try:
+            _check_attr_types(node, version or OPSET_RANGE[1])
             nodes.append(handler(ctx, node, **_attrs(node)))
         except _Reject as e:
             problems.append(NodeProblem(node.name, node.op_type, str(e)))
@@ -345,6 +434,9 @@ def import_onnx(model_or_path) -> ir.Graph:
         elem = vi.type.tensor_type.elem_type
         if elem not in FLOAT_TYPES:
             problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has element type {elem}; supported: float"))
+        if any(isinstance(d, int) and d < 1 for d in _dims(vi)):
+            problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has shape {list(_dims(vi))}; every "
+                                        f"dimension must be >= 1 or symbolic"))
         if len(_dims(vi)) != 4:
             problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has rank {len(_dims(vi))} "
                                         f"(shape {list(_dims(vi))}); supported: rank 4, NCHW or NHWC with batch 1"))

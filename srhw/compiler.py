@@ -12,7 +12,7 @@ from srhw import float_exec, golden, ir
 from srhw.backends.folding import make_target
 from srhw.errors import UsageError
 from srhw.frontend import import_onnx
-from srhw.imaging import list_images, load_y, psnr
+from srhw.imaging import list_images, load_rgb, load_y, psnr
 from srhw.outputs import check_output_dir, write_dir
 from srhw.passes import pipeline, run_pipeline
 from srhw.qir import QGraph, to_json
@@ -77,8 +77,7 @@ def load_frames(folder: Path | None, channels: int, upscaling: bool = True) -> l
         if channels == 1:
             frames.append(load_y(p)[None])
         elif channels == 3:
-            with Image.open(p) as im:
-                frames.append(np.asarray(im.convert("RGB")).transpose(2, 0, 1).copy())
+            frames.append(load_rgb(p).transpose(2, 0, 1).copy())
         else:
             raise UsageError(f"the model takes {channels} channels; calibration images give 1 (Y) or 3 (RGB)")
     return frames

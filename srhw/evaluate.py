@@ -120,6 +120,10 @@ def evaluate_versions(raw: dict[str, tuple], first, data: Path, scale: int | Non
     rows = []
     for p in paths:
         hr = modcrop(load_y(p), s)
+        if min(hr.shape) < 2 * s + 11:
+            raise UsageError(f"HR image '{p}' is {hr.shape[1]}x{hr.shape[0]} (cropped to a multiple of {s}); "
+                             f"measuring it at x{s} needs at least {2 * s + 11}x{2 * s + 11}: {s} shaved on each "
+                             f"side and SSIM's 11-pixel window")
         lr = lr_of(hr, s)
         bicubic = bicubic_up(lr, s)
         outs = {"bicubic": bicubic} | {k: u.run(bicubic if u.pre_upscale else lr) for k, u in ups.items()}

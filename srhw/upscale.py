@@ -9,7 +9,7 @@ import numpy as np
 
 from srhw.errors import UsageError
 from srhw.evaluate import Upscaler, resolve_scale
-from srhw.imaging import rgb_to_ycbcr
+from srhw.imaging import read_image, rgb_to_ycbcr
 from srhw.imresize import imresize
 from srhw.outputs import check_output_file, replacing
 
@@ -28,16 +28,8 @@ def _to_u8(x: np.ndarray) -> np.ndarray:
 
 
 def load_image(path: Path) -> tuple[np.ndarray, bool]:
-    """(uint8 [H, W, 3] RGB or [H, W] gray, is_gray)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            if im.mode in ("L", "I", "I;16", "1"):
-                return np.asarray(im.convert("L"), dtype=np.uint8), True
-            return np.asarray(im.convert("RGB"), dtype=np.uint8), False
-    except (OSError, UnidentifiedImageError) as e:
-        raise UsageError(f"cannot read image '{path}': {e}") from None
+    """(uint8 [H, W, 3] RGB or [H, W] gray, is_gray): srhw.imaging.read_image."""
+    return read_image(path)
 
 
 class SplitImage:

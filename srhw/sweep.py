@@ -13,6 +13,8 @@ def parse_bits(text: str) -> list[int]:
     try:
         if ":" in text:
             lo, hi = (int(v) for v in text.split(":"))
+            if lo > hi:
+                raise UsageError(f"--bits {text}: LO:HI with LO above HI; write {hi}:{lo}")
             bits = list(range(lo, hi + 1))
         else:
             bits = [int(v) for v in text.split(",")]

@@ -64,6 +64,11 @@ def upscale(model, src: Path, dst: Path, bits: int | None = 8, scale: int | None
 
     import srhw
 
+    if bits is not None:
+        from srhw.compiler import BITS_RANGE
+
+        if not BITS_RANGE[0] <= bits <= BITS_RANGE[1]:
+            raise UsageError(f"--bits must be an integer in {BITS_RANGE[0]}..{BITS_RANGE[1]}, not {bits}")
     check_image_output(dst, "-o", (src, hr))
     if compare is not None:
         check_image_output(compare, "--compare", (src, hr, dst))

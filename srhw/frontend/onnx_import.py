@@ -271,6 +271,10 @@ def load_onnx(path: str | Path):
     from google.protobuf.message import DecodeError
 
     p = Path(path)
+    if p.is_dir():
+        raise ModelLoadError(f"{p}: a directory, not an ONNX model file")
+    if p.exists() and not p.is_file():
+        raise ModelLoadError(f"{p}: not a regular file (a device or a pipe); give an ONNX model file")
     if not p.is_file():
         raise ModelLoadError(f"{p}: no such model file")
     try:

@@ -89,11 +89,17 @@ def test_sweep_two_widths(two_images, tmp_path):
     (["eval", "fsrcnn_x2", "--data", ".", "--scale", "3"], "does not match"),
     (["zoo", "export", "nope", "-o", "x.onnx"], "not a shipped zoo model"),
     (["upscale", "fsrcnn_x2", "missing.png", "-o", "o.png"], "cannot read image"),
+    (["upscale", "fsrcnn_x2", "one.png", "-o", "o.png", "--bits", "0"], "in 4..16, not 0"),
+    (["sweep", "fsrcnn_x2", "--data", ".", "--bits", "12:4"], "LO above HI; write 4:12"),
+    (["compile", ".", "-o", "o"], "a directory, not an ONNX model file"),
+    (["compile", "/dev/null", "-o", "o"], "not a regular file"),
+    (["inspect", "/dev/null"], "not a regular file"),
 ])
 def test_bad_arguments(args, message, tmp_path):
     Image.fromarray(data.camera()[:40, :40]).save(tmp_path / "one.png")
     res = subprocess.run([sys.executable, "-m", "srhw.cli", *args], capture_output=True, text=True, cwd=tmp_path)
-    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "o").exists()
 
 
 def test_zoo_list_and_export(tmp_path):

@@ -258,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     except SrhwError as e:
         if args.debug:
             raise
+        if getattr(e, "output", ""):  # a tool's own diagnostics, above srhw's line
+            print(e.output.rstrip(), file=sys.stderr)
         print(f"srhw: error: {e}", file=sys.stderr)
         code = EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -58,3 +58,12 @@ class FrameTooSmallError(SrhwError):
 
 class UsageError(SrhwError):
     """Bad command-line or API arguments."""
+
+
+class ToolError(SrhwError):
+    """An external tool (g++, Verilator, Yosys) failed. The CLI prints the tool's own output
+    (`output`) first, then one error line naming the tool, what failed and the full log."""
+
+    def __init__(self, tool: str, what: str, log: str | None = None, output: str = "") -> None:
+        self.tool, self.log, self.output = tool, log, output
+        super().__init__(f"{tool} {what}" + (f"; full log: {log}" if log else ""))

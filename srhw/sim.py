@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from srhw.backends.dataflow import per_row_cycles
-from srhw.errors import UsageError
+from srhw.errors import ToolError, UsageError
 from srhw.resources import sim_dir
 
 VERILATOR_FLAGS = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNSIGNED", "-Wno-SYMRSVDWORD", "-O2"]
@@ -81,9 +82,16 @@ def run_cocotb(simulator: str, sources: list[Path], top: str, test_module: str, 
         sys.path.insert(0, str(module_dir))
     runner = get_runner(simulator)
     t0 = time.perf_counter()
-    runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, parameters=parameters or {},
-                 build_dir=str(build), build_args=build_args or [], timescale=("1ns", "1ps"), waves=waves,
-                 log_file=str(build / "build.log"))
+    try:
+        runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, parameters=parameters or {},
+                     build_dir=str(build), build_args=build_args or [], timescale=("1ns", "1ps"), waves=waves,
+                     log_file=str(build / "build.log"))
+    except (RuntimeError, SystemExit, subprocess.CalledProcessError) as e:  # a build step failed
+        log = build / "build.log"
+        text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        errors = [line for line in text.splitlines() if "%Error" in line or "error:" in line][:20]
+        raise ToolError(simulator.capitalize(), f"failed building {top} ({e})", str(log),
+                        "\n".join(errors) or text[-3000:]) from None
     t1 = time.perf_counter()
     xml = build / "results.xml"
     try:

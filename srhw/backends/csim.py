@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from srhw.errors import SrhwError, UsageError
+from srhw.errors import SrhwError, ToolError, UsageError
 
 STREAM_WARNING = "WARNING: Hls::stream"
 SOURCES = ("srhw_top.cpp", "srhw_tb.cpp")
@@ -69,13 +69,22 @@ def run_csim(out: Path, cxx: str | None = None, opt: str = "-O2", timeout: float
         exe = Path(tmp) / "csim"
         cmd = cxx_command([proj / s for s in SOURCES], proj, exe, cxx, opt)
         compiler = cmd[0]
+        log = proj / "csim_build.log"
         t0 = time.perf_counter()
-        build = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        try:
+            build = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise ToolError(Path(compiler).name, f"did not finish building the C-simulation in {timeout:g} s") from None
         t1 = time.perf_counter()
         if build.returncode != 0:
+            log.write_text(" ".join(map(str, cmd)) + "\n\n" + build.stderr, encoding="utf-8")
             errors = [line for line in build.stderr.splitlines() if "error" in line][:20]
-            raise SrhwError(f"C-simulation build failed ({compiler}):\n" + "\n".join(errors or [build.stderr[-4000:]]))
-        runp = subprocess.run([str(exe)], cwd=proj, capture_output=True, text=True, timeout=timeout, check=False)
+            raise ToolError(Path(compiler).name, f"failed building the C-simulation (exit {build.returncode})",
+                            str(log), "\n".join(errors) or build.stderr[-4000:])
+        try:
+            runp = subprocess.run([str(exe)], cwd=proj, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise ToolError("the C-simulation", f"did not finish in {timeout:g} s") from None
         t2 = time.perf_counter()
     text = runp.stdout + runp.stderr
     passed = runp.returncode == 0 and STREAM_WARNING not in text and "PASS" in text

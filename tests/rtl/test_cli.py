@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def srhw(*args, cwd=None):
@@ -50,3 +51,25 @@ def test_rtl_refuses_a_residual_model_by_name(exported, tmp_path):
     res = srhw("compile", str(exported("residual_rgb", "dynamo")), "--rtl", "-o", str(tmp_path / "out"))
     assert res.returncode == 2 and "RTL backend" in res.stderr and "Add" in res.stderr, res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_failing_tool_ends_in_one_error_line_with_its_log(exported, tmp_path):
+    """g++, Verilator and Yosys on broken sources: the tool's own errors first, then one
+    `srhw: error:` line naming the tool and the full log, exit 2, no traceback."""
+    out = tmp_path / "out"
+    res = srhw("compile", str(exported("fsrcnn_x2", "dynamo")), "--rtl", "--in-size", "32x24", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    with open(out / "hls/srhw_top.cpp", "a") as f:
+        f.write("\nthis is not C++;\n")
+    with open(out / "rtl/srhw_top.v", "a") as f:
+        f.write("\nthis is not Verilog;\n")
+    for command, tool, log in (("csim", "g++", out / "hls/csim_build.log"),
+                               ("sim", "Verilator", out / "sim_build/build.log"),
+                               ("synth", "Yosys", None)):
+        res = srhw(command, str(out))
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert lines[-1].startswith(f"srhw: error: {tool} failed") and "full log: " in lines[-1], res.stderr
+        assert len(lines) > 1 and "error" in res.stderr.lower().split("srhw: error:")[0], res.stderr  # the tool's own
+        named = Path(lines[-1].split("full log: ")[1])
+        assert named.is_file() and (log is None or named == log), (named, log)

@@ -43,6 +43,7 @@ FULL = [
     ("Quality", "zoo_quality", ["--bits", "8", "6", "4"]),
     ("Golden model speed", "golden_speed", []),
     ("Compiler speed", "compile_speed", []),
+    ("Upscale: cold compile, design cache, compiled directory", "upscale_speed", []),
     ("C-simulation", "csim_models", []),
     ("RTL simulation and synthesis", "rtl_sim", []),
     ("The 1080p60 plan, planned and realised", "hls_plan", []),
@@ -53,6 +54,7 @@ QUICK = {
     "zoo_quality": ["--quick", "--bits", "8", "4"],
     "golden_speed": ["--models", "fsrcnn_s_x2", "--sizes", "64", "--repeat", "3"],
     "compile_speed": ["--models", "fsrcnn_s_x2", "--repeat", "1", "--warmup", "0"],
+    "upscale_speed": ["--model", "fsrcnn_s_x2", "--repeat", "1"],
     "csim_models": ["--models", "fsrcnn_s_x2", "--size", "32", "--repeat", "1"],
     "rtl_sim": ["--quick", "--skip-synth"],
     "hls_plan": ["--models", "fsrcnn_s_x2", "--no-rtl"],
@@ -88,6 +90,11 @@ def headline(results: Path) -> list[str]:
         for model, sizes in g["models"].items():
             out.append(f"- golden / onnxruntime, {model}: " + ", ".join(
                 f"{n}x{n} {v['ratio_golden_over_ort']:.2f}x ({v['golden_peak_alloc_mb']:.0f} MB)" for n, v in sizes.items()))
+    u = load("upscale_speed")
+    if u:
+        m = u["median_s"]
+        out.append(f"- upscale, {u['model']}, {u['image']}: cold compile {m['cold compile']:.1f} s, design cache "
+                   f"{m['design cache']:.2f} s, compiled directory {m['compiled directory']:.2f} s")
     r = load("rtl_sim")
     if r:
         f = r["full_rate"]

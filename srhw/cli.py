@@ -79,16 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", default=None, help="also write the results as JSON to this file")
 
     u = sub.add_parser("upscale", help="upscale one image with the golden model (or float)")
-    u.add_argument("model", help="ONNX file or zoo name")
+    u.add_argument("model", help="ONNX file, zoo name, or a directory written by srhw compile")
     u.add_argument("image", help="input image (any size; RGB or grayscale)")
     u.add_argument("-o", "--out", required=True, help="output image (.png)")
     g = u.add_mutually_exclusive_group()
-    g.add_argument("--bits", type=_bits, default=8, help="fixed-point width (default 8)")
+    g.add_argument("--bits", type=_bits, default=None,
+                   help="fixed-point width (default 8; a compiled directory's own by default)")
     g.add_argument("--float", dest="use_float", action="store_true", help="run the float model instead")
     u.add_argument("--scale", type=int, default=None, help="upscale factor (SRCNN-style models need it)")
     u.add_argument("--calib", default=None)
     u.add_argument("--compare", default=None, help="write a bicubic | float | fixed figure of aligned crops")
     u.add_argument("--hr", default=None, help="ground-truth HR image to add to the --compare figure")
+    u.add_argument("--no-cache", action="store_true",
+                   help="compile the model again instead of reusing the design cache ($SRHW_CACHE_DIR, "
+                        "~/.cache/srhw)")
 
     w = sub.add_parser("sweep", help="PSNR versus bit width: a table, JSON and a PNG plot")
     w.add_argument("model", help="ONNX file or zoo name")
@@ -197,10 +201,10 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "upscale":
         from srhw.upscale import upscale
 
-        info = upscale(args.model, args.image, args.out, None if args.use_float else args.bits, args.scale,
-                       args.calib, args.compare, args.hr)
+        info = upscale(args.model, args.image, args.out, args.bits, args.scale, args.calib, args.compare, args.hr,
+                       use_cache=not args.no_cache, use_float=args.use_float)
         print(f"wrote {args.out}: {info['input'][1]}x{info['input'][0]} -> {info['output'][1]}x{info['output'][0]} "
-              f"({info['version']})" + (f", comparison {args.compare}" if args.compare else ""))
+              f"({info['version']}, design {info['design']})" + (f", comparison {args.compare}" if args.compare else ""))
         return 0
     if args.command == "sweep":
         from srhw.sweep import parse_bits, sweep, table

@@ -57,12 +57,16 @@ class SplitImage:
         return imresize(self.img, (h * self.scale, w * self.scale))
 
 
-def upscale(model, src: Path, dst: Path, bits: int | None = 8, scale: int | None = None, calib=None,
-            compare: Path | None = None, hr: Path | None = None) -> dict:
-    """bits=None: the float model. Writes dst (and the comparison figure); returns what it did."""
+def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | None = None, calib=None,
+            compare: Path | None = None, hr: Path | None = None, use_cache: bool = True,
+            use_float: bool = False) -> dict:
+    """bits: the fixed-point width (default 8, or the compiled design's); use_float: the float
+    model's output instead. `model`: an ONNX file or zoo name (compiled once, then taken from
+    the design cache, srhw.designs) or a compiled output directory (its ir.json as it is). Writes
+    dst (and the comparison figure); returns what it did."""
     from PIL import Image
 
-    import srhw
+    from srhw.designs import design, is_compiled_dir
 
     if bits is not None:
         from srhw.compiler import BITS_RANGE
@@ -75,22 +79,30 @@ def upscale(model, src: Path, dst: Path, bits: int | None = 8, scale: int | None
     dst = Path(dst)
     img, gray = load_image(Path(src))
     h_img = load_image(Path(hr))[0] if compare is not None and hr is not None else None
-    r = srhw.compile(model, bits=bits or 8, calib=calib, progress=False, hls=False)
-    if r.qgraph.input_channels != 1:
-        raise UsageError(f"srhw upscale runs Y-channel models; this one takes {r.qgraph.input_channels} channels")
-    s = resolve_scale(r.qgraph.scale, scale)
+    if is_compiled_dir(model) and (use_float or compare is not None or calib is not None):
+        raise UsageError(f"'{model}' is a compiled design: it holds the quantized model only, so --float, --compare "
+                         f"and --calib need the ONNX model or zoo name instead")
+    d = design(model, bits or 8, calib, use_cache)
+    q = d.qgraph
+    if d.float_graph is None and bits is not None and bits != q.meta.get("bits"):
+        raise UsageError(f"'{model}' was compiled with --bits {q.meta.get('bits')}, not {bits}")
+    fixed = f"W{q.meta['wbits']}A{q.meta['abits']}"
+    if q.input_channels != 1:
+        raise UsageError(f"srhw upscale runs Y-channel models; this one takes {q.input_channels} channels")
+    s = resolve_scale(q.scale, scale)
     split = SplitImage(img, gray, s)
-    versions = {"float": Upscaler(r.float_graph, None, r.qgraph.scale, s),
-                "fixed": Upscaler(r.float_graph, r.qgraph, r.qgraph.scale, s)}
-    chosen = "float" if bits is None else "fixed"
+    versions = {"fixed": Upscaler(d.float_graph, q, q.scale, s)}
+    if d.float_graph is not None:
+        versions["float"] = Upscaler(d.float_graph, None, q.scale, s)
+    chosen = "float" if use_float else "fixed"
     wanted = list(versions) if compare is not None else [chosen]
     out = {k: split.with_y(versions[k](split.y)) for k in wanted}
     sr = out[chosen]
     info = {"input": [int(v) for v in img.shape[:2]], "output": [int(v) for v in sr.shape[:2]], "scale": s,
-            "version": "float" if bits is None else f"W{bits}A{bits}"}
+            "version": "float" if use_float else fixed, "design": d.source}
     if compare is not None:
         panels = [("bicubic", split.bicubic()), ("float", out["float"]),
-                  (f"fixed W{bits or 8}A{bits or 8}", out["fixed"])]
+                  (f"fixed {fixed}", out["fixed"])]
         if h_img is not None:
             h_img = h_img[: sr.shape[0], : sr.shape[1]]
             if h_img.shape[:2] != sr.shape[:2]:

@@ -17,12 +17,13 @@ def test_run_all_quick(tmp_path):
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     text = md.read_text()
     assert "**Failed**" not in text
-    for section in ("Quality", "Golden model speed", "Compiler speed", "C-simulation", "RTL simulation and synthesis",
+    for section in ("Quality", "Golden model speed", "Compiler speed", "Upscale: cold compile, design cache",
+                    "C-simulation", "RTL simulation and synthesis",
                     "The 1080p60 plan, planned and realised", "Weight rounding", "Peer: hls4ml"):
         assert f"## {section}" in text
     steps = json.loads((results / "run_all.json").read_text())["steps"]
-    assert len(steps) == 8 and all(s["ok"] for s in steps)
-    for name in ("zoo_quality", "golden_speed", "compile_speed", "csim_models", "rtl_sim", "hls_plan",
+    assert len(steps) == 9 and all(s["ok"] for s in steps)
+    for name in ("zoo_quality", "golden_speed", "compile_speed", "upscale_speed", "csim_models", "rtl_sim", "hls_plan",
                  "weight_rounding", "hls4ml_peer"):
         assert (results / f"{name}.json").is_file(), name
     assert (results / "psnr_vs_bits.png").stat().st_size > 1000

@@ -247,3 +247,35 @@ def test_inspect_into_a_closed_pipe_stops_quietly():
     p = subprocess.run(f"{sys.executable} -m srhw.cli inspect fsrcnn_x2 | head -1", shell=True, capture_output=True,
                        text=True)
     assert p.stdout.strip() and "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
+
+
+def test_upscale_reuses_a_compiled_design_and_the_cache(tmp_path, monkeypatch):
+    """A second upscale of the same model takes the quantized design from the cache (no compile),
+    a compiled output directory is used as it is, and all three give the golden model's frame."""
+    import srhw
+    from srhw import golden
+    from srhw.upscale import upscale
+
+    img = data.camera()[:36, :45]
+    Image.fromarray(img).save(tmp_path / "g.png")
+    monkeypatch.setenv("SRHW_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "compiled"
+    assert cli("compile", "fsrcnn_s_x2", "--no-hls", "-o", out).returncode == 0
+    first = upscale("fsrcnn_s_x2", tmp_path / "g.png", tmp_path / "a.png")
+    assert first["design"] == "compiled now" and len(list((tmp_path / "cache").glob("*.json"))) == 1
+
+    def no_compile(*a, **k):
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(srhw, "compile", no_compile)
+    assert upscale("fsrcnn_s_x2", tmp_path / "g.png", tmp_path / "b.png")["design"] == "cache"
+    assert upscale(out, tmp_path / "g.png", tmp_path / "c.png")["design"] == "compiled directory"
+    expected = golden.run(srhw.load_ir(out), img[None])[0]
+    for name in ("a.png", "b.png", "c.png"):
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / name)), expected)
+    with pytest.raises(AssertionError, match="compiled again"):  # other calibration frames: another key
+        upscale("fsrcnn_s_x2", tmp_path / "g.png", tmp_path / "d.png", calib=tmp_path / "compiled" / "..")
+    with pytest.raises(AssertionError, match="compiled again"):  # the cache bypassed
+        upscale("fsrcnn_s_x2", tmp_path / "g.png", tmp_path / "d.png", use_cache=False)
+    res = cli("upscale", out, tmp_path / "g.png", "-o", tmp_path / "e.png", "--float")
+    assert res.returncode == 2 and "compiled design" in res.stderr

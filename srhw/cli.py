@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "synth":
         from srhw.synth import run_synth
 
-        r = run_synth(args.out, args.family)
+        r = run_synth(args.out, args.family, progress=True)
         c, p = r["cells"], r["longest_path"]
         print(f"Yosys {r['family']} ({r['seconds']} s): {r['yosys_mul_cells']} multipliers vs {r['multipliers_estimate']} "
               f"estimated ({r['yosys_over_estimate']}x), DSP48E2 {c['dsp48e2']}, LUT {c['lut']}, FF {c['ff']}, "

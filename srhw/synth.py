@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -118,7 +119,10 @@ def synth_part(sources: list[Path], top: str, build: Path, family: str, yosys: s
             "dsp_without_output_register": path.dsp_without_output_register}
 
 
-def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, jobs: int | None = None) -> dict:
+def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, jobs: int | None = None,
+              progress: bool = False) -> dict:
+    """Synthesises OUT/rtl part by part (see the module); progress: a line on stderr as each part
+    starts and ends, with its log file."""
     out = Path(out_dir).resolve()
     rtl = out / "rtl"
     if not rtl.is_dir():
@@ -136,11 +140,25 @@ def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, 
     parts = [(f"srhw_stage_{st['name']}", sources) for st in stages]
     jobs = jobs or max(1, min(len(parts) + 1, os.cpu_count() or 1))
     t0 = time.perf_counter()
+
+    def part(name: str, *a) -> dict:
+        if progress:
+            print(f"srhw synth: {name} started ({Path(yosys).name}; log {build / name / 'synth.log'})",
+                  file=sys.stderr, flush=True)
+        r = synth_part(*a)
+        if progress:
+            print(f"srhw synth: {name} done in {r['seconds']} s: {r['cells']['dsp48e2']} DSP48E2, {r['cells']['lut']} "
+                  f"LUT, longest path {r['path']['lut_levels']} LUT levels", file=sys.stderr, flush=True)
+        return r
+
+    if progress:
+        print(f"srhw synth: {len(parts) + 1} parts, {jobs} at a time, the largest first (a 1080p60 stage can take "
+              f"20 minutes and 10 GB)", file=sys.stderr, flush=True)
     with ThreadPoolExecutor(jobs) as pool:
-        futures = {name: pool.submit(synth_part, srcs, name, build / name, family, yosys, timeout_s)
+        futures = {name: pool.submit(part, name, srcs, name, build / name, family, yosys, timeout_s)
                    for name, srcs in parts}
-        futures["glue"] = pool.submit(synth_part, glue, interface["top"], build / "glue", family, yosys, timeout_s,
-                                      stage_src)
+        futures["glue"] = pool.submit(part, "glue", glue, interface["top"], build / "glue", family, yosys,
+                                      timeout_s, stage_src)
         results = {name: f.result() for name, f in futures.items()}
     seconds = time.perf_counter() - t0
     cells = {k: sum(r["cells"][k] for r in results.values()) for k in GROUPS}

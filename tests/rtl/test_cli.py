@@ -21,6 +21,9 @@ def test_compile_sim_synth(exported, tmp_path):
     assert "11x9, 3 frames" in res.stdout and "reset mid-frame, then a clean frame: exact" in res.stdout
     res = srhw("synth", str(out))
     assert res.returncode == 0, res.stdout + res.stderr
+    # what it is doing, part by part, with the log of each
+    assert "srhw synth: glue started" in res.stderr and "synth_build/glue/synth.log" in res.stderr
+    assert res.stderr.count(" done in ") == res.stderr.count(" started (")
     synth = json.loads((out / "synth.json").read_text())
     estimate = json.loads((out / "rtl/srhw_rtl.json").read_text())["multipliers"]
     assert synth["multipliers_estimate"] == sum(estimate.values())

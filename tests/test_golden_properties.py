@@ -1,0 +1,68 @@
+"""Property-based: random small conv chains (kernels, pads, channels, activations, an optional
+depth-to-space), random weights, widths and frame sizes, built as ONNX here; the golden model
+must equal the naive integer reference (tests/reference_int.py) on every one, borders included."""
+import json
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from onnx import helper
+
+from srhw import golden
+from srhw.qir import to_json
+from srhw.quant import calibrate, quantize
+from tests import reference_int
+from tests.conftest import compile_float, make_model, save
+
+
+@st.composite
+def chains(draw):
+    """(ONNX model, frame height, frame width, bits, seed) of a 1-channel chain of 1 to 3 convs."""
+    n = draw(st.integers(1, 3))
+    shuffle = draw(st.booleans())
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    nodes, inits, c, x, shrink_h, shrink_w = [], {}, 1, "x", 0, 0
+    for i in range(n):
+        last = i == n - 1
+        k = draw(st.sampled_from([1, 3, 5]))
+        pads = [draw(st.integers(0, k // 2)) for _ in range(4)]
+        shrink_h += k - 1 - pads[0] - pads[2]
+        shrink_w += k - 1 - pads[1] - pads[3]
+        c_out = (4 if shuffle else 1) if last else draw(st.integers(1, 4))
+        inits[f"w{i}"] = rng.normal(0, 1 / np.sqrt(k * k * c), (c_out, c, k, k))
+        inits[f"b{i}"] = rng.normal(0, 0.1, c_out)
+        out = "y" if last and not shuffle else f"c{i}"
+        nodes.append(helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [out], name=f"conv{i}", pads=pads))
+        x, c = out, c_out
+        if not last:
+            act = draw(st.sampled_from(["none", "relu", "prelu", "leaky"]))
+            if act == "relu":
+                nodes.append(helper.make_node("Relu", [x], [f"a{i}"], name=f"relu{i}"))
+            elif act == "prelu":
+                inits[f"s{i}"] = rng.uniform(0.05, 0.5, (c, 1, 1))
+                nodes.append(helper.make_node("PRelu", [x, f"s{i}"], [f"a{i}"], name=f"prelu{i}"))
+            elif act == "leaky":
+                nodes.append(helper.make_node("LeakyRelu", [x], [f"a{i}"], name=f"leaky{i}", alpha=0.2))
+            x = f"a{i}" if act != "none" else x
+    if shuffle:
+        nodes.append(helper.make_node("DepthToSpace", [x], ["y"], name="shuffle", blocksize=2, mode="DCR"))
+    h = draw(st.integers(shrink_h + 1, shrink_h + 9))
+    w = draw(st.integers(shrink_w + 1, shrink_w + 9))
+    model = make_model(nodes, inits, [1, 1, "h", "w"], [1, 1, "H", "W"])
+    return model, h, w, draw(st.sampled_from([4, 6, 8, 12])), draw(st.integers(0, 1000))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chains())
+def test_golden_equals_the_naive_reference_on_random_chains(tmp_path_factory, case):
+    model, h, w, bits, seed = case
+    path = save(model, tmp_path_factory.mktemp("chain") / "m.onnx")
+    graph = compile_float(path)
+    rng = np.random.default_rng(seed)
+    frames = [rng.integers(0, 256, (1, h + 4, w + 4), dtype=np.uint8) for _ in range(2)]
+    q = quantize(graph, calibrate(graph, frames), bits, bits, "max")
+    doc = json.loads(to_json(q))
+    for frame in (rng.integers(0, 256, (1, h, w), dtype=np.uint8), np.full((1, h, w), 255, np.uint8)):
+        got = golden.run(q, frame, keep_all=True)[q.output]
+        want = reference_int.run(doc, frame)
+        assert got.shape == want.shape and np.array_equal(got, want), f"{np.count_nonzero(got != want)} differ"

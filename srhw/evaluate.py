@@ -60,12 +60,12 @@ class Upscaler:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """The model on its own input (the LR image, or its bicubic upscale when pre_upscale)."""
-        from srhw import golden
         from srhw.compiler import float_reference
+        from srhw.tiling import run_tiled
 
         if self.qgraph is None:
             return np.floor(float_reference(self.float_graph, x[None])[0] + 0.5).astype(np.uint8)
-        return golden.run(self.qgraph, x[None])[0].astype(np.uint8)
+        return run_tiled(self.qgraph, x[None])[0].astype(np.uint8)  # large images in tiles, the same output
 
 
 def resolve_scale(model_scale: int, scale: int | None) -> int:

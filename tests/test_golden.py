@@ -325,3 +325,19 @@ def test_tanh_table_extended_over_the_certified_range():
             below, above = rq.extension
             assert z.min() >= 0 and z.max() < rq.table.size      # every index inside, none clipped
             assert below > 0 and above > 0 and rq.table.size == lut.size + below + above
+
+
+@pytest.mark.parametrize("name,size", [("fsrcnn_x2", (83, 101)), ("srcnn_915_x3", (70, 61)), ("espcn_x2", (64, 90))])
+def test_tiled_run_equals_the_whole_frame(name, size, shared_quantization):
+    """srhw.tiling with tiles far smaller than the frame (odd sizes, a lowered ConvTranspose's crop,
+    an SRCNN-style model at HR size) gives the whole frame's output, every pixel."""
+    from srhw.tiling import halo, run_tiled
+
+    import srhw
+
+    q = srhw.compile(name, hls=False, progress=False).qgraph
+    frame = pixels(1, *size, seed=4)
+    whole = golden.run(q, frame)
+    tiled = run_tiled(q, frame, tile=16)
+    assert halo(q) < min(size) and tiled.shape == whole.shape
+    np.testing.assert_array_equal(tiled, whole)

@@ -1,0 +1,53 @@
+"""Large frames through the golden model in tiles with a halo: memory bounded by the tile, output
+identical to the whole frame's.
+
+Every layer is local: an output pixel depends on input pixels at most `halo(q)` LR pixels away
+(the sum of the kernels, a bound that also covers layers at HR resolution and the bottom/right
+crop of a lowered ConvTranspose). A tile of `tile` x `tile` LR pixels is run with `halo` pixels of
+real neighbours on every side that has them; where a tile meets the frame's edge it sees the
+frame's edge, so its padding is the whole frame's. Output rows follow input rows with the same
+top-left alignment in both runs (`out = s * in - d`, d the frame's constant shrinkage), so each
+tile's core is cut out and placed at `s` times its input position.
+
+Peak memory is that of one tile: (tile + 2 halo)^2 pixels times the widest layer's channels,
+instead of the whole frame's (srhw.golden holds about 8 bytes per value of the widest layer).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from srhw import golden
+from srhw.qir import QConv, QGraph
+
+TILE = 256
+
+
+def halo(q: QGraph) -> int:
+    """LR pixels of context an output pixel can depend on, on each side (a safe upper bound)."""
+    return sum(max(l.weight.shape[2:]) for l in q.layers if isinstance(l, QConv)) + 1
+
+
+def run_tiled(q: QGraph, frame: np.ndarray, tile: int = TILE) -> np.ndarray:
+    """golden.run(q, frame) for a uint8 frame [C, H, W], computed tile by tile when it is larger
+    than a few tiles; the result is the same array."""
+    if frame.ndim == 2:
+        frame = frame[None]
+    c, h, w = frame.shape
+    r, s = halo(q), q.scale
+    if h * w <= 4 * tile * tile or (h <= tile + 2 * r and w <= tile + 2 * r):
+        return golden.run(q, frame)
+    n = 2 * r + 8  # the frame's constant shrinkage, from a small probe
+    probe = golden.run(q, np.zeros((c, n, n), np.uint8))
+    out_h, out_w = s * h - (s * n - probe.shape[1]), s * w - (s * n - probe.shape[2])
+    out = np.empty((probe.shape[0], out_h, out_w), np.uint8)
+    for y0 in range(0, h, tile):
+        y1, ty0 = min(h, y0 + tile), max(0, y0 - r)
+        ty1 = min(h, y1 + r)
+        oy0, oy1 = s * y0, min(s * y1, out_h)
+        for x0 in range(0, w, tile):
+            x1, tx0 = min(w, x0 + tile), max(0, x0 - r)
+            tx1 = min(w, x1 + r)
+            ox0, ox1 = s * x0, min(s * x1, out_w)
+            t = golden.run(q, np.ascontiguousarray(frame[:, ty0:ty1, tx0:tx1]))
+            out[:, oy0:oy1, ox0:ox1] = t[:, oy0 - s * ty0: oy1 - s * ty0, ox0 - s * tx0: ox1 - s * tx0]
+    return out

@@ -109,6 +109,10 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
                 raise UsageError(f"--hr image is {h_img.shape[1]}x{h_img.shape[0]}, smaller than the output")
             if gray and h_img.ndim == 3:
                 h_img = _to_u8(rgb_to_ycbcr(h_img)[..., 0])
+            scores = {label: y_scores(img_, h_img, s) for label, img_ in panels}
+            info["scores"] = scores
+            panels = [(f"{label}  {scores[label][0]:.2f} dB  SSIM {scores[label][1]:.4f}", img_)
+                      for label, img_ in panels]
             panels.append(("ground truth", h_img))
         figure = comparison_figure(panels)
         info["compare"] = str(compare)
@@ -118,6 +122,17 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
         if compare is not None:
             figure.save(tmp_c, format=image_format(Path(compare)))
     return info
+
+
+def y_scores(img: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
+    """(PSNR dB, SSIM) on Y against the ground truth, shaving `scale` pixels: srhw eval's protocol."""
+    from srhw.evaluate import ssim
+    from srhw.imaging import psnr
+
+    def y(a):
+        return a if a.ndim == 2 else _to_u8(rgb_to_ycbcr(a)[..., 0])
+
+    return psnr(y(img), y(hr), shave=scale), ssim(y(img), y(hr), shave=scale)
 
 
 def image_format(path: Path) -> str:

@@ -55,6 +55,16 @@ def test_upscale_skimage_image_with_comparison(tmp_path):
     sr = np.asarray(Image.open(out))
     assert sr.shape == (122, 166, 3) and sr.dtype == np.uint8
     assert Image.open(fig).size[0] > 4 * 122  # four panels side by side
+    from srhw.upscale import upscale
+
+    info = upscale("fsrcnn_x2", src, tmp_path / "sr2.png", compare=tmp_path / "cmp2.png", hr=hr)
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from srhw.imaging import load_y
+
+    y_hr, y_sr = load_y(hr)[2:-2, 2:-2], load_y(out)[2:-2, 2:-2]  # scikit-image on the shaved Y: the same PSNR
+    assert info["scores"]["fixed W8A8"][0] == pytest.approx(peak_signal_noise_ratio(y_hr, y_sr, data_range=255))
+    assert info["scores"]["float"][0] > info["scores"]["bicubic"][0]
     flt = tmp_path / "f.png"
     assert cli("upscale", "fsrcnn_x2", src, "-o", flt, "--float").returncode == 0
     d = np.abs(np.asarray(Image.open(flt)).astype(int) - sr.astype(int))

@@ -71,10 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     y.add_argument("--family", default="xcup", help="synth_xilinx family (default xcup: UltraScale+)")
 
     e = sub.add_parser("eval", help="PSNR/SSIM of bicubic, float and fixed point on a folder of HR images")
-    e.add_argument("model", help="ONNX file or zoo name")
+    e.add_argument("model", help="ONNX file, zoo name, or a directory written by srhw compile")
     e.add_argument("--data", required=True, help="folder of HR images (e.g. Set5)")
     e.add_argument("--scale", type=int, default=None, help="upscale factor (default: the model's)")
-    e.add_argument("--bits", default="8", help="fixed-point widths to measure, e.g. 8 or 6,8 (default 8)")
+    e.add_argument("--bits", default=None,
+                   help="fixed-point widths to measure, e.g. 8 or 6,8 (default 8; a compiled directory's own)")
     e.add_argument("--calib", default=None, help="folder of calibration images (default: the shipped set)")
     e.add_argument("--json", default=None, help="also write the results as JSON to this file")
 
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
 
         if args.json is not None:
             check_output_file(args.json, "--json")
-        res = evaluate(args.model, args.data, args.scale, parse_bits(args.bits), args.calib)
+        res = evaluate(args.model, args.data, args.scale, parse_bits(args.bits) if args.bits else None, args.calib)
         print(table(res))
         if args.json is not None:
             _write_json(args.json, res)

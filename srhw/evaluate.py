@@ -93,8 +93,23 @@ def compile_versions(model, bits_list: list[int], calib=None,
 
 def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] | None = None, calib=None,
              weight_rounding: str = "gptq") -> dict:
-    """Per-image and mean PSNR/SSIM of bicubic, float and each fixed-point width."""
+    """Per-image and mean PSNR/SSIM of bicubic, float and each fixed-point width. `model` may be a
+    directory `srhw compile` wrote: then its design alone (no float model beside it), at its width."""
+    from types import SimpleNamespace
+
+    from srhw.designs import is_compiled_dir
+
     images(data)  # a bad folder fails before the compiles
+    if is_compiled_dir(model):
+        import srhw
+
+        if calib is not None:
+            raise UsageError(f"'{model}' is a compiled design: --calib needs the ONNX model or zoo name instead")
+        q = srhw.load_ir(model)
+        if bits_list and bits_list != [q.meta.get("bits")]:
+            raise UsageError(f"'{model}' was compiled with --bits {q.meta.get('bits')}, not {bits_list}")
+        first = SimpleNamespace(qgraph=q, summary={"model": q.meta.get("model", Path(model).name)})
+        return evaluate_versions({f"W{q.meta['wbits']}A{q.meta['abits']}": (None, q)}, first, data, scale)
     return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding), data, scale)
 
 
@@ -149,8 +164,8 @@ def table(res: dict) -> str:
         lines.append(f"| {r['image']} | " + " | ".join(f"{r[k]['psnr']:.2f} / {r[k]['ssim']:.4f}" for k in keys) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{res['mean'][k]['psnr']:.3f}** / {res['mean'][k]['ssim']:.4f}"
                                           for k in keys) + " |")
-    f = res["mean"]["float"]["psnr"]
     fixed = [k for k in keys if k.startswith("W")]
-    if fixed:
+    if fixed and "float" in res["mean"]:
+        f = res["mean"]["float"]["psnr"]
         lines += ["", "Loss vs float: " + ", ".join(f"{k} {res['mean'][k]['psnr'] - f:+.3f} dB" for k in fixed)]
     return "\n".join(lines)

@@ -289,3 +289,17 @@ def test_upscale_reuses_a_compiled_design_and_the_cache(tmp_path, monkeypatch):
         upscale("fsrcnn_s_x2", tmp_path / "g.png", tmp_path / "d.png", use_cache=False)
     res = cli("upscale", out, tmp_path / "g.png", "-o", tmp_path / "e.png", "--float")
     assert res.returncode == 2 and "compiled design" in res.stderr
+
+
+def test_eval_of_a_compiled_design(two_images, tmp_path):
+    """srhw eval on a compiled directory measures its design: the same figures as the model's
+    W8A8 column, without a float column (a compiled directory holds no float model)."""
+    out = tmp_path / "design"
+    assert cli("compile", "fsrcnn_s_x2", "--no-hls", "-o", out).returncode == 0
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert cli("eval", out, "--data", two_images, "--json", a).returncode == 0
+    assert cli("eval", "fsrcnn_s_x2", "--data", two_images, "--json", b).returncode == 0
+    da, db = json.loads(a.read_text()), json.loads(b.read_text())
+    assert set(da["mean"]) == {"bicubic", "W8A8"} and da["mean"]["W8A8"] == db["mean"]["W8A8"]
+    res = cli("eval", out, "--data", two_images, "--bits", "6")
+    assert res.returncode == 2 and "compiled with --bits 8" in res.stderr

@@ -49,6 +49,7 @@ FULL = [
     ("The 1080p60 plan, planned and realised", "hls_plan", []),
     ("Weight rounding: quality against multipliers", "weight_rounding", []),
     ("Peer: hls4ml", "hls4ml_peer", []),
+    ("Hostile input", "fuzz_corpus", []),
 ]
 QUICK = {
     "zoo_quality": ["--quick", "--bits", "8", "4"],
@@ -60,6 +61,7 @@ QUICK = {
     "hls_plan": ["--models", "fsrcnn_s_x2", "--no-rtl"],
     "weight_rounding": ["--quick"],
     "hls4ml_peer": ["--quick"],
+    "fuzz_corpus": ["--quick"],
 }
 
 
@@ -115,6 +117,11 @@ def headline(results: Path) -> list[str]:
             if "synth" in d:
                 line += f", longest path {d['synth']['longest_path']['lut_levels']} LUT levels"
             out.append(line)
+    fz = load("fuzz_corpus")
+    if fz:
+        c = fz["counts"]
+        out.append(f"- hostile input: {c['cases']} cases, {c['refused']} refused, {c['accepted']} accepted, "
+                   f"{c['tracebacks']} tracebacks, {c['leftovers']} leftovers, {c['hangs']} hangs")
     w = load("weight_rounding")
     if w:
         for model, by in w["models"].items():

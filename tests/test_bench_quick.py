@@ -19,12 +19,12 @@ def test_run_all_quick(tmp_path):
     assert "**Failed**" not in text
     for section in ("Quality", "Golden model speed", "Compiler speed", "Upscale: cold compile, design cache",
                     "C-simulation", "RTL simulation and synthesis",
-                    "The 1080p60 plan, planned and realised", "Weight rounding", "Peer: hls4ml"):
+                    "The 1080p60 plan, planned and realised", "Weight rounding", "Peer: hls4ml", "Hostile input"):
         assert f"## {section}" in text
     steps = json.loads((results / "run_all.json").read_text())["steps"]
-    assert len(steps) == 9 and all(s["ok"] for s in steps)
+    assert len(steps) == 10 and all(s["ok"] for s in steps)
     for name in ("zoo_quality", "golden_speed", "compile_speed", "upscale_speed", "csim_models", "rtl_sim", "hls_plan",
-                 "weight_rounding", "hls4ml_peer"):
+                 "weight_rounding", "hls4ml_peer", "fuzz_corpus"):
         assert (results / f"{name}.json").is_file(), name
     assert (results / "psnr_vs_bits.png").stat().st_size > 1000
     # --render runs nothing and writes the same sections back from the results

@@ -133,7 +133,11 @@ def evaluate_versions(raw: dict[str, tuple], first, data: Path, scale: int | Non
     s = resolve_scale(model_scale, scale)
     ups = {k: Upscaler(g, q, model_scale, s) for k, (g, q) in raw.items()}
     rows = []
-    for p in paths:
+    import sys
+
+    from tqdm import tqdm
+
+    for p in tqdm(paths, desc="evaluating", unit="image", leave=False, disable=not sys.stderr.isatty()):
         hr = modcrop(load_y(p), s)
         if min(hr.shape) < 2 * s + 11:
             raise UsageError(f"HR image '{p}' is {hr.shape[1]}x{hr.shape[0]} (cropped to a multiple of {s}); "

@@ -79,10 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--calib", default=None, help="folder of calibration images (default: the shipped set)")
     e.add_argument("--json", default=None, help="also write the results as JSON to this file")
 
-    u = sub.add_parser("upscale", help="upscale one image with the golden model (or float)")
+    u = sub.add_parser("upscale", help="upscale images with the golden model (or float)")
     u.add_argument("model", help="ONNX file, zoo name, or a directory written by srhw compile")
-    u.add_argument("image", help="input image (any size; RGB or grayscale)")
-    u.add_argument("-o", "--out", required=True, help="output image (.png)")
+    u.add_argument("image", nargs="+", help="input image (any size; RGB or grayscale); several images or folders "
+                                            "write NAME.png for each into the -o folder")
+    u.add_argument("-o", "--out", required=True, help="output image (.png), or a folder for several images")
+    u.add_argument("--force", action="store_true", help="replace an output folder that srhw wrote earlier")
     g = u.add_mutually_exclusive_group()
     g.add_argument("--bits", type=_bits, default=None,
                    help="fixed-point width (default 8; a compiled directory's own by default)")
@@ -200,9 +202,18 @@ def run(args: argparse.Namespace) -> int:
             _write_json(args.json, res)
         return 0
     if args.command == "upscale":
-        from srhw.upscale import upscale
+        from pathlib import Path
 
-        info = upscale(args.model, args.image, args.out, args.bits, args.scale, args.calib, args.compare, args.hr,
+        from srhw.upscale import upscale, upscale_all
+
+        if len(args.image) > 1 or Path(args.image[0]).is_dir():
+            if args.compare or args.hr:
+                raise UsageError("--compare and --hr take one input image")
+            infos = upscale_all(args.model, args.image, args.out, args.bits, args.scale, args.calib,
+                                use_cache=not args.no_cache, use_float=args.use_float, force=args.force)
+            print(f"wrote {args.out}: {len(infos)} images ({infos[0]['version']}, design {infos[0]['design']})")
+            return 0
+        info = upscale(args.model, args.image[0], args.out, args.bits, args.scale, args.calib, args.compare, args.hr,
                        use_cache=not args.no_cache, use_float=args.use_float)
         print(f"wrote {args.out}: {info['input'][1]}x{info['input'][0]} -> {info['output'][1]}x{info['output'][0]} "
               f"({info['version']}, design {info['design']})" + (f", comparison {args.compare}" if args.compare else ""))

@@ -66,7 +66,7 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
     dst (and the comparison figure); returns what it did."""
     from PIL import Image
 
-    from srhw.designs import design, is_compiled_dir
+    from srhw.designs import Design, design, is_compiled_dir
 
     if bits is not None:
         from srhw.compiler import BITS_RANGE
@@ -79,10 +79,11 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
     dst = Path(dst)
     img, gray = load_image(Path(src))
     h_img = load_image(Path(hr))[0] if compare is not None and hr is not None else None
-    if is_compiled_dir(model) and (use_float or compare is not None or calib is not None):
+    compiled = model.float_graph is None if isinstance(model, Design) else is_compiled_dir(model)
+    if compiled and (use_float or compare is not None or calib is not None):
         raise UsageError(f"'{model}' is a compiled design: it holds the quantized model only, so --float, --compare "
                          f"and --calib need the ONNX model or zoo name instead")
-    d = design(model, bits or 8, calib, use_cache)
+    d = model if isinstance(model, Design) else design(model, bits or 8, calib, use_cache)
     q = d.qgraph
     if d.float_graph is None and bits is not None and bits != q.meta.get("bits"):
         raise UsageError(f"'{model}' was compiled with --bits {q.meta.get('bits')}, not {bits}")
@@ -122,6 +123,45 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
         if compare is not None:
             figure.save(tmp_c, format=image_format(Path(compare)))
     return info
+
+
+def upscale_all(model, sources: list, out_dir, bits: int | None = None, scale: int | None = None, calib=None,
+                use_cache: bool = True, use_float: bool = False, force: bool = False) -> list[dict]:
+    """Several images, or every image of the folders among `sources`, with one design: written
+    as NAME.png into `out_dir`, which appears whole or not at all (srhw.outputs)."""
+    import sys
+    import tempfile
+
+    from tqdm import tqdm
+
+    from srhw.designs import design, is_compiled_dir
+    from srhw.imaging import list_images
+    from srhw.outputs import check_output_dir, write_dir
+
+    files: list[Path] = []
+    for src in map(Path, sources):
+        files += list_images(src) if src.is_dir() else [src]
+    if not files:
+        raise UsageError(f"no images (.png, .bmp, .jpg, .tif) in {', '.join(map(str, sources))}")
+    names = [f.stem + ".png" for f in files]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UsageError(f"two inputs would both be written as {dup[0]}; upscale them into separate folders")
+    check_output_dir(out_dir, force, tuple(files))
+    if bits is not None and not 4 <= bits <= 16:
+        raise UsageError(f"--bits must be an integer in 4..16, not {bits}")
+    if is_compiled_dir(model) and (use_float or calib is not None):
+        raise UsageError(f"'{model}' is a compiled design: it holds the quantized model only, so --float and "
+                         f"--calib need the ONNX model or zoo name instead")
+    d = design(model, bits or 8, calib, use_cache)
+    infos, written = [], {}
+    with tempfile.TemporaryDirectory(prefix="srhw-upscale-") as tmp:
+        for f, name in tqdm(list(zip(files, names)), desc="upscaling", unit="image", leave=False,
+                            disable=not sys.stderr.isatty()):
+            infos.append(upscale(d, f, Path(tmp) / name, bits, scale, None, use_float=use_float) | {"image": str(f)})
+            written[name] = (Path(tmp) / name).read_bytes()
+        write_dir(out_dir, written, force, tuple(files))
+    return infos
 
 
 def y_scores(img: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:

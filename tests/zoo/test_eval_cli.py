@@ -303,3 +303,21 @@ def test_eval_of_a_compiled_design(two_images, tmp_path):
     assert set(da["mean"]) == {"bicubic", "W8A8"} and da["mean"]["W8A8"] == db["mean"]["W8A8"]
     res = cli("eval", out, "--data", two_images, "--bits", "6")
     assert res.returncode == 2 and "compiled with --bits 8" in res.stderr
+
+
+def test_upscale_a_folder_with_one_design(two_images, tmp_path, monkeypatch):
+    """A folder (or several images) goes into an output folder, NAME.png each, with one design:
+    each file equal to the one-image upscale."""
+    monkeypatch.setenv("SRHW_CACHE_DIR", str(tmp_path / "cache"))
+    res = cli("upscale", "fsrcnn_s_x2", two_images, "-o", tmp_path / "out")
+    assert res.returncode == 0 and "2 images" in res.stdout, res.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".srhw-output", "astro.png", "camera.png"]
+    assert cli("upscale", "fsrcnn_s_x2", two_images / "camera.png", "-o", tmp_path / "one.png").returncode == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / "camera.png")),
+                                  np.asarray(Image.open(tmp_path / "one.png")))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("user data")
+    res = cli("upscale", "fsrcnn_s_x2", two_images / "camera.png", two_images / "astro.png", "-o", tmp_path / "mine",
+              "--force")
+    assert res.returncode == 2 and "did not write it" in res.stderr
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["keep.txt"]

@@ -157,9 +157,10 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
                 frames_tb = test_frames
             elif target.fixed_size:
                 frames_tb = csim_frames(q.input_channels, (target.in_h, target.in_w), (target.in_h, target.in_w))
-            else:  # odd and non-square sizes, plus a real crop
-                frames_tb = csim_frames(q.input_channels, (23, 37), (17, 13)) + \
-                    [np.ascontiguousarray(frames[0][:, :48, :64])]
+            else:  # odd and non-square sizes, plus a real crop, none wider than the kernel's line buffers
+                mw = target.max_w
+                frames_tb = csim_frames(q.input_channels, (23, min(37, mw)), (17, min(13, mw))) + \
+                    [np.ascontiguousarray(frames[0][:, :48, :min(64, mw)])]
             vectors = [(f, golden.run(q, f)) for f in frames_tb]
             hls_files = hls_backend.render(q, fold, vectors, rate.depths)
             structure = hls_backend.check_structure(hls_files)

@@ -65,7 +65,10 @@ class Upscaler:
 
         if self.qgraph is None:
             return np.floor(float_reference(self.float_graph, x[None])[0] + 0.5).astype(np.uint8)
-        return run_tiled(self.qgraph, x[None])[0].astype(np.uint8)  # large images in tiles, the same output
+        import sys
+
+        # large images in tiles, the same output; a bar on a terminal
+        return run_tiled(self.qgraph, x[None], progress=sys.stderr.isatty())[0].astype(np.uint8)
 
 
 def resolve_scale(model_scale: int, scale: int | None) -> int:

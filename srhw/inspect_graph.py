@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from srhw import ir
+from srhw.errors import printable
 
 
 def lr_resolutions(graph: ir.Graph) -> dict[str, int]:
@@ -29,7 +30,7 @@ def macs_per_lr_pixel(graph: ir.Graph, nonzero_only: bool = False) -> int:
 def describe(graph: ir.Graph) -> str:
     chan: dict[str, int] = {graph.input: int(graph.inputs[0].shape[1])}
     res = lr_resolutions(graph)
-    lines = [f"model {graph.name}: input {graph.input} {list(graph.inputs[0].shape)} "
+    lines = [f"model {printable(graph.name)}: input {printable(graph.input)} {list(graph.inputs[0].shape)} "
              f"(layout {''.join(graph.boundary.input_layout)}), output {list(graph.outputs[0].shape)} "
              f"(layout {''.join(graph.boundary.output_layout)})",
              f"pixel boundary: input x {graph.boundary.input_scale:g}, output x {graph.boundary.output_scale:g}", "",
@@ -62,6 +63,6 @@ def describe(graph: ir.Graph) -> str:
         total_p += params
         total_m += macs
         lines.append(f"{i:>3}  {n.op_type:<13} {f'{cin}->{cout}':<10} {kernel:<8} {pads:<13} {act:<6} {params:>7} "
-                     f"{macs:>10}  {' '.join(n.name.split())!r}")
+                     f"{macs:>10}  '{printable(n.name)}'")
     lines.append(f"total: {total_p} parameters, {total_m} MACs per LR pixel")
     return "\n".join(lines)

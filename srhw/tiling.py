@@ -27,7 +27,7 @@ def halo(q: QGraph) -> int:
     return sum(max(l.weight.shape[2:]) for l in q.layers if isinstance(l, QConv)) + 1
 
 
-def run_tiled(q: QGraph, frame: np.ndarray, tile: int = TILE) -> np.ndarray:
+def run_tiled(q: QGraph, frame: np.ndarray, tile: int = TILE, progress: bool = False) -> np.ndarray:
     """golden.run(q, frame) for a uint8 frame [C, H, W], computed tile by tile when it is larger
     than a few tiles; the result is the same array."""
     if frame.ndim == 2:
@@ -40,14 +40,19 @@ def run_tiled(q: QGraph, frame: np.ndarray, tile: int = TILE) -> np.ndarray:
     probe = golden.run(q, np.zeros((c, n, n), np.uint8))
     out_h, out_w = s * h - (s * n - probe.shape[1]), s * w - (s * n - probe.shape[2])
     out = np.empty((probe.shape[0], out_h, out_w), np.uint8)
+    from tqdm import tqdm
+
+    bar = tqdm(total=-(-h // tile) * -(-w // tile), desc="tiles", unit="tile", leave=False, disable=not progress)
     for y0 in range(0, h, tile):
         y1, ty0 = min(h, y0 + tile), max(0, y0 - r)
         ty1 = min(h, y1 + r)
         oy0, oy1 = s * y0, min(s * y1, out_h)
         for x0 in range(0, w, tile):
+            bar.update()
             x1, tx0 = min(w, x0 + tile), max(0, x0 - r)
             tx1 = min(w, x1 + r)
             ox0, ox1 = s * x0, min(s * x1, out_w)
             t = golden.run(q, np.ascontiguousarray(frame[:, ty0:ty1, tx0:tx1]))
             out[:, oy0:oy1, ox0:ox1] = t[:, oy0 - s * ty0: oy1 - s * ty0, ox0 - s * tx0: ox1 - s * tx0]
+    bar.close()
     return out

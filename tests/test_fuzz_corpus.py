@@ -239,3 +239,19 @@ def test_corpus_size_and_tally():
     n = len(CASES) + len(FILE_CASES) + len(BAD_ARGS)
     assert n >= 150, n
     print(f"\nfuzz corpus: {n} cases; this run: {TALLY}")
+
+
+def test_inspect_prints_hostile_names_on_one_line(tmp_path):
+    m = base()
+    m.graph.node[2].name = "a\nb [exec rm]"
+    m.graph.name = "g\rx"
+    path = tmp_path / "m.onnx"
+    path.write_bytes(m.SerializeToString())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            main(["inspect", str(path)])
+        except SystemExit as e:
+            assert e.code in (0, None)
+    text = out.getvalue()
+    assert "a\\nb [exec rm]" in text and "model g\\rx:" in text and "\r" not in text

@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         from srhw.sim import print_summary, run_sim, sessions_for_size
 
         sessions = sessions_for_size(args.size) if args.size else None
-        r = run_sim(args.out, args.rtl_dir, args.top, sessions=sessions, waves=args.waves)
+        r = run_sim(args.out, args.rtl_dir, args.top, sessions=sessions, waves=args.waves, progress=True)
         print_summary(r)
         return 0 if r["failed"] == 0 else 1
     if args.command == "synth":

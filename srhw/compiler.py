@@ -196,7 +196,7 @@ def quantize_model(path: Path, *, bits: int, wbits: int | None, abits: int | Non
     refs = [np.clip(y, 0.0, 255.0) for y in kept[graph.output]]  # = float_reference(graph, frame)
     candidates = METHODS if method == "auto" else (method,)
     scored = {}
-    for m in candidates:
+    for m in tqdm(candidates, desc="quantizing", unit="method", disable=not progress, leave=False):
         q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=weight_granularity,
                      weight_rounding=weight_rounding, zero_points=zero_points, float_in=float_in)
         scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)

@@ -155,7 +155,7 @@ def model_of(ir_path: Path, rtl_cfg: dict, interface: dict, session: dict) -> di
 def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | None = None,
             sessions: list[dict] | None = None, reset_size: tuple[int, int] | None = (8, 10),
             malformed_size: tuple[int, int] | None = (6, 9),
-            build_dir: str | Path | None = None, waves: bool = False) -> dict:
+            build_dir: str | Path | None = None, waves: bool = False, progress: bool = False) -> dict:
     out = Path(out_dir).resolve()
     iface_path = out / "interface.json"
     if not iface_path.is_file() or not (out / "ir.json").is_file():
@@ -184,6 +184,10 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
            "malformed_session": {"size": list(malformed_size)} if malformed_size is not None else None}
     (build / "sim_config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
 
+    if progress:
+        print(f"srhw sim: building {top} with Verilator (log {build / 'build.log'}), then {len(sessions)} session(s) "
+              f"and the reset and framing tests (log {build / 'sim.log'}); a 1080p60 design takes minutes",
+              file=sys.stderr, flush=True)
     n_tests, n_failed, build_s, sim_s = run_cocotb(
         "verilator", sources, top, "srhw_tb", sim_dir(), build, waves=waves,
         build_args=VERILATOR_FLAGS + (["--trace"] if waves else []),

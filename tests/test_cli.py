@@ -99,6 +99,7 @@ REFUSALS = {  # case: (output path, model, working directory, what the error say
     "file": ("work/notes.txt", "work/model.onnx", "run", "is a file"),
     "under_a_file": ("work/notes.txt/o", "work/model.onnx", "run", "is a file"),
     "home": ("home", "work/model.onnx", "run", "home directory"),
+    "root": ("/", "work/model.onnx", "run", "is or holds"),
 }
 
 

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 OPSET_RANGE = (11, 20)
 FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64"}
 MAX_INITIALIZER_ELEMENTS = 2**27  # 134M values, three times EDSR's 43M parameters
+MAX_DIMENSION = 65535  # a static input dimension; the kernels count rows and columns in 16 bits
 MAX_MAGNITUDE = 1e9  # weights and constants of a model of 8-bit pixels lie far inside this
 MIN_MAGNITUDE = 1e-30  # non-zero values below this (float32 subnormals) read as zero
 
@@ -438,9 +439,10 @@ def import_onnx(model_or_path) -> ir.Graph:
         elem = vi.type.tensor_type.elem_type
         if elem not in FLOAT_TYPES:
             problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has element type {elem}; supported: float"))
-        if any(isinstance(d, int) and d < 1 for d in _dims(vi)):
+        if any(isinstance(d, int) and not 1 <= d <= MAX_DIMENSION for d in _dims(vi)):
             problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has shape {list(_dims(vi))}; every "
-                                        f"dimension must be >= 1 or symbolic"))
+                                        f"dimension must be 1..{MAX_DIMENSION} (the hardware's 16-bit frame "
+                                        f"counters) or symbolic"))
         if len(_dims(vi)) != 4:
             problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has rank {len(_dims(vi))} "
                                         f"(shape {list(_dims(vi))}); supported: rank 4, NCHW or NHWC with batch 1"))

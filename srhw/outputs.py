@@ -28,15 +28,29 @@ def _holds(outer: Path, inner: Path) -> bool:
     return inner == outer or outer in inner.parents
 
 
+def _named(out: str | Path, flag: str, what: str) -> Path:
+    """`out` as a path: not empty, not a symbolic link (srhw replaces outputs as a whole)."""
+    if str(out).strip() == "":
+        raise UsageError(f"{flag}: the output path is empty; name a {what}")
+    path = Path(out)
+    if path.is_symlink():
+        raise UsageError(f"{flag} '{path}' is a symbolic link (to '{os.readlink(path)}'); srhw replaces the {what} as "
+                         f"a whole and will not write through a link: name the {what} itself")
+    return path
+
+
+def _creatable_under(full: Path, path: Path, flag: str) -> None:
+    parent = next(p for p in full.parents if p.exists())  # the nearest existing ancestor
+    if not parent.is_dir():
+        raise UsageError(f"{flag} '{path}': '{parent}' is a file, so nothing can be created under it")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} '{path}': '{parent}' is not writable")
+
+
 def check_output_dir(out: str | Path, force: bool, inputs: tuple[str | Path, ...] = (), flag: str = "-o") -> Path:
     """The output directory `out` if srhw may write it (see the module's rules), else a UsageError
     that says why. Run before any work starts, and again just before the swap."""
-    if str(out).strip() == "":
-        raise UsageError(f"{flag}: the output path is empty; name a directory")
-    path = Path(out)
-    if path.is_symlink():
-        raise UsageError(f"{flag} '{path}' is a symbolic link (to '{os.readlink(path)}'); srhw replaces directories "
-                         f"as a whole and will not write through a link: name the directory itself")
+    path = _named(out, flag, "directory")
     full = path.resolve()
     try:
         home = Path.home()
@@ -52,11 +66,7 @@ def check_output_dir(out: str | Path, force: bool, inputs: tuple[str | Path, ...
             raise UsageError(f"{flag} '{path}' holds the input '{i}'; name another output directory")
     if path.exists() and not path.is_dir():
         raise UsageError(f"{flag} '{path}' is a file, not a directory; name a new directory")
-    parent = next(p for p in full.parents if p.exists())  # the nearest existing ancestor
-    if not parent.is_dir():
-        raise UsageError(f"{flag} '{path}': '{parent}' is a file, so no directory can be created under it")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} '{path}': '{parent}' is not writable")
+    _creatable_under(full, path, flag)
     if path.is_dir() and any(path.iterdir()):
         if not (path / MARKER).is_file():
             raise UsageError(f"{flag} '{path}' is not empty and srhw did not write it (no {MARKER} in it); --force "
@@ -108,23 +118,14 @@ def check_output_file(out: str | Path, flag: str = "-o", inputs: tuple[str | Pat
     """The output file `out` if srhw may write it: a non-empty path that is not a directory, not a
     symbolic link and not one of the command's inputs, under a directory that exists or can be
     created. Run before any work starts."""
-    if str(out).strip() == "":
-        raise UsageError(f"{flag}: the output path is empty; name a file")
-    path = Path(out)
-    if path.is_symlink():
-        raise UsageError(f"{flag} '{path}' is a symbolic link; srhw replaces the file as a whole and will not write "
-                         f"through a link: name the file itself")
+    path = _named(out, flag, "file")
     if path.is_dir():
         raise UsageError(f"{flag} '{path}' is a directory; name a file")
     full = path.resolve()
     for i in inputs:
         if i is not None and Path(i).resolve() == full:
             raise UsageError(f"{flag} '{path}' is also an input of this command; name another output file")
-    parent = next(p for p in full.parents if p.exists())
-    if not parent.is_dir():
-        raise UsageError(f"{flag} '{path}': '{parent}' is a file, so no file can be created under it")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} '{path}': '{parent}' is not writable")
+    _creatable_under(full, path, flag)
     return full
 
 

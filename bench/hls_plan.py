@@ -144,6 +144,13 @@ def table(res: dict) -> str:
                          f"carry {chains} bits, {p['dsp_stages']} DSP ({p['part']}) | {y['dsp_without_output_register']} "
                          f"| {y['seconds']} ({y['yosys']}) |")
         lines += ["", "Target: at most 6 LUT levels between registers, no DSP without its output register."]
+    unsyn = {n: max(m for _, _, m in d["stages"]) for n, d in rtl.items() if "synth" not in d}
+    if unsyn:
+        lines += ["", "Not synthesised in this run: " + ", ".join(f"{n} (largest stage {m} multipliers)"
+                                                               for n, m in unsyn.items())
+                  + ". Yosys holds a stage's flattened netlist in memory and its time grows with it (the "
+                  "synthesised parts' seconds above); a stage of several thousand multipliers is beyond a 2-core, "
+                  "23 GB machine."]
     return "\n".join(lines) + "\n"
 
 

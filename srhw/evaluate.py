@@ -60,12 +60,15 @@ class Upscaler:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """The model on its own input (the LR image, or its bicubic upscale when pre_upscale)."""
+        import sys
+
         from srhw.compiler import float_reference
-        from srhw.tiling import run_tiled
+        from srhw.tiling import float_halo, run_tiled, tiled
 
         if self.qgraph is None:
-            return np.floor(float_reference(self.float_graph, x[None])[0] + 0.5).astype(np.uint8)
-        import sys
+            y = tiled(lambda f: float_reference(self.float_graph, f), x[None], self.model_scale,
+                      float_halo(self.float_graph), progress=sys.stderr.isatty())
+            return np.floor(y[0] + 0.5).astype(np.uint8)
 
         # large images in tiles, the same output; a bar on a terminal
         return run_tiled(self.qgraph, x[None], progress=sys.stderr.isatty())[0].astype(np.uint8)

@@ -341,3 +341,10 @@ def test_tiled_run_equals_the_whole_frame(name, size, shared_quantization):
     tiled = run_tiled(q, frame, tile=16)
     assert halo(q) < min(size) and tiled.shape == whole.shape
     np.testing.assert_array_equal(tiled, whole)
+    # the float model through the same tiler: the same values up to float rounding
+    from srhw.tiling import float_halo, tiled as tiled_run
+
+    r = srhw.compile(name, hls=False, progress=False)
+    f_whole = float_reference(r.float_graph, frame)
+    f_tiled = tiled_run(lambda f: float_reference(r.float_graph, f), frame, q.scale, float_halo(r.float_graph), 16)
+    assert f_tiled.shape == f_whole.shape and np.abs(f_tiled - f_whole).max() < 1e-9

@@ -82,8 +82,9 @@ module srhw_conv_sched #(
     // adder of it lies on a path of the pipeline. The walk's positions per frame are a 16 x 16
     // product of registered factors with two registers after it (one DSP48 with its M and P
     // registers; 32-bit factors would split it over several DSPs summed in the fabric)
-    reg [15:0] wp_last, y_end, x_end, walk_rows, walk_cols;
-    reg [31:0] positions_m, positions;
+    reg [15:0] wp_last, y_end, x_end, walk_rows, walk_cols, y_end_m1, x_end_m1;
+    reg [31:0] positions_m, positions, positions_m1;
+    reg positions_nz;
     always @(posedge clk) begin
         wp_last <= w + PAD_L + PAD_R - 1;
         y_end <= PAD_T + h;                  // the first row below the image
@@ -92,6 +93,10 @@ module srhw_conv_sched #(
         walk_cols <= w + (PAD_L + PAD_R);
         positions_m <= walk_rows * walk_cols;
         positions <= positions_m;
+        y_end_m1 <= PAD_T + h - 1;
+        x_end_m1 <= PAD_L + w - 1;
+        positions_m1 <= positions_m - 1;
+        positions_nz <= positions_m != 0;
     end
 
     // ================================================================ MAC side
@@ -106,11 +111,16 @@ module srhw_conv_sched #(
     wire push = v_d[LS] && end_d[LS];
     wire en = !push || sums_room;        // the MAC pipeline advances
 
+    // The read side's position flags are registers, each computed a cycle ahead from the walk's
+    // candidate next values (the same position, the next one, the frame's first): the comparisons
+    // of ry, rx and rpos with the frame geometry stay off the path through `adv`, which enables
+    // every register of the read side (7 LUT levels from ry to rbase when they were on it).
+    reg y_ok, x_ok, pos_ok, rbase_zero;  // ry and rx inside the image; rpos a real position; rbase == 0
     wire rd_slot = reading && k < P;
-    wire rd_real = rd_slot && rpos < positions;
-    wire in_image = ry >= PAD_T && ry < y_end && rx >= PAD_L && rx < x_end;
+    wire rd_real = rd_slot && pos_ok;
+    wire in_image = y_ok && x_ok;
     wire need_in = rd_real && in_image;
-    wire at_start = reading && rbase == 0 && k == 0;     // a frame begins with its first pixel
+    wire at_start = reading && rbase_zero && k == 0;     // a frame begins with its first pixel
     wire adv = en && (!(need_in || at_start) || s_valid);
     assign s_ready = en && need_in;
 
@@ -144,11 +154,30 @@ module srhw_conv_sched #(
             computing <= 0;
             reading <= 1;
             rbase <= 0;
+            rbase_zero <= 1;
             rpos <= 0;
             rx <= 0;
             ry <= Y0[15:0];
         end
     endtask
+
+    // v + 1 < end is v < end - 1 (end - 1 a geometry register; end >= 1 where it is used)
+    wire y_ok_same = ry >= PAD_T && ry < y_end;
+    wire y_ok_inc = ry + 1 >= PAD_T && y_end != 0 && ry < y_end_m1;
+    wire y_ok_first = Y0 >= PAD_T && Y0 < y_end;
+    wire x_ok_same = rx >= PAD_L && rx < x_end;
+    wire x_ok_next = rx_last ? PAD_L == 0 && x_end != 0 : rx + 1 >= PAD_L && x_end != 0 && rx < x_end_m1;
+    wire x_ok_first = PAD_L == 0 && x_end != 0;
+    wire pos_ok_same = rpos < positions;
+    wire pos_ok_inc = positions_nz && rpos < positions_m1;
+    wire pos_ok_first = positions_nz;
+    wire restart = !rst_n || (adv && slot_end && !reading);  // frame_start below
+    wire walk = adv && rd_slot;                               // the walk moves to its next position
+    always @(posedge clk) begin
+        y_ok <= restart ? y_ok_first : walk && rx_last ? y_ok_inc : y_ok_same;
+        x_ok <= restart ? x_ok_first : walk ? x_ok_next : x_ok_same;
+        pos_ok <= restart ? pos_ok_first : walk ? pos_ok_inc : pos_ok_same;
+    end
 
     integer q, c, u, v;
     always @(posedge clk) begin
@@ -182,6 +211,7 @@ module srhw_conv_sched #(
                     computing <= 1;
                     reading <= rbase_next < positions;
                     rbase <= rbase_next;
+                    rbase_zero <= 0;
                 end
             end
         end

@@ -109,7 +109,7 @@ def headline(results: Path) -> list[str]:
     h = load("hls_plan")
     if h:
         for name, d in h["plans"].items():
-            line = (f"- {name} at 1080p60 -> 4K, 300 MHz: {d['multipliers']} multipliers, "
+            line = (f"- {name}, 1080p60 in, 300 MHz: {d['multipliers']} multipliers, "
                     f"{d['multipliers_over_bound']:.3f}x the bound, {d.get('fifo_bits', '?')} FIFO bits, modelled "
                     f"{d.get('modelled_fps', '?')} fps")
             if "rtl" in d:

@@ -149,8 +149,9 @@ def table(res: dict) -> str:
         lines += ["", "Not synthesised in this run: " + ", ".join(f"{n} (largest stage {m} multipliers)"
                                                                for n, m in unsyn.items())
                   + ". Yosys holds a stage's flattened netlist in memory and its time grows with it (the "
-                  "synthesised parts' seconds above); a stage of several thousand multipliers is beyond a 2-core, "
-                  "23 GB machine."]
+                  "synthesised parts' seconds above): a stage of several thousand multipliers is beyond a 2-core, "
+                  "23 GB machine, and smaller ones take an hour or more each there "
+                  "(`python bench/hls_plan.py --models NAME --synth-only --merge` adds a row)."]
     return "\n".join(lines) + "\n"
 
 

@@ -50,23 +50,14 @@ def _source_digest() -> str:
     return h.hexdigest()
 
 
-def cache_key(model_path: Path, bits: int, calib) -> str:
-    from srhw.compiler import upscales
-    from srhw.frontend import import_onnx
+def cache_key(model_path: Path, bits: int, calib_folder: Path) -> str:
     from srhw.imaging import list_images
-    from srhw.passes import pipeline, run_pipeline
-    from srhw.resources import calib_dir
 
     h = hashlib.sha256(f"srhw-design {FORMAT} bits {bits}\n".encode())
     h.update(_source_digest().encode())
     h.update(Path(model_path).read_bytes())
-    if calib is None:
-        graph = run_pipeline(import_onnx(model_path), pipeline("auto", "auto"))  # type: ignore[arg-type]
-        folder = calib_dir(upscales(graph))
-    else:
-        folder = Path(calib)
-    if folder.is_dir():
-        for p in list_images(folder):
+    if calib_folder.is_dir():
+        for p in list_images(calib_folder):
             h.update(p.name.encode())
             h.update(p.read_bytes())
     return h.hexdigest()[:32]
@@ -75,20 +66,23 @@ def cache_key(model_path: Path, bits: int, calib) -> str:
 def design(model, bits: int, calib=None, use_cache: bool = True) -> Design:
     """The W{bits}A{bits} design of `model` (an ONNX file, a zoo name or a compiled directory)."""
     import srhw
-    from srhw.compiler import resolve_model
+    from srhw.compiler import resolve_model, upscales
     from srhw.frontend import import_onnx
     from srhw.outputs import write_file
     from srhw.passes import pipeline, run_pipeline
+    from srhw.resources import calib_dir
 
     if is_compiled_dir(model):
         return Design(srhw.load_ir(model), None, "compiled directory")
     path = resolve_model(model)
-    entry = cache_dir() / f"{cache_key(path, bits, calib)}.json" if use_cache and path.is_file() else None
+    entry = None
+    if use_cache and path.is_file():
+        graph = run_pipeline(import_onnx(path), pipeline("auto", "auto"))  # type: ignore[arg-type]
+        folder = calib_dir(upscales(graph)) if calib is None else Path(calib)
+        entry = cache_dir() / f"{cache_key(path, bits, folder)}.json"
     if entry is not None and entry.is_file():
         try:
-            q = from_json(entry.read_text(encoding="utf-8"))
-            graph = run_pipeline(import_onnx(path), pipeline("auto", "auto"))  # type: ignore[arg-type]
-            return Design(q, graph, "cache")
+            return Design(from_json(entry.read_text(encoding="utf-8")), graph, "cache")
         except (SrhwError, ValueError, KeyError, OSError):
             pass  # a damaged entry: compile again and replace it
     r = srhw.compile(model, bits=bits, calib=calib, progress=False, hls=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from srhw.compiler import _check_bits
 from srhw.errors import UsageError
 from srhw.evaluate import Upscaler, resolve_scale
 from srhw.imaging import read_image, rgb_to_ycbcr
@@ -25,11 +26,6 @@ def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
 
 def _to_u8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
-
-
-def load_image(path: Path) -> tuple[np.ndarray, bool]:
-    """(uint8 [H, W, 3] RGB or [H, W] gray, is_gray): srhw.imaging.read_image."""
-    return read_image(path)
 
 
 class SplitImage:
@@ -68,17 +64,13 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
 
     from srhw.designs import Design, design, is_compiled_dir
 
-    if bits is not None:
-        from srhw.compiler import BITS_RANGE
-
-        if not BITS_RANGE[0] <= bits <= BITS_RANGE[1]:
-            raise UsageError(f"--bits must be an integer in {BITS_RANGE[0]}..{BITS_RANGE[1]}, not {bits}")
+    _check_bits("--bits", bits)
     check_image_output(dst, "-o", (src, hr))
     if compare is not None:
         check_image_output(compare, "--compare", (src, hr, dst))
     dst = Path(dst)
-    img, gray = load_image(Path(src))
-    h_img = load_image(Path(hr))[0] if compare is not None and hr is not None else None
+    img, gray = read_image(src)
+    h_img = read_image(hr)[0] if compare is not None and hr is not None else None
     compiled = model.float_graph is None if isinstance(model, Design) else is_compiled_dir(model)
     if compiled and (use_float or compare is not None or calib is not None):
         raise UsageError(f"'{model}' is a compiled design: it holds the quantized model only, so --float, --compare "
@@ -148,8 +140,7 @@ def upscale_all(model, sources: list, out_dir, bits: int | None = None, scale: i
     if dup:
         raise UsageError(f"two inputs would both be written as {dup[0]}; upscale them into separate folders")
     check_output_dir(out_dir, force, tuple(files))
-    if bits is not None and not 4 <= bits <= 16:
-        raise UsageError(f"--bits must be an integer in 4..16, not {bits}")
+    _check_bits("--bits", bits)
     if is_compiled_dir(model) and (use_float or calib is not None):
         raise UsageError(f"'{model}' is a compiled design: it holds the quantized model only, so --float and "
                          f"--calib need the ONNX model or zoo name instead")

@@ -29,8 +29,8 @@ _QUANTIZED: dict = {}
 def shared_quantization(monkeypatch):
     """srhw.compile quantizes a model once per test session for the same arguments, in the tests
     that ask for this (the pins, and the shipped models' C and RTL simulations, which compile the
-    same fifteen models at W8A8): each still gets the real quantizer's result of this session's
-    code. The quantizer's determinism is tested on fresh runs elsewhere
+    same fifteen models at W8A8): each still gets the real quantizer's result of the code under
+    test. The quantizer's determinism is tested on fresh runs elsewhere
     (test_generation_is_deterministic), and a test that needs its own objects (new onnxruntime
     sessions, say) does not ask for this fixture."""
     from srhw import compiler

@@ -26,15 +26,20 @@ def _quantized(exported, name, bits, method="max", extra_frames=(), zero_points=
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("bits", [4, 8, 12, 16])
-@pytest.mark.parametrize("engine", ["numpy", "mlas"])
+@pytest.mark.parametrize("engine", ["numpy", "mlas", "reference"])
 def test_golden_equals_naive_reference(exported, name, bits, engine):
+    """Both engines and the int64 reference against the per-pixel Python-integer reading of
+    docs/arithmetic.md."""
     _graph, q = _quantized(exported, name, bits)
     doc = json.loads(to_json(q))
     c = q.input_channels
     h, w = (13, 14) if name == "srcnn" else (5, 7)
     for frame in (pixels(c, h, w, seed=9), np.full((c, h, w), 255, np.uint8),
                   (np.indices((c, h, w)).sum(0) % 2 * 255).astype(np.uint8)):
-        got = golden.run(q, frame, keep_all=True, engine=engine)[q.output]
+        if engine == "reference":
+            got = golden.reference.run(q, frame, keep_all=True)[q.output]
+        else:
+            got = golden.run(q, frame, keep_all=True, engine=engine)[q.output]
         want = reference_int.run(doc, frame)
         assert got.shape == want.shape
         assert np.array_equal(got, want), f"{np.count_nonzero(got != want)} codes differ"
@@ -83,13 +88,10 @@ def test_frame_validation(exported):
         golden.run(q, np.zeros((1, 8, 8), np.uint8), engine="blas")
 
 
-def _int64_path(q, frame, monkeypatch):
-    """Every value's codes by the plain int64 route: the exactness limits lowered, so that no
-    layer runs on floats."""
-    with monkeypatch.context() as m:
-        m.setattr(golden, "F32_EXACT", 0)
-        m.setattr(golden, "F64_EXACT", 0)
-        return golden.run(q, frame, keep_all=True)
+def _int64_path(q, frame):
+    """Every value's codes by srhw.golden.reference: docs/arithmetic.md in int64, no float
+    arithmetic, no threads."""
+    return golden.reference.run(q, frame, keep_all=True)
 
 
 def _assert_same_codes(got: dict, want: dict) -> None:
@@ -101,13 +103,13 @@ def _assert_same_codes(got: dict, want: dict) -> None:
 
 @pytest.mark.parametrize("name,zero_points", [("fsrcnn_steep", False), ("fsrcnn_steep", True), ("espcn_x3", False),
                                               ("residual_rgb", False)])
-def test_fast_float_path_equals_the_int64_path(exported, name, zero_points, monkeypatch):
-    """The exact-float execution and the plain int64 execution agree (forced by lowering the
-    exactness limits so that every layer takes the int64 route), with zero points too."""
+def test_fast_float_path_equals_the_int64_path(exported, name, zero_points):
+    """The exact-float execution and the int64 reference (srhw.golden.reference) agree, with
+    zero points too."""
     _graph, q = _quantized(exported, name, 8, zero_points=zero_points)
     assert any(l.out_zero is not None for l in q.layers) == zero_points
     frame = pixels(q.input_channels, 33, 18, seed=2)
-    _assert_same_codes({"float": golden.run(q, frame, keep_all=True)}, _int64_path(q, frame, monkeypatch))
+    _assert_same_codes({"float": golden.run(q, frame, keep_all=True)}, _int64_path(q, frame))
 
 
 @pytest.mark.parametrize("name", ["espcn_x2", "fsrcnn_x3", "srcnn_915_x2"])
@@ -121,27 +123,27 @@ def test_engines_agree_with_the_int64_path_on_zoo_models(name, monkeypatch, shar
 
     q = srhw.compile(resolve_model(name), bits=8, progress=False, hls=False).qgraph
     frame = pixels(1, 37, 53, seed=5)
-    monkeypatch.setattr(golden, "CHUNK_COLUMNS", 500)  # several row chunks, the last one partial
+    monkeypatch.setattr(golden.threads, "CHUNK_COLUMNS", 500)  # several row chunks, the last one partial
     _assert_same_codes({e: golden.run(q, frame, keep_all=True, engine=e) for e in golden.ENGINES},
-                       _int64_path(q, frame, monkeypatch))
+                       _int64_path(q, frame))
 
 
 def test_pooled_buffers_never_leak_between_frames_threads_or_callers(exported, monkeypatch):
-    """run() reuses its buffers from frame to frame (srhw.golden._Buffers): frames of other sizes,
+    """run() reuses its buffers from frame to frame (srhw.golden.buffers): frames of other sizes,
     two models in turn, two threads at once and layers executed on their own all get the codes
     of unpooled execution, and nothing a caller holds is overwritten later."""
     from concurrent.futures import ThreadPoolExecutor
 
-    monkeypatch.setattr(golden, "CHUNK_COLUMNS", 300)   # several row chunks per layer
+    monkeypatch.setattr(golden.threads, "CHUNK_COLUMNS", 300)   # several row chunks per layer
     models = [_quantized(exported, name, 8)[1] for name in ("espcn_x3", "fsrcnn_x2")]
     frames = [pixels(1, 37, 53, seed=1), pixels(1, 20, 11, seed=2), pixels(1, 41, 29, seed=3)]
     golden.release_buffers()
     with monkeypatch.context() as m:
-        m.setattr(golden, "POOL_BYTES", 0)                   # every array fresh
+        m.setattr(golden.buffers, "POOL_BYTES", 0)                   # every array fresh
         want = [[golden.run(q, f, keep_all=True) for f in frames] for q in models]
-    assert golden._pool().bytes == 0
+    assert golden.buffers.local_buffers().bytes == 0
     kept = golden.run(models[0], frames[0], keep_all=True)
-    assert golden._pool().bytes > 0                          # the pool is in use
+    assert golden.buffers.local_buffers().bytes > 0                          # the pool is in use
     for q, wants in zip(models, want):
         for f, w in zip(frames, wants):
             got = golden.run(q, f, keep_all=True)
@@ -174,16 +176,16 @@ def test_blocked_layout_between_mlas_convs(monkeypatch):
 
     q = srhw.compile(resolve_model("espcn_x2"), bits=8, progress=False, hls=False).qgraph
     if platform.machine() in ("x86_64", "AMD64"):
-        assert golden._nchwc_block() in (8, 16)
-        assert golden._blocked_values(q, "auto") == {q.layers[0].output}
+        assert golden.mlas.nchwc_block() in (8, 16)
+        assert golden.mlas.blocked_values(q, "auto") == {q.layers[0].output}
     frame = pixels(1, 29, 61, seed=7)
-    monkeypatch.setattr(golden, "CHUNK_COLUMNS", 700)
+    monkeypatch.setattr(golden.threads, "CHUNK_COLUMNS", 700)
     got = {"blocked": golden.run(q, frame, keep_all=True)}
     with monkeypatch.context() as m:
-        m.setattr(golden, "_blocked_values", lambda g, engine: frozenset())
+        m.setattr(golden.mlas, "blocked_values", lambda g, engine: frozenset())
         got["plain"] = golden.run(q, frame, keep_all=True)
     q2 = srhw.compile(resolve_model("espcn_x2"), bits=8, progress=False, hls=False).qgraph  # fresh sessions
-    real = golden._without_reorders
+    real = golden.mlas._without_reorders
 
     def no_blocked_input(model, blocked_input, blocked_output):
         if blocked_input:
@@ -191,12 +193,12 @@ def test_blocked_layout_between_mlas_convs(monkeypatch):
         return real(model, blocked_input, blocked_output)
 
     with monkeypatch.context() as m:
-        m.setattr(golden, "_without_reorders", no_blocked_input)
+        m.setattr(golden.mlas, "_without_reorders", no_blocked_input)
         got["unblocked by the reader"] = golden.run(q2, frame, keep_all=True)
-    _assert_same_codes(got, _int64_path(q, frame, monkeypatch))
+    _assert_same_codes(got, _int64_path(q, frame))
 
 
-def test_layers_executed_alone_return_arrays_of_their_own(exported, monkeypatch):
+def test_layers_executed_alone_return_arrays_of_their_own(exported):
     """golden.execute outside run() (as the quantizer calls it, frame after frame) never hands
     back a buffer that a later call reuses: every layer of a residual model, and its Add with a
     PReLU epilogue (whose float path works in per-thread scratch), executed on one frame and then
@@ -216,15 +218,13 @@ def test_layers_executed_alone_return_arrays_of_their_own(exported, monkeypatch)
         kept = first.copy()
         golden.execute(layer, *args[1])
         assert np.array_equal(first, kept), layer.name
-        with monkeypatch.context() as m:
-            m.setattr(golden, "F32_EXACT", 0)
-            m.setattr(golden, "F64_EXACT", 0)
-            assert np.array_equal(first, golden.execute(layer, *args[0])), layer.name
+        want = golden.reference.execute(layer, *[a.astype(np.int64) for a in args[0]])
+        assert np.array_equal(first, want), layer.name
 
 
 def test_prelu_in_float32_where_only_saturating_products_are_inexact():
     """PReLU's negative branch runs in float32 when its products can exceed 2^24 units but every
-    unsaturated result cannot (golden._exact_where_unsaturated). Against the int64 route of
+    unsaturated result cannot (golden.requant.exact_where_unsaturated). Against the int64 route of
     docs/arithmetic.md, on accumulators over the whole certified range and dense around the
     points where the negative branch crosses the saturation thresholds, with zero points,
     negative slopes and slopes above one."""
@@ -238,7 +238,7 @@ def test_prelu_in_float32_where_only_saturating_products_are_inexact():
     acc_frac, out_frac = np.array([7, 6, 8, 5, 7, 4]), np.zeros(cout, np.int64)   # shifts as in FSRCNN
     zero = np.array([-100, 37, 0, 90, -128, 5])
     act = QAct(kind="prelu", slope=slope, slope_fmt=slope_fmt)
-    rq = golden._Requant(acc_frac, act, out_fmt, out_frac, bound, np.float32, zero)
+    rq = golden.requant.Requant(acc_frac, act, out_fmt, out_frac, bound, np.float32, zero)
     s2 = acc_frac + slope_fmt.frac
     assert golden.exact_dtype(bound * int(np.abs(slope).max())) is np.float64   # the whole-range bound does not fit
     assert rq.neg_dtype is np.float32                                          # the unsaturated range does
@@ -255,16 +255,16 @@ def test_prelu_in_float32_where_only_saturating_products_are_inexact():
     z = ((acc + rq.half) * np.ldexp(1.0, -s)).astype(np.float32)   # as the scaled conv gives it
     assert np.array_equal(z.astype(np.float64) * np.ldexp(1.0, s) - rq.half, acc)   # z is exact
     got = rq(z)
-    want = golden.epilogue(acc, acc_frac, act, out_fmt, out_frac, zero)
+    want = golden.reference.epilogue(acc, acc_frac, act, out_fmt, out_frac, zero)
     assert np.array_equal(got.astype(np.int64), want)
     assert (want == out_fmt.lo).any() and (want == out_fmt.hi).any() and ((want > out_fmt.lo) & (want < out_fmt.hi)).mean() > 0.1
 
     # where the unsaturated range itself outgrows float32, the branch goes back to float64
-    wide = golden._Requant(acc_frac + 9, act, out_fmt, out_frac, bound, np.float32, zero)
+    wide = golden.requant.Requant(acc_frac + 9, act, out_fmt, out_frac, bound, np.float32, zero)
     assert wide.neg_dtype is np.float64
     acc[:, 100_400: 103_405] = _near_integer_branch(slope, acc_frac - out_frac + 9 + slope_fmt.frac, bound)
     wide_z = ((acc + wide.half) * np.ldexp(1.0, -(s + 9))).astype(np.float32)
-    want = golden.epilogue(acc, acc_frac + 9, act, out_fmt, out_frac, zero)
+    want = golden.reference.epilogue(acc, acc_frac + 9, act, out_fmt, out_frac, zero)
     assert np.array_equal(wide(wide_z).astype(np.int64), want)
     wide.neg_dtype, wide.k, wide.d = np.float32, wide.k.astype(np.float32), wide.d.astype(np.float32)
     assert not np.array_equal(wide(wide_z).astype(np.int64), want)   # float32 there would be wrong: the check matters
@@ -308,7 +308,7 @@ def test_tanh_table_extended_over_the_certified_range():
     acc_frac = np.array([15, 16, 17, 18, 15])        # shifts 9-12 onto the table's grid, as in ESPCN
     s = (acc_frac - lut_fmt.frac).reshape(-1, 1)
     for bound, extended in ((373_258, True), ((1 << 23) - 1, False)):
-        rq = golden._Requant(acc_frac, act, out_fmt, np.zeros(5, np.int64), bound, np.float32)
+        rq = golden.requant.Requant(acc_frac, act, out_fmt, np.zeros(5, np.int64), bound, np.float32)
         assert (rq.extension is not None) is extended
         acc = rng.integers(-bound, bound + 1, (5, 60_000))
         acc[:, :2] = [-bound, bound]
@@ -318,7 +318,7 @@ def test_tanh_table_extended_over_the_certified_range():
                     (edge << int(s[c, 0])) + np.arange(-2000, 2000) * (1 << max(int(s[c, 0]) - 4, 0)), -bound, bound)
         z = ((acc + rq.pre_add) * np.ldexp(1.0, -s)).astype(np.float32)   # as the scaled conv gives it
         assert np.array_equal(z.astype(np.float64) * np.ldexp(1.0, s) - rq.pre_add, acc)   # z is exact
-        want = golden.epilogue(acc, acc_frac, act, out_fmt, np.zeros(5, np.int64))
+        want = golden.reference.epilogue(acc, acc_frac, act, out_fmt, np.zeros(5, np.int64))
         assert np.array_equal(rq(z).astype(np.int64), want)
         assert (want == lut[0]).any() and (want == lut[-1]).any()
         if extended:

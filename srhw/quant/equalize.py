@@ -52,7 +52,7 @@ def equalize_ranges(graph: ir.Graph, stats: dict[str, CalibrationStats], width: 
     weight_headroom: never let a_c push the producer's weight row over a power-of-two boundary
     (which would take a bit from its weight format). Nearest rounding needs that (and gptq-sparse,
     which keeps nearest rounding's grid); the dense GPTQ fit makes up for the coarser weights,
-    and there the activation's full format is worth more (docs/quantization.md, zero points)."""
+    and there the activation's full format is worth more (docs/quantization.md, range equalization)."""
     cons = graph.consumers()
     consts = {n.output: n.value for n in graph.nodes if isinstance(n, ir.Constant)}
     new_consts: dict[str, np.ndarray] = {}

@@ -1,7 +1,7 @@
 """Golden-model speed: bit-exact golden vs onnxruntime (float) on the same frame, same run,
 for each zoo architecture (FSRCNN, FSRCNN-s, ESPCN, SRCNN 9-1-5).
 
-Target (issues 2 and 6): a 256x256 LR frame in <= 1.5x onnxruntime's time, peak memory
+Target (golden speed): a 256x256 LR frame in <= 1.5x onnxruntime's time, peak memory
 <= 2 GB. Writes bench/results/golden_speed.{json,md}.
 
     python bench/golden_speed.py [--models fsrcnn_x2 ...] [--sizes 256 512] [--repeat 15]

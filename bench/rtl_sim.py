@@ -19,7 +19,6 @@ Writes bench/results/rtl_sim.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile

@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
                         f" | {'' if ref is None else ref} |")
     table = "\n".join([("PSNR dB / SSIM on Y (BT.601), modcrop, MATLAB bicubic LR, shave = scale. "
                        "Fixed point = the bit-exact golden model (what the hardware outputs)."), ""] + rows +
-                      ([f"", f"Re-measured after retraining: {', '.join(merged)}; the other "
+                      (["", f"Re-measured after retraining: {', '.join(merged)}; the other "
                         f"rows are from the full run of {res['full_run_date']}."] if merged else []) +
                       ["", "![PSNR versus bits](psnr_vs_bits.png)"])
     RESULTS.mkdir(parents=True, exist_ok=True)

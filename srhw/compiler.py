@@ -64,8 +64,6 @@ def load_frames(folder: Path | None, channels: int, upscaling: bool = True) -> l
     """Calibration frames as uint8 [C, H, W]: Y for one-channel models, RGB for three. Without a
     folder, the shipped set that matches the model's input: low-resolution frames for a model that
     upscales, smooth full-resolution crops for one fed a bicubic-upscaled frame."""
-    from PIL import Image
-
     d = calib_dir(upscaling) if folder is None else Path(folder)
     if not d.is_dir():
         raise UsageError(f"calibration directory '{d}' does not exist")

@@ -135,3 +135,37 @@ def product_bound(acc_bound: int, codes: np.ndarray) -> int:
 def rounding_bound(bound: int, shift: int) -> int:
     """The value the round-half-up shift by `shift` adds its half to: bound + 2^(shift - 1)."""
     return int(bound) + ((1 << (shift - 1)) if shift > 0 else 0)
+
+
+# ------------------------------------------------------------------ shape and slot rules
+def conv_growth(kh: int, kw: int, pads: tuple[int, int, int, int]) -> tuple[int, int]:
+    """(dh, dw): what a stride-1 convolution adds to a frame's height and width (negative: it
+    shrinks it), pads (top, left, bottom, right): out = in + pads - (k - 1)."""
+    t, l, b, r = pads
+    return t + b - kh + 1, l + r - kw + 1
+
+
+def conv_out_size(h: int, w: int, kh: int, kw: int, pads: tuple[int, int, int, int]) -> tuple[int, int]:
+    """The output height and width of a stride-1 convolution of an h x w frame."""
+    dh, dw = conv_growth(kh, kw, pads)
+    return h + dh, w + dw
+
+
+def epilogue_shift(acc_frac, act, out_frac):
+    """The requantizing shift of each channel's accumulator (docs/arithmetic.md, section 4): onto
+    the output's frac, or for tanh onto its table's index grid (`act.lut_fmt.frac`). Integer or
+    array, as acc_frac and out_frac are."""
+    return acc_frac - (act.lut_fmt.frac if act.kind == "tanh" else out_frac)
+
+
+def folded_multipliers(nonzero: np.ndarray, outputs_per_group: int) -> int:
+    """Multipliers of a conv folded into groups of `outputs_per_group` output channels that share
+    them: lane p of the group serves outputs p, p + PO, p + 2 PO, ...; a weight slot (lane, tap)
+    needs a multiplier when any of its outputs' weights there is non-zero. nonzero: [O, ...]
+    bool, the weight's non-zero mask (taps flattened or not)."""
+    po = outputs_per_group
+    slots = np.zeros((po,) + nonzero.shape[1:], dtype=bool)
+    for g in range(0, nonzero.shape[0], po):
+        block = nonzero[g: g + po]
+        slots[: block.shape[0]] |= block
+    return int(slots.sum())

@@ -10,6 +10,7 @@ from functools import singledispatch
 import numpy as np
 
 from srhw import ir
+from srhw.fixed import conv_out_size
 from srhw.ir import (Abs, Add, Affine, Binary, Cast, ClipAct, Clip, Concat, Constant, Conv, ConvTranspose,
                      Crop, DepthToSpace, Gather, Identity, LeakyRelu, Neg, PRelu, PReluAct, Relu, ReluAct,
                      Reshape, Shape, Slice, Squeeze, Tanh, TanhAct, Transpose, Unsqueeze)
@@ -213,7 +214,7 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, pads: tuple[int, 
     t, l, bo, r = pads
     xp = np.zeros((cin, h + t + bo, wd + l + r), dtype=dtype)
     xp[:, t: t + h, l: l + wd] = x[0]
-    oh, ow = h + t + bo - kh + 1, wd + l + r - kw + 1
+    oh, ow = conv_out_size(h, wd, kh, kw, pads)
     check_frame_size(h, wd, oh, ow)
     out = np.zeros((cout, oh * ow), dtype=dtype)
     wt = w.astype(dtype)

@@ -5,7 +5,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from srhw.fixed import Fmt, frac_for_range, quantize_real, saturate, shift_round, signed_width
+from srhw.fixed import (Fmt, epilogue_shift, folded_multipliers, frac_for_range, quantize_real, saturate, shift_round,
+                        signed_width)
 
 
 def test_shift_round_is_round_half_up_exhaustively():
@@ -84,3 +85,53 @@ def test_width_rules_against_brute_force():
     assert aligned_add_bound(a, fa, c, fc) == exhaust  # reached by both inputs at their lo
     assert product_bound(100, np.array([3, -9, 4])) == 900
     assert rounding_bound(100, 3) == 104 and rounding_bound(100, 0) == 100 and rounding_bound(100, -2) == 100
+
+
+# (h, w, kh, kw, pads (t, l, b, r)): padded, unpadded, asymmetric, 1x1, kernels wider than tall
+CONV_SHAPES = [(5, 7, 3, 3, (1, 1, 1, 1)), (5, 7, 3, 3, (0, 0, 0, 0)), (9, 4, 5, 1, (2, 0, 1, 0)),
+               (6, 6, 1, 1, (0, 0, 0, 0)), (3, 11, 2, 5, (0, 2, 1, 1)), (16, 9, 9, 9, (4, 4, 4, 4)),
+               (12, 13, 9, 9, (0, 0, 0, 0)), (4, 4, 4, 4, (3, 0, 0, 3))]
+
+
+@pytest.mark.parametrize("h,w,kh,kw,pads", CONV_SHAPES)
+def test_conv_sizes_against_onnxruntime(h, w, kh, kw, pads):
+    """conv_out_size and conv_growth: the output onnxruntime's own Conv gives for the same
+    frame, kernel and explicit pads."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from srhw.fixed import conv_growth, conv_out_size
+
+    t, l, b, r = pads
+    g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], pads=[t, l, b, r])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, h, w])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(np.ones((1, 1, kh, kw), np.float32), "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    y = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {"x": np.zeros((1, 1, h, w), np.float32)})[0]
+    assert conv_out_size(h, w, kh, kw, pads) == y.shape[2:]
+    dh, dw = conv_growth(kh, kw, pads)
+    assert (h + dh, w + dw) == y.shape[2:]
+
+
+def test_epilogue_shift_hand_cases():
+    """Onto the output's frac, per channel; tanh onto its table's index grid whatever out_frac."""
+    from srhw.qir import QAct
+
+    relu, tanh = QAct(kind="relu"), QAct(kind="tanh", lut_fmt=Fmt(10, 6, True), lut=np.zeros(1024, np.int64))
+    assert epilogue_shift(np.array([12, 9, 4]), relu, np.array([7, 7, 6])).tolist() == [5, 2, -2]
+    assert epilogue_shift(np.array([15, 16]), tanh, np.array([7, 7])).tolist() == [9, 10]
+    assert epilogue_shift(12, relu, 12) == 0
+
+
+@pytest.mark.parametrize("po", [1, 2, 3, 5, 8])
+def test_folded_multipliers_against_a_per_lane_count(po):
+    """Lane p of a fold in groups of po serves outputs p, p + po, ...: a (lane, tap) needs a
+    multiplier when any of those outputs has a non-zero weight there. Counted lane by lane."""
+    rng = np.random.default_rng(po)
+    w = rng.integers(-2, 3, size=(8, 3, 3, 3)) * (rng.random((8, 3, 3, 3)) < 0.3)
+    want = sum(int(np.any(w[p::po] != 0, axis=0).sum()) for p in range(po))
+    assert folded_multipliers(w != 0, po) == want
+    assert folded_multipliers((w != 0).reshape(8, -1), po) == want   # taps flattened: the same count
+    assert folded_multipliers(np.ones((8, 4), bool), po) == po * 4

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from srhw.fixed import conv_out_size
+
 EXTERNAL_IN, EXTERNAL_OUT = "<in>", "<out>"
 MIN_DEPTH = 2   # hls::stream's default depth
 SUMS_DEPTH = 1  # a scheduled stage's periods of sums between its MAC and output sides
@@ -340,7 +342,7 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
             f = folds[l.name]
             inside, valid, wp = _walk(hh, ww, l.pads, kh, kw)
             positions = inside.size
-            out_hw = (hh + l.pads[0] + l.pads[2] - kh + 1, ww + l.pads[1] + l.pads[3] - kw + 1)
+            out_hw = conv_out_size(hh, ww, kh, kw, l.pads)
             if f.period:
                 p, t = f.period, f.period_cycles
                 periods = -(-positions // p)

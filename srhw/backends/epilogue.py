@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srhw.fixed import rounding_bound, signed_width
+from srhw.fixed import epilogue_shift, rounding_bound, signed_width
 from srhw.qir import QAct, QLayer
 
 ACT_CODES = {"none": 0, "relu": 1, "clip": 2, "prelu": 3, "tanh": 4}
@@ -34,8 +34,7 @@ class Epilogue:
 def epilogue_of(l: QLayer) -> Epilogue:
     act: QAct = l.act  # type: ignore[attr-defined]
     c = int(l.out_frac.size)
-    target = act.lut_fmt.frac if act.kind == "tanh" else l.out_frac
-    shift = np.asarray(l.acc_frac - target, dtype=np.int64)  # type: ignore[attr-defined]
+    shift = np.asarray(epilogue_shift(l.acc_frac, act, l.out_frac), dtype=np.int64)  # type: ignore[attr-defined]
     prelu, tanh, clip = act.kind == "prelu", act.kind == "tanh", act.kind == "clip"
     return Epilogue(
         kind=act.kind, shift=shift,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from srhw.errors import UsageError
+from srhw.fixed import folded_multipliers
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph
 
 BOARDS: dict[str, tuple[str, float]] = {  # preset -> (part, clock MHz)
@@ -135,11 +136,7 @@ def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
         max(1, min(o, math.floor(t.budget / overhead + 1e-9)))
     po = math.ceil(o / g)
     g = math.ceil(o / po)
-    slots = np.zeros((po, i, kh, kw), dtype=bool)
-    for gi in range(g):
-        block = l.weight[gi * po: (gi + 1) * po] != 0
-        slots[: block.shape[0]] |= block
-    best = StageFold(l.name, g, po, int(slots.sum()), g * overhead, **common)
+    best = StageFold(l.name, g, po, folded_multipliers(l.weight != 0, po), g * overhead, **common)
     if groups_forced is not None:
         return best
     for p in range(1, MAX_PERIOD + 1):

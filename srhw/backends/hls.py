@@ -20,7 +20,7 @@ from srhw.backends.epilogue import Epilogue, epilogue_of
 from srhw.backends.hls_check import Summary, check_project
 from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, OUT_PORT, Plan, output_tail, schedule_tables
 from srhw.errors import BackendError
-from srhw.fixed import Fmt
+from srhw.fixed import Fmt, conv_growth
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 from srhw.resources import hls_dir, templates_dir
 
@@ -199,7 +199,7 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
                      "PAD_L": pl, "PAD_B": pb, "PAD_R": pr, "MAX_W": "SRHW_MAX_WIDTH"} | pcfg
             build = _conv_sched_stage if f.period else _conv_group_stage
             kind, cfg, tables = build(q, l, f, base, e)
-            dh, dw = pt + pb - kh + 1, pl + pr - kw + 1
+            dh, dw = conv_growth(kh, kw, l.pads)
             stages.append(_Stage(l, kind, cfg, tables + [pad], [l.inputs[0]], h, w, f"{h} + ({dh})", f"{w} + ({dw})"))
         elif isinstance(l, QAffine):
             c = l.scale.size

@@ -23,7 +23,7 @@ from srhw.backends.dataflow import MIN_DEPTH, SUMS_DEPTH, Latency
 from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
-from srhw.fixed import signed_width
+from srhw.fixed import conv_growth, folded_multipliers, signed_width
 from srhw.qir import QConv, QCrop, QDepthToSpace, QGraph
 from srhw.resources import rtl_dir, templates_dir
 
@@ -113,7 +113,7 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     lut = [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] if e.kind == "tanh" else []
     comment = f"{l.kind} {o}x{i}x{kh}x{kw}, {e.kind}, from node {comment_text(l.source)}"
     common = {"name": l.name, "comment": comment, "lut": lut, "in_bits": i * in_fmt.width, "out_bits": o * l.out_fmt.width,
-              "dh": pt + pb - kh + 1, "dw": pl + pr - kw + 1, "acc_bound": int(l.cert["acc_bound"]), "fifo_depth": 2}
+              "dh": conv_growth(kh, kw, l.pads)[0], "dw": conv_growth(kh, kw, l.pads)[1], "acc_bound": int(l.cert["acc_bound"]), "fifo_depth": 2}
     if fold.period:
         return _sched_stage(l, in_fmt, shape, epi, e, fold.period, fold.period_cycles, common)
     po, groups = fold.po, fold.groups
@@ -133,12 +133,8 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
             "bias": hex_literal(lane(l.bias), acc_w), "shift": hex_literal(lane(e.shift), sh_w),
             "slope": hex_literal(lane(e.slope), e.slope_width), "lo": hex_literal(lane(e.lo), ew),
             "hi": hex_literal(lane(e.hi), ew)})
-    slots = np.zeros((po, n), dtype=bool)
-    for g in range(groups):
-        block = rows[g * po:(g + 1) * po] != 0
-        slots[:block.shape[0]] |= block
     return RtlStage(**common, kind="conv", p=p, row_bits=n * l.w_width, groups_data=groups_data, sched=None,
-                    multipliers=int(slots.sum()))
+                    multipliers=folded_multipliers(rows != 0, po))
 
 
 def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycles: int, common: dict) -> RtlStage:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from srhw.fixed import conv_out_size
 from srhw.float_exec import check_frame_size
 from srhw.golden import reference
 from srhw.golden.buffers import buffer, frame_buffer
@@ -59,9 +60,9 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, pads: tuple[int, int, int,
     """
     cin, h, wd = x.shape
     cout, _, kh, kw = w.shape
-    t, l, bo, r = pads
-    hp, wp = h + t + bo, wd + l + r
-    oh, ow = hp - kh + 1, wp - kw + 1
+    t, l, _, r = pads
+    wp = wd + l + r
+    oh, ow = conv_out_size(h, wd, kh, kw, pads)
     check_frame_size(h, wd, oh, ow)
     dtype = w.dtype   # x may hold its codes in a narrower integer type: the row copies widen them
     shape, out_dtype = (cout, oh, ow), out_dtype or dtype

@@ -14,6 +14,7 @@ import weakref
 
 import numpy as np
 
+from srhw.fixed import conv_out_size, epilogue_shift
 from srhw.float_exec import check_frame_size
 from srhw.golden.buffers import buffer, frame_buffer
 from srhw.golden.kernels import halo_rows
@@ -50,7 +51,7 @@ def conv(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish,
     cout, _, kh, kw = w.shape
     t, l, bo, r = layer.pads
     wp = wd + l + r
-    oh, ow = h + t + bo - kh + 1, wp - kw + 1
+    oh, ow = conv_out_size(h, wd, kh, kw, layer.pads)
     check_frame_size(h, wd, oh, ow)
     block = nchwc_block()
     blocked_output = blocked_output and block is not None and cout % block == 0
@@ -245,7 +246,7 @@ def uniform_epilogue(layer: QConv) -> bool:
     if layer.out_zero is not None and np.any(layer.out_zero):
         return False
     if act.kind == "tanh":
-        return folds_offset(act, np.asarray(layer.acc_frac) - act.lut_fmt.frac)
+        return folds_offset(act, epilogue_shift(np.asarray(layer.acc_frac), act, layer.out_frac))
     return act.kind in ("none", "relu")
 
 

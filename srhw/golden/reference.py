@@ -12,7 +12,7 @@ from functools import singledispatch
 
 import numpy as np
 
-from srhw.fixed import saturate, shift_round
+from srhw.fixed import conv_out_size, epilogue_shift, saturate, shift_round
 from srhw.float_exec import check_frame_size
 from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 
@@ -38,11 +38,10 @@ def epilogue(acc: np.ndarray, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac
     """Accumulator codes (channel on axis 0, frac `acc_frac` per channel) -> output codes
     (docs/arithmetic.md, section 4). `zero`: the output's zero point per channel, added before
     the saturation (tanh outputs have none)."""
-    af = _per_channel(acc_frac, acc.ndim)
+    shift = epilogue_shift(_per_channel(acc_frac, acc.ndim), act, _per_channel(out_frac, acc.ndim))
     if act.kind == "tanh":
-        idx = saturate(shift_round(acc, af - act.lut_fmt.frac), act.lut_fmt)
+        idx = saturate(shift_round(acc, shift), act.lut_fmt)
         return act.lut[idx - act.lut_fmt.lo]
-    shift = af - _per_channel(out_frac, acc.ndim)
     y = shift_round(acc, shift)
     if act.kind == "prelu":
         slope = _per_channel(act.slope, acc.ndim)
@@ -73,7 +72,7 @@ def conv(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int], pad: np.
     t, l, b, r = pads
     xp = padded(cin, (cin, h + t + b, wd + l + r), np.int64, pad)
     xp[:, t: t + h, l: l + wd] = x
-    oh, ow = h + t + b - kh + 1, wd + l + r - kw + 1
+    oh, ow = conv_out_size(h, wd, kh, kw, pads)
     check_frame_size(h, wd, oh, ow)
     out = np.zeros((cout, oh, ow), dtype=np.int64)
     for u in range(kh):

@@ -12,6 +12,7 @@ import weakref
 
 import numpy as np
 
+from srhw.fixed import epilogue_shift
 from srhw.golden.buffers import buffer
 from srhw.qir import QAct, QConv
 
@@ -63,9 +64,8 @@ class Requant:
 
     def __init__(self, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac: np.ndarray, acc_bound: int, dtype,
                  zero: np.ndarray | None = None) -> None:
-        af = np.asarray(acc_frac, dtype=np.int64).reshape(-1, 1)
-        target = act.lut_fmt.frac if act.kind == "tanh" else np.asarray(out_frac, dtype=np.int64).reshape(-1, 1)
-        s = af - target
+        s = epilogue_shift(np.asarray(acc_frac, dtype=np.int64).reshape(-1, 1), act,
+                           np.asarray(out_frac, dtype=np.int64).reshape(-1, 1))
         half = np.where(s > 0, np.ldexp(1.0, np.maximum(s - 1, 0)), 0.0)
         self.dtype = dtype
         self.code_dtype = code_dtype(out_fmt.lo, out_fmt.hi, dtype)   # the output frame's type
@@ -182,8 +182,7 @@ def half_max(acc_frac: np.ndarray, act: QAct, out_frac: np.ndarray, acc_bound: i
     """The largest magnitude the epilogue adds to an accumulator before its shift: the rounding
     half, and for tanh the table offset -lo, plus the table's extension below (tanh_extension),
     in accumulator units, so scaled up by the shift."""
-    target = act.lut_fmt.frac if act.kind == "tanh" else np.asarray(out_frac)
-    shifts = np.asarray(acc_frac) - target
+    shifts = epilogue_shift(np.asarray(acc_frac), act, np.asarray(out_frac))
     shift = int(np.max(shifts))
     offset = 0
     if folds_offset(act, shifts):

@@ -18,6 +18,7 @@ import numpy as np
 
 from srhw import float_exec, ir
 from srhw.errors import NodeProblem, UnsupportedModelError
+from srhw.fixed import conv_out_size
 from srhw.symbolic import Sym, SymbolicError, divides
 
 Size = int | Sym
@@ -329,7 +330,7 @@ class _Normalizer:
         if isinstance(node, ir.Conv):
             cin, cout = w.shape[1], w.shape[0]
             t, l, b, r = node.pads
-            hw = (h + t + b - kh + 1, wd + l + r - kw + 1)
+            hw = conv_out_size(h, wd, kh, kw, node.pads)
         else:
             cin, cout = w.shape[0], w.shape[1]
             s = node.strides[0]

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from srhw.fixed import conv_out_size
+
 DAMP = 1e-6          # damping of H, relative to each column's own diagonal (numerical only)
 SAMPLES_PER_FRAME = 4096  # output positions drawn per calibration frame (all when fewer)
 
@@ -75,8 +77,7 @@ def gram(xs_f: list[np.ndarray], xs_q: list[np.ndarray], w: np.ndarray, b: np.nd
     h = np.zeros((n, n))
     tc = np.zeros_like(target)
     for xf, xq in zip(xs_f, xs_q):
-        ho = xq.shape[1] + pads[0] + pads[2] - kh + 1
-        wo = xq.shape[2] + pads[1] + pads[3] - kw + 1
+        ho, wo = conv_out_size(xq.shape[1], xq.shape[2], kh, kw, pads)
         m = ho * wo
         idx = np.sort(rng.choice(m, SAMPLES_PER_FRAME, replace=False)) if m > SAMPLES_PER_FRAME else np.arange(m)
         pq = patches(xq, kh, kw, pads, idx, ones=True)  # codes x powers of two: H is exact

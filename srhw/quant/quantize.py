@@ -26,8 +26,8 @@ import numpy as np
 
 from srhw import ir
 from srhw.errors import QuantizationError
-from srhw.fixed import (PIXEL, Fmt, accumulator_bound, aligned_add_bound, frac_for_range, product_bound, quantize_real,
-                        round_half_up, rounding_bound, signed_width)
+from srhw.fixed import (PIXEL, Fmt, accumulator_bound, aligned_add_bound, epilogue_shift, frac_for_range, product_bound,
+                        quantize_real, round_half_up, rounding_bound, signed_width)
 from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 from srhw.quant.calibrate import CalibrationStats, pre_activation_key
 
@@ -155,8 +155,7 @@ class _Quantizer:
     @staticmethod
     def epilogue_cert(acc_bound: int, acc_frac: np.ndarray, out_frac: np.ndarray, act: QAct) -> dict:
         """Bounds of the requantization: the accumulator, the PReLU product, the rounding add."""
-        target = np.full_like(acc_frac, act.lut_fmt.frac) if act.kind == "tanh" else out_frac
-        s = int(np.max(acc_frac - target))
+        s = int(np.max(epilogue_shift(acc_frac, act, out_frac)))
         cert = {"acc_bound": int(acc_bound), "acc_width": signed_width(acc_bound)}
         if act.kind == "prelu":
             prod = product_bound(acc_bound, act.slope)

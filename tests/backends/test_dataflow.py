@@ -5,8 +5,8 @@ was written; a process that waits stalls as a whole), then the depths and the ce
 import numpy as np
 import pytest
 
-from srhw.backends.dataflow import (EXTERNAL_IN, EXTERNAL_OUT, Network, Process, Stream, certify, derive_depths,
-                                    kernel_network, simulate, with_depths)
+from srhw.backends.dataflow import (EXTERNAL_IN, EXTERNAL_OUT, Network, Process, Stream, certify, kernel_network,
+                                    simulate, with_depths)
 
 
 def step_by_step(net: Network, frames: int) -> dict[str, list[int]]:

@@ -37,7 +37,7 @@ def test_old_scheduled_stage_is_caught():
     # the window mux: every tap of KH x (KW + P - 1) columns x C_IN channels, per lane
     fan_in = L07["KH"] * (L07["KW"] + L07["P"] - 1) * L07["C_IN"]
     assert fan_in == 3360
-    assert any(f"'win'" in d and f"{fan_in}:1" in d for d in found["mux"])
+    assert any("'win'" in d and f"{fan_in}:1" in d for d in found["mux"])
     # acc[q][o] += over all lanes of every output, q looked up at run time
     assert any("acc [ q ] [ o ]" in d and "run time" in d and f"{L07['C_OUT'] * L07['LANES']} adders" in d
                for d in found["chain"])

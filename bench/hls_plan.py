@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-synth", action="store_true")
     p.add_argument("--synth-only", action="store_true",
                    help="with --merge: synthesise the models' RTL and keep their rows' other figures")
+    p.add_argument("--parts", nargs="+", default=None, metavar="PART",
+                   help="with --synth-only: re-synthesise these parts alone (e.g. srhw_stage_l04_conv glue), one at "
+                        "a time in this order, and replace them in the row's synthesis; the row records which parts "
+                        "were synthesised on which date")
     p.add_argument("--merge", action="store_true",
                    help="update these models' rows in the last results (each row keeps the date it was measured)")
     args = p.parse_args(argv)
@@ -85,20 +89,49 @@ def main(argv: list[str] | None = None) -> None:
                                   "overhead_cycles": overhead, "cycles_per_1080_frame": full,
                                   "efficiency_1080": round(d["ideal_cycles_per_full_frame"] / full, 4),
                                   "fps": round(300e6 / full, 2)}
-            if not args.no_rtl and not args.no_synth:
+            if args.parts:
+                if not args.synth_only or "synth" not in row:
+                    raise SystemExit("--parts replaces parts of a row's synthesis: use it with --synth-only --merge "
+                                     "on a model synthesised before")
+                _replace_parts(row["synth"], run_synth(out, jobs=1, only=args.parts, progress=True))
+            elif not args.no_rtl and not args.no_synth:
                 res["plans"][NAMES[model]] = row | {"measured": date.today().isoformat()}
                 write("hls_plan", res, table(res))  # synthesis takes long: keep the simulation's figures first
                 y = run_synth(out)
                 row["synth"] = {k: y[k] for k in ("cells", "longest_path", "multipliers_estimate", "yosys_mul_cells",
                                                   "dsp_without_output_register", "longest_carry_chain_bits", "seconds",
                                                   "yosys")}
-                row["synth"]["parts"] = {n: {"seconds": x["seconds"], "lut_levels": x["path"]["lut_levels"],
-                                             "dsp_without_output_register": x["dsp_without_output_register"],
-                                             "cells": x["cells"]} for n, x in y["parts"].items()}
+                row["synth"]["parts"] = {n: _part(x) for n, x in y["parts"].items()}
             res["plans"][NAMES[model]] = row | {"measured": date.today().isoformat()}
             print(model, json.dumps({k: v for k, v in row.items() if k not in ("model", "stages")}, default=str),
                   flush=True)
             write("hls_plan", res, table(res))  # after each model: a long run keeps what it measured
+
+
+def _part(x: dict) -> dict:
+    """What the results keep of one synthesised part."""
+    return {"seconds": x["seconds"], "lut_levels": x["path"]["lut_levels"], "path": x["path"],
+            "mul_cells": x["mul_cells"], "dsp_without_output_register": x["dsp_without_output_register"],
+            "cells": x["cells"]}
+
+
+def _replace_parts(syn: dict, y: dict) -> None:
+    """The parts of `y` (a run_synth of some parts) in place of the same parts of the row's
+    synthesis `syn`; the totals and the longest path recomputed over all parts, and the parts
+    synthesised again listed with the date."""
+    today = date.today().isoformat()
+    for n, x in y["parts"].items():
+        syn["parts"][n] = _part(x) | {"measured": today}
+    parts = syn["parts"]
+    syn["cells"] = {k: sum(p["cells"][k] for p in parts.values()) for k in syn["cells"]}
+    syn["dsp_without_output_register"] = sum(p["dsp_without_output_register"] for p in parts.values())
+    worst = max(parts, key=lambda n: parts[n]["lut_levels"])
+    if worst in y["parts"] or parts[worst]["lut_levels"] > syn["longest_path"]["lut_levels"] or \
+            syn["longest_path"]["part"] in y["parts"]:
+        w = parts[worst]
+        syn["longest_path"] = (w["path"] if "path" in w else {"lut_levels": w["lut_levels"], "carry_chain_bits": [],
+                                                             "dsp_stages": 0}) | {"part": worst}
+    syn.setdefault("resynthesised", {}).update({n: today for n in y["parts"]})
 
 
 def table(res: dict) -> str:
@@ -143,6 +176,13 @@ def table(res: dict) -> str:
                          f"{c['lut']} | {c['ff']} | {c['bram18'] + 2 * c['bram36']} | **{p['lut_levels']} LUT**, "
                          f"carry {chains} bits, {p['dsp_stages']} DSP ({p['part']}) | {y['dsp_without_output_register']} "
                          f"| {y['seconds']} ({y['yosys']}) |")
+        for name, d in syn.items():
+            again = d["synth"].get("resynthesised")
+            if again:
+                levels = ", ".join(f"{n.removeprefix('srhw_stage_')} {d['synth']['parts'][n]['lut_levels']}"
+                                   for n in again)
+                lines += ["", f"{name}: parts synthesised again on later RTL ({', '.join(sorted(set(again.values())))}"
+                              f"; LUT levels: {levels}); the other parts and the seconds are from the whole run."]
         lines += ["", "Target: at most 6 LUT levels between registers, no DSP without its output register."]
     unsyn = {n: max(m for _, _, m in d["stages"]) for n, d in rtl.items() if "synth" not in d}
     if unsyn:

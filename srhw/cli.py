@@ -138,126 +138,172 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> int:
+def _compile(args: argparse.Namespace) -> int:
     from srhw import compiler
 
-    if args.command == "compile":
-        result = compiler.compile(args.model, bits=args.bits, wbits=args.wbits, abits=args.abits, calib=args.calib,
-                                  method=args.calib_method, input_range=args.input_range,
-                                  output_range=args.output_range, out=args.out, force=args.force,
-                                  progress=sys.stderr.isatty(), hls=args.hls, board=args.board,
-                                  clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
-                                  max_width=args.max_width, weight_granularity=args.weight_granularity,
-                                  weight_rounding=args.weight_rounding, fixed_size=args.fixed_size, rtl=args.rtl,
-                                  zero_points=args.zero_points)
-        s = result.summary
-        print(f"wrote {args.out}: {s['layers']} layers, W{s['wbits']}A{s['abits']}, {s['macs_per_lr_pixel']} MACs/LR px, "
-              f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "
-              f"({s['calibration_method']} calibration)")
-        if "hls" in s:
-            h = s["hls"]
-            flag = "" if h["projected_fps"] >= h["fps_target"] else f" -- below the {h['fps_target']:g} fps target, see report.md"
-            print(f"HLS plan for {h['in_size']} at {h['fps_target']:g} fps, {h['clock_mhz']:g} MHz: {h['multipliers']} "
-                  f"multipliers ({h['multipliers_over_bound']}x the bound), projected {h['projected_fps']} fps, "
-                  f"{h['modelled_fps']} fps under the dataflow model with {h['dataflow']['fifo_bits']} FIFO bits{flag}")
+    result = compiler.compile(args.model, out=args.out, force=args.force, progress=sys.stderr.isatty(),
+                              bits=args.bits, wbits=args.wbits, abits=args.abits, calib=args.calib,
+                              method=args.calib_method, input_range=args.input_range,
+                              output_range=args.output_range, hls=args.hls, board=args.board,
+                              clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
+                              max_width=args.max_width, weight_granularity=args.weight_granularity,
+                              weight_rounding=args.weight_rounding, fixed_size=args.fixed_size, rtl=args.rtl,
+                              zero_points=args.zero_points)
+    s = result.summary
+    print(f"wrote {args.out}: {s['layers']} layers, W{s['wbits']}A{s['abits']}, {s['macs_per_lr_pixel']} MACs/LR px, "
+          f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "
+          f"({s['calibration_method']} calibration)")
+    if "hls" in s:
+        h = s["hls"]
+        flag = "" if h["projected_fps"] >= h["fps_target"] else f" -- below the {h['fps_target']:g} fps target, see report.md"
+        print(f"HLS plan for {h['in_size']} at {h['fps_target']:g} fps, {h['clock_mhz']:g} MHz: {h['multipliers']} "
+              f"multipliers ({h['multipliers_over_bound']}x the bound), projected {h['projected_fps']} fps, "
+              f"{h['modelled_fps']} fps under the dataflow model with {h['dataflow']['fifo_bits']} FIFO bits{flag}")
+    return 0
+
+
+def _csim(args: argparse.Namespace) -> int:
+    from srhw.backends.csim import run_csim
+
+    r = run_csim(args.out)
+    lines = [l for l in r.output.splitlines() if l.strip()]
+    for l in lines[:40]:
+        print(l)
+    for w in r.own_warnings:
+        print(f"compiler warning: {w}")
+    print(f"csim {'passed' if r.passed else 'FAILED'}: build {r.build_seconds:.1f} s, run {r.run_seconds:.2f} s")
+    return 0 if r.passed else 1
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from srhw.sim import print_summary, run_sim, sessions_for_size
+
+    sessions = sessions_for_size(args.size) if args.size else None
+    r = run_sim(args.out, args.rtl_dir, args.top, sessions=sessions, waves=args.waves, progress=True)
+    print_summary(r)
+    return 0 if r["failed"] == 0 else 1
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from srhw.synth import run_synth
+
+    r = run_synth(args.out, args.family, progress=True)
+    c, p = r["cells"], r["longest_path"]
+    print(f"Yosys {r['family']} ({r['seconds']} s): {r['yosys_mul_cells']} multipliers vs {r['multipliers_estimate']} "
+          f"estimated ({r['yosys_over_estimate']}x), DSP48E2 {c['dsp48e2']}, LUT {c['lut']}, FF {c['ff']}, "
+          f"BRAM18 {c['bram18']}, BRAM36 {c['bram36']}, LUTRAM {c['lutram']}; longest path {p['lut_levels']} LUT "
+          f"levels ({p['part']}), {r['dsp_without_output_register']} DSPs without their output register; "
+          f"written to report.md and synth.json")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from srhw.evaluate import evaluate, table
+    from srhw.sweep import parse_bits
+
+    if args.json is not None:
+        check_output_file(args.json, "--json")
+    res = evaluate(args.model, args.data, args.scale, parse_bits(args.bits) if args.bits else None, args.calib)
+    print(table(res))
+    if args.json is not None:
+        _write_json(args.json, res)
+    return 0
+
+
+def _upscale(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from srhw.upscale import upscale, upscale_all
+
+    if len(args.image) > 1 or Path(args.image[0]).is_dir():
+        if args.compare or args.hr:
+            raise UsageError("--compare and --hr take one input image")
+        infos = upscale_all(args.model, args.image, args.out, args.bits, args.scale, args.calib,
+                            use_cache=not args.no_cache, use_float=args.use_float, force=args.force)
+        print(f"wrote {args.out}: {len(infos)} images ({infos[0]['version']}, design {infos[0]['design']})")
         return 0
-    if args.command == "csim":
-        from srhw.backends.csim import run_csim
+    info = upscale(args.model, args.image[0], args.out, args.bits, args.scale, args.calib, args.compare, args.hr,
+                   use_cache=not args.no_cache, use_float=args.use_float)
+    print(f"wrote {args.out}: {info['input'][1]}x{info['input'][0]} -> {info['output'][1]}x{info['output'][0]} "
+          f"({info['version']}, design {info['design']})" + (f", comparison {args.compare}" if args.compare else ""))
+    return 0
 
-        r = run_csim(args.out)
-        lines = [l for l in r.output.splitlines() if l.strip()]
-        for l in lines[:40]:
-            print(l)
-        for w in r.own_warnings:
-            print(f"compiler warning: {w}")
-        print(f"csim {'passed' if r.passed else 'FAILED'}: build {r.build_seconds:.1f} s, run {r.run_seconds:.2f} s")
-        return 0 if r.passed else 1
-    if args.command == "sim":
-        from srhw.sim import print_summary, run_sim, sessions_for_size
 
-        sessions = sessions_for_size(args.size) if args.size else None
-        r = run_sim(args.out, args.rtl_dir, args.top, sessions=sessions, waves=args.waves, progress=True)
-        print_summary(r)
-        return 0 if r["failed"] == 0 else 1
-    if args.command == "synth":
-        from srhw.synth import run_synth
+def _sweep(args: argparse.Namespace) -> int:
+    from srhw.sweep import parse_bits, sweep, table
 
-        r = run_synth(args.out, args.family, progress=True)
-        c, p = r["cells"], r["longest_path"]
-        print(f"Yosys {r['family']} ({r['seconds']} s): {r['yosys_mul_cells']} multipliers vs {r['multipliers_estimate']} "
-              f"estimated ({r['yosys_over_estimate']}x), DSP48E2 {c['dsp48e2']}, LUT {c['lut']}, FF {c['ff']}, "
-              f"BRAM18 {c['bram18']}, BRAM36 {c['bram36']}, LUTRAM {c['lutram']}; longest path {p['lut_levels']} LUT "
-              f"levels ({p['part']}), {r['dsp_without_output_register']} DSPs without their output register; "
-              f"written to report.md and synth.json")
-        return 0
-    if args.command == "eval":
-        from srhw.evaluate import evaluate, table
-        from srhw.sweep import parse_bits
+    if args.json is not None:
+        check_output_file(args.json, "--json")
+    res = sweep(args.model, args.data, parse_bits(args.bits), args.scale, args.calib, args.plot)
+    print(table(res))
+    print(f"plot: {args.plot}")
+    if args.json is not None:
+        _write_json(args.json, res)
+    return 0
 
-        if args.json is not None:
-            check_output_file(args.json, "--json")
-        res = evaluate(args.model, args.data, args.scale, parse_bits(args.bits) if args.bits else None, args.calib)
-        print(table(res))
-        if args.json is not None:
-            _write_json(args.json, res)
-        return 0
-    if args.command == "upscale":
-        from pathlib import Path
 
-        from srhw.upscale import upscale, upscale_all
+def _zoo(args: argparse.Namespace) -> int:
+    from srhw.zoo import catalog
 
-        if len(args.image) > 1 or Path(args.image[0]).is_dir():
-            if args.compare or args.hr:
-                raise UsageError("--compare and --hr take one input image")
-            infos = upscale_all(args.model, args.image, args.out, args.bits, args.scale, args.calib,
-                                use_cache=not args.no_cache, use_float=args.use_float, force=args.force)
-            print(f"wrote {args.out}: {len(infos)} images ({infos[0]['version']}, design {infos[0]['design']})")
-            return 0
-        info = upscale(args.model, args.image[0], args.out, args.bits, args.scale, args.calib, args.compare, args.hr,
-                       use_cache=not args.no_cache, use_float=args.use_float)
-        print(f"wrote {args.out}: {info['input'][1]}x{info['input'][0]} -> {info['output'][1]}x{info['output'][0]} "
-              f"({info['version']}, design {info['design']})" + (f", comparison {args.compare}" if args.compare else ""))
-        return 0
-    if args.command == "sweep":
-        from srhw.sweep import parse_bits, sweep, table
+    if args.zoo_command == "list":
+        print(catalog.list_text())
+    elif args.zoo_command == "export":
+        print(f"wrote {catalog.export(args.name, args.out)}")
+    else:
+        try:
+            from srhw.zoo.train import train
+        except ImportError as e:
+            raise UsageError(f"training needs torch: pip install 'srhw[train]' ({e})") from None
+        rec = train(args.name, args.data, args.run_dir, args.val, args.steps, args.batch, args.lr_patch, args.lr,
+                    args.seed, args.threads, args.ckpt_every, args.device, args.limit_images,
+                    progress=sys.stderr.isatty(), init=args.init,
+                    init_shipped=args.init_shipped)
+        print(f"trained {args.name}: step {rec.get('step')}, validation PSNR {rec.get('val_psnr', float('nan')):.2f} dB"
+              f" -> {args.run_dir}/final.pt")
+    return 0
 
-        if args.json is not None:
-            check_output_file(args.json, "--json")
-        res = sweep(args.model, args.data, parse_bits(args.bits), args.scale, args.calib, args.plot)
-        print(table(res))
-        print(f"plot: {args.plot}")
-        if args.json is not None:
-            _write_json(args.json, res)
-        return 0
-    if args.command == "zoo":
-        from srhw.zoo import catalog
 
-        if args.zoo_command == "list":
-            print(catalog.list_text())
-        elif args.zoo_command == "export":
-            print(f"wrote {catalog.export(args.name, args.out)}")
-        else:
-            try:
-                from srhw.zoo.train import train
-            except ImportError as e:
-                raise UsageError(f"training needs torch: pip install 'srhw[train]' ({e})") from None
-            rec = train(args.name, args.data, args.run_dir, args.val, args.steps, args.batch, args.lr_patch, args.lr,
-                        args.seed, args.threads, args.ckpt_every, args.device, args.limit_images,
-                        progress=sys.stderr.isatty(), init=args.init,
-                        init_shipped=args.init_shipped)
-            print(f"trained {args.name}: step {rec.get('step')}, validation PSNR {rec.get('val_psnr', float('nan')):.2f} dB"
-                  f" -> {args.run_dir}/final.pt")
-        return 0
-    if args.command == "inspect":
-        from srhw.frontend import import_onnx
-        from srhw.inspect_graph import describe
-        from srhw.passes import pipeline, run_pipeline
+def _inspect(args: argparse.Namespace) -> int:
+    from srhw import compiler
+    from srhw.frontend import import_onnx
+    from srhw.inspect_graph import describe
+    from srhw.options import RANGES, check_choice
+    from srhw.passes import pipeline, run_pipeline
 
-        graph = run_pipeline(import_onnx(compiler.resolve_model(args.model)),
-                             pipeline(args.input_range, args.output_range))
-        print(describe(graph))
-        return 0
-    raise AssertionError(args.command)
+    check_choice("input_range", args.input_range, RANGES)
+    check_choice("output_range", args.output_range, RANGES)
+    graph = run_pipeline(import_onnx(compiler.resolve_model(args.model)),
+                         pipeline(args.input_range, args.output_range))
+    print(describe(graph))
+    return 0
+
+
+COMMANDS = {"compile": _compile, "csim": _csim, "sim": _sim, "synth": _synth, "eval": _eval, "upscale": _upscale,
+            "sweep": _sweep, "zoo": _zoo, "inspect": _inspect}
+# option names (srhw.options.CompileOptions fields, and what the checks below it call them) that
+# are not their flag with "_" -> "-"
+FLAGS = {"method": "--calib-method", "granularity": "--weight-granularity"}
+
+
+def flag_of(option: str) -> str:
+    return FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+def run(args: argparse.Namespace) -> int:
+    return COMMANDS[args.command](args)
+
+
+def _message(e: SrhwError) -> str:
+    """The error as the CLI says it: an option's name as its flag."""
+    import re
+
+    from srhw.options import OptionError
+
+    text = str(e)
+    if isinstance(e, OptionError):
+        for name in e.options:
+            text = re.sub(rf"(?<![\w-]){re.escape(name)}\b", flag_of(name), text)
+    return text
 
 
 def _write_json(path: str, data: dict) -> None:
@@ -276,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         if getattr(e, "output", ""):  # a tool's own diagnostics, above srhw's line
             print(e.output.rstrip(), file=sys.stderr)
-        print(f"srhw: error: {e}", file=sys.stderr)
+        print(f"srhw: error: {_message(e)}", file=sys.stderr)
         code = EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("srhw: interrupted", file=sys.stderr)

@@ -3,26 +3,25 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from srhw import float_exec, golden, ir
-from srhw.backends.folding import make_target
 from srhw.errors import UsageError
 from srhw.frontend import import_onnx
 from srhw.imaging import list_images, load_rgb, load_y, psnr
+from srhw.options import CompileOptions
 from srhw.outputs import check_output_dir, write_dir
 from srhw.passes import pipeline, run_pipeline
 from srhw.qir import QGraph, to_json
 from srhw.quant import METHODS, calibrate, quantize
-from srhw.quant.quantize import WEIGHT_ROUNDINGS, conv_input_lists
+from srhw.quant.quantize import conv_input_lists
 from srhw.resources import calib_dir, zoo_dir
 
 log = logging.getLogger(__name__)
 
-BITS_RANGE = (4, 16)
 DEFAULT_MODEL = "fsrcnn_x2"
 
 
@@ -45,12 +44,6 @@ def resolve_model(model: str | Path | None) -> Path:
         return zoo
     known = ", ".join(sorted(f.stem for f in zoo_dir().glob("*.onnx")))
     raise UsageError(f"'{name}' is neither an ONNX file nor a zoo model (zoo: {known})")
-
-
-def _check_bits(flag: str, value: int | None) -> None:
-    lo, hi = BITS_RANGE
-    if value is not None and not (isinstance(value, int) and lo <= value <= hi):
-        raise UsageError(f"{flag} must be an integer in {lo}..{hi}, not {value!r}")
 
 
 def upscales(graph: ir.Graph) -> bool:
@@ -91,16 +84,14 @@ def fixed_vs_float_psnr(q: QGraph, refs: list[np.ndarray], frames: list[np.ndarr
     return float(np.mean([psnr(golden.run(q, f), r) for f, r in zip(frames, refs)]))
 
 
-def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None = None, abits: int | None = None,
-            calib: str | Path | None = None, method: str = "auto", input_range: str = "auto",
-            output_range: str = "auto", out: str | Path | None = None, force: bool = False,
-            progress: bool = True, hls: bool = True, board: str | None = None, clock_mhz: float | None = None,
-            fps: float = 60.0, in_size: str = "1920x1080", max_width: int | None = None,
-            fold_groups: int | None = None, test_frames: list[np.ndarray] | None = None,
-            weight_granularity: str = "output", fold_period: tuple[int, int] | None = None,
-            fixed_size: bool = False, rtl: bool = False, weight_rounding: str = "gptq",
-            zero_points: bool = True) -> CompileResult:
+def compile(model: str | Path | None = None, options: CompileOptions | None = None, *,
+            out: str | Path | None = None, force: bool = False, progress: bool = True,
+            test_frames: list[np.ndarray] | None = None, **fields) -> CompileResult:
     """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given.
+
+    What to do is `options` (srhw.options.CompileOptions), or its fields given as keywords
+    (`compile("fsrcnn_x2", bits=6, rtl=True)`; with `options` too, they override it). Every value
+    is checked before any work starts (OptionError names the field).
 
     With `hls` (default) OUT/hls/ holds the Vitis HLS project, folded for the target that
     board/clock_mhz/fps/in_size describe; `fold_groups` forces one fold on every conv, and
@@ -113,24 +104,13 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     more multipliers than with nearest rounding) or "nearest" (each weight to its nearest code,
     then the measured bias correction). `zero_points` (default): centre each signed activation read
     only by convs on its calibrated range (srhw.quant.zero_points); off: symmetric codes."""
-    _check_bits("--bits", bits)
-    _check_bits("--wbits", wbits)
-    _check_bits("--abits", abits)
-    if method != "auto" and method not in METHODS:
-        raise UsageError(f"--calib-method must be auto or one of {', '.join(METHODS)}, not {method!r}")
-    if weight_rounding not in WEIGHT_ROUNDINGS:
-        raise UsageError(f"--weight-rounding must be one of {', '.join(WEIGHT_ROUNDINGS)}, not {weight_rounding!r}")
-    for flag, v in (("--input-range", input_range), ("--output-range", output_range)):
-        if v not in ("auto", "unit", "byte"):
-            raise UsageError(f"{flag} must be auto, unit or byte, not {v!r}")
+    opts = CompileOptions(**fields) if options is None else replace(options, **fields)
     model_path = resolve_model(model)
     if out is not None:
         check_output_dir(out, force, (model_path,))
-    target = make_target(board, clock_mhz, fps, in_size, max_width, fixed_size) if hls or rtl else None
-    q, graph, frames = quantize_model(model_path, bits=bits, wbits=wbits, abits=abits, calib=calib,
-                                      method=method, input_range=input_range, output_range=output_range,
-                                      weight_granularity=weight_granularity, weight_rounding=weight_rounding,
-                                      zero_points=zero_points, progress=progress)
+    target = opts.target() if opts.hls or opts.rtl else None
+    q, graph, frames = quantize_model(model_path, opts, progress=progress)
+    hls, rtl, fold_groups, fold_period = opts.hls, opts.rtl, opts.fold_groups, opts.fold_period
 
     from srhw.report import layer_rows, render_report, summary_of
 
@@ -172,15 +152,13 @@ def compile(model: str | Path | None = None, *, bits: int = 8, wbits: int | None
     return CompileResult(q, graph, summary, report)
 
 
-def quantize_model(path: Path, *, bits: int, wbits: int | None, abits: int | None, calib: str | Path | None,
-                   method: str, input_range: str, output_range: str, weight_granularity: str,
-                   weight_rounding: str, zero_points: bool,
-                   progress: bool) -> tuple[QGraph, ir.Graph, list[np.ndarray]]:
-    """compile()'s front half, for arguments it has checked: the float graph after the passes,
-    the calibration frames, and the quantized graph of the calibration method that brings the
-    golden model closest to float on them (with its choice recorded in the graph's meta)."""
-    wb, ab = wbits or bits, abits or bits
-    graph = run_pipeline(import_onnx(path), pipeline(input_range, output_range))  # type: ignore[arg-type]
+def quantize_model(path: Path, opts: CompileOptions, progress: bool) -> tuple[QGraph, ir.Graph, list[np.ndarray]]:
+    """compile()'s front half: the float graph after the passes, the calibration frames, and the
+    quantized graph of the calibration method that brings the golden model closest to float on
+    them (with its choice recorded in the graph's meta)."""
+    bits, calib, method = opts.bits, opts.calib, opts.method
+    wb, ab = opts.weight_bits, opts.activation_bits
+    graph = run_pipeline(import_onnx(path), pipeline(opts.input_range, opts.output_range))  # type: ignore[arg-type]
     upscaling = upscales(graph)
     frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]), upscaling)
 
@@ -195,8 +173,8 @@ def quantize_model(path: Path, *, bits: int, wbits: int | None, abits: int | Non
     candidates = METHODS if method == "auto" else (method,)
     scored = {}
     for m in tqdm(candidates, desc="quantizing", unit="method", disable=not progress, leave=False):
-        q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=weight_granularity,
-                     weight_rounding=weight_rounding, zero_points=zero_points, float_in=float_in)
+        q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=opts.weight_granularity,
+                     weight_rounding=opts.weight_rounding, zero_points=opts.zero_points, float_in=float_in)
         scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]

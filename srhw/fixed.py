@@ -155,7 +155,8 @@ def epilogue_shift(acc_frac, act, out_frac):
     """The requantizing shift of each channel's accumulator (docs/arithmetic.md, section 4): onto
     the output's frac, or for tanh onto its table's index grid (`act.lut_fmt.frac`). Integer or
     array, as acc_frac and out_frac are."""
-    return acc_frac - (act.lut_fmt.frac if act.kind == "tanh" else out_frac)
+    lut_fmt = getattr(act, "lut_fmt", None)   # srhw.qir.TanhAct (fixed.py comes before the IR)
+    return acc_frac - (out_frac if lut_fmt is None else lut_fmt.frac)
 
 
 def folded_multipliers(nonzero: np.ndarray, outputs_per_group: int) -> int:

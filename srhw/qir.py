@@ -8,30 +8,89 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
-from srhw.fixed import Fmt
+from srhw.fixed import Fmt, signed_width
 
 IR_FORMAT = "srhw-quantized-ir"
-IR_VERSION = 3      # 3: zero points (out_zero, pad_code); version 2 files (none) still load
-READS = (2, 3)
-
-ActKind = Literal["none", "relu", "clip", "prelu", "tanh"]
-
+IR_VERSION = 4      # 4: the certificate apart from the statistics; 3: zero points (out_zero, pad_code)
+READS = (2, 3, 4)   # versions 2 and 3 load: their one `cert` dict is split into the two
 
 @dataclass(frozen=True, eq=False)
 class QAct:
-    """Activation applied in the requantization epilogue (see docs/arithmetic.md)."""
+    """The activation of a requantization epilogue (docs/arithmetic.md, section 4): one subclass
+    per kind, a closed set. `kind` names it in ir.json and reports; `code` is the number both
+    backends select it by (`act_kind` in hls/srhw_epilogue.h, `ACT` in rtl/srhw_requant.v)."""
 
-    kind: ActKind = "none"
-    lo: np.ndarray | None = None     # clip: bounds in output codes, per channel
-    hi: np.ndarray | None = None
-    slope: np.ndarray | None = None  # prelu: int codes per channel
-    slope_fmt: Fmt | None = None
-    lut_fmt: Fmt | None = None       # tanh: the LUT's index format
-    lut: np.ndarray | None = None    # tanh: output codes, lut[i] for index code i + lut_fmt.lo
+    kind: ClassVar[str]
+    code: ClassVar[int]
+
+
+@dataclass(frozen=True, eq=False)
+class NoAct(QAct):
+    kind: ClassVar[str] = "none"
+    code: ClassVar[int] = 0
+
+
+@dataclass(frozen=True, eq=False)
+class ReluAct(QAct):
+    kind: ClassVar[str] = "relu"
+    code: ClassVar[int] = 1
+
+
+@dataclass(frozen=True, eq=False)
+class ClipAct(QAct):
+    lo: np.ndarray                   # int64 [C]: bounds in output codes
+    hi: np.ndarray
+    kind: ClassVar[str] = "clip"
+    code: ClassVar[int] = 2
+
+
+@dataclass(frozen=True, eq=False)
+class PReluAct(QAct):
+    slope: np.ndarray                # int64 [C]: slope codes
+    slope_fmt: Fmt
+    kind: ClassVar[str] = "prelu"
+    code: ClassVar[int] = 3
+
+
+@dataclass(frozen=True, eq=False)
+class TanhAct(QAct):
+    lut_fmt: Fmt                     # the table's index format
+    lut: np.ndarray                  # output codes: lut[i] for index code i + lut_fmt.lo
+    kind: ClassVar[str] = "tanh"
+    code: ClassVar[int] = 4
+
+
+ACTS: tuple[type[QAct], ...] = (NoAct, ReluAct, ClipAct, PReluAct, TanhAct)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The overflow proof of a layer that accumulates (docs/arithmetic.md, section 5): the largest
+    magnitude its accumulator, PReLU's negative-branch product and the rounding add reach for any
+    input codes. Every register the backends build is as wide as these bounds say."""
+
+    acc_bound: int
+    round_bound: int
+    product_bound: int | None = None  # PReLU: |acc * slope|, None for the other activations
+
+    @property
+    def acc_width(self) -> int:
+        return signed_width(self.acc_bound)
+
+    @property
+    def round_width(self) -> int:
+        return signed_width(self.round_bound)
+
+    @property
+    def product_width(self) -> int | None:
+        return None if self.product_bound is None else signed_width(self.product_bound)
+
+    def to_dict(self) -> dict:
+        return {"acc_bound": self.acc_bound, "round_bound": self.round_bound, "product_bound": self.product_bound}
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -42,7 +101,8 @@ class QLayer:
     output: str
     out_fmt: Fmt              # width and sign of the output codes; frac = the smallest channel frac
     out_frac: np.ndarray      # int64 [C]: the frac of each output channel
-    cert: dict = field(default_factory=dict)
+    cert: Certificate | None = None   # the layers that accumulate: Conv, Affine, Add
+    stats: dict = field(default_factory=dict)   # for reports: MACs, bias width, ... (no proof reads them)
     out_zero: np.ndarray | None = None  # int64 [C]: the code of real 0 per channel (None: all 0)
 
     @property
@@ -130,6 +190,67 @@ class QGraph:
         return s
 
 
+# ---------------------------------------------------------------------------- checker
+def check(g: QGraph) -> None:
+    """The quantized IR's checker, as ir.check is the float IR's: every value assigned once and
+    read after it is computed, the output computed; per layer, every per-channel array as long
+    as the channels it describes, the weights as wide as `w_width` says, and a certificate
+    exactly on the layers that accumulate, within srhw.fixed.MAX_WIDTH. Raises SrhwError naming
+    the layer (an ir.json written by hand, or damaged, fails here rather than in a backend)."""
+    from srhw.errors import SrhwError
+    from srhw.fixed import MAX_WIDTH
+
+    channels = {g.input: g.input_channels}
+
+    def fail(l: QLayer, what: str) -> None:
+        raise SrhwError(f"IR check: layer '{l.name}' ({l.kind}): {what}")
+
+    for l in g.layers:
+        for i in l.inputs:
+            if i not in channels:
+                fail(l, f"reads '{i}' before it is computed")
+        if l.output in channels:
+            fail(l, f"assigns '{l.output}' a second time")
+        cin = channels[l.inputs[0]]
+        c = int(l.out_frac.size)
+        if l.out_zero is not None and l.out_zero.shape != (c,):
+            fail(l, f"{l.out_zero.size} zero points for {c} channels")
+        accumulates = isinstance(l, (QConv, QAffine, QAdd))
+        if accumulates != (l.cert is not None):
+            fail(l, "a certificate on a layer that does not accumulate" if l.cert else "no overflow certificate")
+        if l.cert is not None and max(l.cert.round_width, l.cert.acc_width, l.cert.product_width or 0) > MAX_WIDTH:
+            fail(l, f"certified widths beyond {MAX_WIDTH} bits")
+        match l:
+            case QConv():
+                o, i = l.weight.shape[:2]
+                if l.weight.ndim != 4 or i != cin or o != c:
+                    fail(l, f"weight {list(l.weight.shape)} on {cin} input and {c} output channels")
+                if l.w_frac.shape != (o, i) or l.bias.shape != (o,) or l.acc_frac.shape != (o,):
+                    fail(l, "w_frac, bias or acc_frac do not match the weight's channels")
+                if l.weight.size and not (-(1 << (l.w_width - 1)) <= int(l.weight.min())
+                                          and int(l.weight.max()) <= (1 << (l.w_width - 1)) - 1):
+                    fail(l, f"weight codes wider than w_width {l.w_width}")
+                if l.pad_code is not None and l.pad_code.shape != (i,):
+                    fail(l, f"{l.pad_code.size} padding codes for {i} input channels")
+            case QAffine() | QAdd():
+                if c != cin or l.acc_frac.shape != (c,):
+                    fail(l, f"{c} output channels from {cin}")
+            case QDepthToSpace():
+                if cin != c * l.blocksize ** 2:
+                    fail(l, f"{cin} channels into blocks of {l.blocksize}x{l.blocksize} make {c}")
+            case QCrop():
+                if c != cin:
+                    fail(l, f"{c} output channels from {cin}")
+        act = getattr(l, "act", None)
+        for name in ("lo", "hi", "slope"):
+            v = getattr(act, name, None)
+            if v is not None and v.size not in (1, c):
+                fail(l, f"{v.size} {name} values for {c} channels")
+        channels[l.output] = c
+    if g.output not in channels:
+        raise SrhwError(f"IR check: the output '{g.output}' is never computed")
+
+
 # ------------------------------------------------------------------------ serialisation
 def _arr(a: np.ndarray | None):
     return None if a is None else {"shape": list(a.shape), "data": [int(v) for v in a.reshape(-1)]}
@@ -140,15 +261,44 @@ def _unarr(d) -> np.ndarray | None:
 
 
 def _act_to(a: QAct) -> dict:
-    return {"kind": a.kind, "lo": _arr(a.lo), "hi": _arr(a.hi), "slope": _arr(a.slope),
-            "slope_fmt": a.slope_fmt.to_dict() if a.slope_fmt else None,
-            "lut_fmt": a.lut_fmt.to_dict() if a.lut_fmt else None, "lut": _arr(a.lut)}
+    """The activation as ir.json has always stored it: every field, null where the kind has none."""
+    return {"kind": a.kind, "lo": _arr(getattr(a, "lo", None)), "hi": _arr(getattr(a, "hi", None)),
+            "slope": _arr(getattr(a, "slope", None)),
+            "slope_fmt": a.slope_fmt.to_dict() if isinstance(a, PReluAct) else None,
+            "lut_fmt": a.lut_fmt.to_dict() if isinstance(a, TanhAct) else None, "lut": _arr(getattr(a, "lut", None))}
 
 
 def _act_from(d: dict) -> QAct:
-    return QAct(kind=d["kind"], lo=_unarr(d["lo"]), hi=_unarr(d["hi"]), slope=_unarr(d["slope"]),
-                slope_fmt=Fmt.from_dict(d["slope_fmt"]) if d["slope_fmt"] else None,
-                lut_fmt=Fmt.from_dict(d["lut_fmt"]) if d["lut_fmt"] else None, lut=_unarr(d["lut"]))
+    match d["kind"]:
+        case "none":
+            return NoAct()
+        case "relu":
+            return ReluAct()
+        case "clip":
+            return ClipAct(lo=_unarr(d["lo"]), hi=_unarr(d["hi"]))
+        case "prelu":
+            return PReluAct(slope=_unarr(d["slope"]), slope_fmt=Fmt.from_dict(d["slope_fmt"]))
+        case "tanh":
+            return TanhAct(lut_fmt=Fmt.from_dict(d["lut_fmt"]), lut=_unarr(d["lut"]))
+    from srhw.errors import SrhwError
+
+    raise SrhwError(f"unknown activation kind {d['kind']!r}; supported: {', '.join(a.kind for a in ACTS)}")
+
+
+# a version 2 or 3 file's `cert` keys that are proof (the rest are statistics; widths derive)
+_OLD_PROOF = {"acc_bound", "acc_width", "round_bound", "round_width", "prelu_product_bound", "prelu_product_width"}
+
+
+def _cert_from(d: dict, version: int) -> tuple[Certificate | None, dict]:
+    if version >= 4:
+        c = d["cert"]
+        return (None if c is None else Certificate(c["acc_bound"], c["round_bound"], c.get("product_bound"))), \
+            dict(d.get("stats") or {})
+    old = d.get("cert") or {}
+    stats = {k: v for k, v in old.items() if k not in _OLD_PROOF}
+    if "acc_bound" not in old:
+        return None, stats
+    return Certificate(old["acc_bound"], old["round_bound"], old.get("prelu_product_bound")), stats
 
 
 def to_json(g: QGraph) -> str:
@@ -156,7 +306,7 @@ def to_json(g: QGraph) -> str:
     for l in g.layers:
         d: dict = {"kind": l.kind, "name": l.name, "source": l.source, "inputs": list(l.inputs), "output": l.output,
                    "out_fmt": l.out_fmt.to_dict(), "out_frac": _arr(l.out_frac), "out_zero": _arr(l.out_zero),
-                   "cert": l.cert}
+                   "cert": None if l.cert is None else l.cert.to_dict(), "stats": l.stats}
         match l:
             case QConv():
                 d |= {"weight": _arr(l.weight), "w_frac": _arr(l.w_frac), "w_width": l.w_width, "bias": _arr(l.bias),
@@ -190,8 +340,9 @@ def from_json(text: str) -> QGraph:
                         f"(reads {', '.join(map(str, READS))})")
     layers: list[QLayer] = []
     for d in doc["layers"]:
+        cert, stats = _cert_from(d, doc["version"])
         base = dict(name=d["name"], source=d["source"], inputs=tuple(d["inputs"]), output=d["output"],
-                    out_fmt=Fmt.from_dict(d["out_fmt"]), out_frac=_unarr(d["out_frac"]), cert=d["cert"],
+                    out_fmt=Fmt.from_dict(d["out_fmt"]), out_frac=_unarr(d["out_frac"]), cert=cert, stats=stats,
                     out_zero=_unarr(d.get("out_zero")))
         match d["kind"]:
             case "Conv":
@@ -212,5 +363,7 @@ def from_json(text: str) -> QGraph:
                 layers.append(QCrop(**base, bottom=d["bottom"], right=d["right"]))
             case other:
                 raise SrhwError(f"unknown layer kind {other!r} in IR")
-    return QGraph(name=doc["name"], input=doc["input"], input_channels=doc["input_channels"], output=doc["output"],
-                  layers=tuple(layers), boundary=doc["boundary"], meta=doc["meta"])
+    g = QGraph(name=doc["name"], input=doc["input"], input_channels=doc["input_channels"], output=doc["output"],
+               layers=tuple(layers), boundary=doc["boundary"], meta=doc["meta"])
+    check(g)
+    return g

@@ -5,7 +5,7 @@ import math
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from srhw.qir import QAffine, QConv, QGraph, QLayer
+from srhw.qir import PReluAct, QAffine, QConv, QGraph, QLayer, TanhAct
 from srhw.resources import templates_dir
 
 
@@ -24,8 +24,8 @@ def layer_row(l: QLayer, q: QGraph) -> dict:
         out += f", zero points {int(l.out_zero.min())}..{int(l.out_zero.max())}"
     row = {"name": l.name, "kind": l.kind, "source": l.source, "in_fmt": ins, "out_fmt": out,
            "shape": "", "weights": "", "act": getattr(getattr(l, "act", None), "kind", ""),
-           "acc_bound": l.cert.get("acc_bound", ""), "acc_width": l.cert.get("acc_width", ""),
-           "round_width": l.cert.get("round_width", ""), "macs": l.cert.get("macs_per_lr_pixel", 0),
+           "acc_bound": l.cert.acc_bound if l.cert else "", "acc_width": l.cert.acc_width if l.cert else "",
+           "round_width": l.cert.round_width if l.cert else "", "macs": l.stats.get("macs_per_lr_pixel", 0),
            "params": 0}
     if isinstance(l, QConv):
         o, i, kh, kw = l.weight.shape
@@ -35,11 +35,12 @@ def layer_row(l: QLayer, q: QGraph) -> dict:
     elif isinstance(l, QAffine):
         row |= {"shape": f"{l.scale.size} channels", "weights": f"s{l.s_width}, frac {int(l.s_frac.min())}.."
                 f"{int(l.s_frac.max())}", "params": int(l.scale.size + l.bias.size)}
-    if row["act"] == "prelu" and l.act.slope is not None:
-        row["act"] = f"prelu (slopes {l.act.slope_fmt})"
-        row["params"] += int(l.act.slope.size)
-    elif row["act"] == "tanh":
-        row["act"] = f"tanh (LUT {l.cert['lut_entries']} x {l.out_fmt})"
+    act = getattr(l, "act", None)
+    if isinstance(act, PReluAct):
+        row["act"] = f"prelu (slopes {act.slope_fmt})"
+        row["params"] += int(act.slope.size)
+    elif isinstance(act, TanhAct):
+        row["act"] = f"tanh (LUT {act.lut.size} x {l.out_fmt})"
     return row
 
 
@@ -95,7 +96,7 @@ DEEP_FIFO = 64  # deeper FIFOs are counted in block RAM, shallower ones in LUTs 
 
 
 def summary_of(q: QGraph, rows: list[dict], fold=None, structure=None, rate=None) -> dict:
-    widths = [l.cert["round_width"] for l in q.layers if "round_width" in l.cert]
+    widths = [l.cert.round_width for l in q.layers if l.cert]
     extra = {"hls": hls_summary(fold)} if fold is not None else {}
     if rate is not None:
         extra["hls"]["dataflow"] = dataflow_summary(rate)
@@ -121,7 +122,7 @@ def summary_of(q: QGraph, rows: list[dict], fold=None, structure=None, rate=None
         "layers": len(q.layers),
         "macs_per_lr_pixel": int(sum(r["macs"] for r in rows)),
         "parameters": int(sum(r["params"] for r in rows)),
-        "max_accumulator_width": int(max(l.cert["acc_width"] for l in q.layers if "acc_width" in l.cert)),
+        "max_accumulator_width": int(max(l.cert.acc_width for l in q.layers if l.cert)),
         "max_datapath_width": int(max(widths)) if widths else 0,
     }
 

@@ -120,9 +120,11 @@ def synth_part(sources: list[Path], top: str, build: Path, family: str, yosys: s
 
 
 def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, jobs: int | None = None,
-              progress: bool = False) -> dict:
+              progress: bool = False, only: list[str] | None = None) -> dict:
     """Synthesises OUT/rtl part by part (see the module); progress: a line on stderr as each part
-    starts and ends, with its log file."""
+    starts and ends, with its log file. `only`: these parts alone (stage part names such as
+    `srhw_stage_l04_conv`, and `glue`), for re-synthesising some stages of a large design; the
+    totals then count those parts only."""
     out = Path(out_dir).resolve()
     rtl = out / "rtl"
     if not rtl.is_dir():
@@ -138,6 +140,12 @@ def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, 
     # the largest stages first: with fewer workers than parts, the longest run does not start last
     stages = sorted(rtl_cfg["stages"], key=lambda st: -rtl_cfg["multipliers"].get(st["name"], 0))
     parts = [(f"srhw_stage_{st['name']}", sources) for st in stages]
+    if only is not None:
+        unknown = set(only) - {n for n, _ in parts} - {"glue"}
+        if unknown:
+            raise UsageError(f"no synthesis part {', '.join(sorted(unknown))}; parts: glue, "
+                             f"{', '.join(n for n, _ in parts)}")
+        parts = sorted((p for p in parts if p[0] in only), key=lambda p: only.index(p[0]))   # in the caller's order
     jobs = jobs or max(1, min(len(parts) + 1, os.cpu_count() or 1))
     t0 = time.perf_counter()
 
@@ -157,8 +165,9 @@ def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, 
     with ThreadPoolExecutor(jobs) as pool:
         futures = {name: pool.submit(part, name, srcs, name, build / name, family, yosys, timeout_s)
                    for name, srcs in parts}
-        futures["glue"] = pool.submit(part, "glue", glue, interface["top"], build / "glue", family, yosys,
-                                      timeout_s, stage_src)
+        if only is None or "glue" in only:
+            futures["glue"] = pool.submit(part, "glue", glue, interface["top"], build / "glue", family, yosys,
+                                          timeout_s, stage_src)
         results = {name: f.result() for name, f in futures.items()}
     seconds = time.perf_counter() - t0
     cells = {k: sum(r["cells"][k] for r in results.values()) for k in GROUPS}

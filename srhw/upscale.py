@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from srhw.compiler import _check_bits
 from srhw.errors import UsageError
 from srhw.evaluate import Upscaler, resolve_scale
 from srhw.imaging import read_image, rgb_to_ycbcr
 from srhw.imresize import imresize
+from srhw.options import check_bits
 from srhw.outputs import check_output_file, replacing
 
 
@@ -64,7 +64,7 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
 
     from srhw.designs import Design, design, is_compiled_dir
 
-    _check_bits("--bits", bits)
+    check_bits("bits", bits)
     check_image_output(dst, "-o", (src, hr))
     if compare is not None:
         check_image_output(compare, "--compare", (src, hr, dst))
@@ -140,7 +140,7 @@ def upscale_all(model, sources: list, out_dir, bits: int | None = None, scale: i
     if dup:
         raise UsageError(f"two inputs would both be written as {dup[0]}; upscale them into separate folders")
     check_output_dir(out_dir, force, tuple(files))
-    _check_bits("--bits", bits)
+    check_bits("bits", bits)
     if is_compiled_dir(model) and (use_float or calib is not None):
         raise UsageError(f"'{model}' is a compiled design: it holds the quantized model only, so --float and "
                          f"--calib need the ONNX model or zoo name instead")

@@ -2,6 +2,8 @@
 ONNX graphs in tf2onnx's idioms, and onnxruntime as the independent reference."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -11,7 +13,6 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from srhw import float_exec, ir
-from srhw.boundary import to_model_layout
 from srhw.frontend import import_onnx
 from srhw.passes import pipeline, run_pipeline
 
@@ -37,10 +38,10 @@ def shared_quantization(monkeypatch):
 
     real = compiler.quantize_model
 
-    def once(path, **kw):
-        key = (str(Path(path).resolve()), tuple(sorted((k, repr(v)) for k, v in kw.items() if k != "progress")))
+    def once(path, opts, progress):
+        key = (str(Path(path).resolve()), opts.quantization())
         if key not in _QUANTIZED:
-            _QUANTIZED[key] = real(path, **kw)
+            _QUANTIZED[key] = real(path, opts, progress)
         return _QUANTIZED[key]
 
     monkeypatch.setattr(compiler, "quantize_model", once)
@@ -198,6 +199,19 @@ def ort_pixels(path: Path, graph: ir.Graph, frame: np.ndarray) -> np.ndarray:
     return ort_run(path, x * b.input_scale).astype(np.float64) * b.output_scale
 
 
+def to_model_layout(y: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
+    """Canonical [1, C, H, W] -> the model's output layout (NHWC, squeezed unit axes, ...)."""
+    z = y[0]
+    names = ["C", "H", "W"]
+    if "C" not in labels:
+        if z.shape[0] != 1:
+            raise ValueError(f"output layout {labels} has no channel axis but there are {z.shape[0]} channels")
+        z, names = z[0], ["H", "W"]
+    present = [a for a in labels if a in names]
+    z = np.transpose(z, [names.index(a) for a in present])
+    return z.reshape([z.shape[present.index(a)] if a in names else 1 for a in labels])
+
+
 def assert_float_matches_ort(path: Path, graph: ir.Graph, frame: np.ndarray, tol: float = 1e-5) -> float:
     """Float IR vs onnxruntime: max error relative to the output's range must be <= tol."""
     ours = to_model_layout(float_exec.run(graph, frame[None].astype(np.float64))[graph.output], graph.boundary.output_layout)
@@ -210,6 +224,16 @@ def assert_float_matches_ort(path: Path, graph: ir.Graph, frame: np.ndarray, tol
 
 def compile_float(path: Path, **kw) -> ir.Graph:
     return run_pipeline(import_onnx(path), pipeline(**kw))
+
+
+def quantized(exported, name: str, bits: int, method: str = "max", extra_frames=(), zero_points: bool = False):
+    """(float graph, QGraph) of a factory model, calibrated on two small generated frames."""
+    from srhw.quant import calibrate, quantize
+
+    graph = compile_float(exported(name, "torchscript"))
+    c = int(graph.inputs[0].shape[1])
+    frames = [pixels(c, 24, 31, seed=s) for s in range(2)] + list(extra_frames)
+    return graph, quantize(graph, calibrate(graph, frames), bits, bits, method, zero_points=zero_points)
 
 
 @pytest.fixture(scope="session")
@@ -248,3 +272,21 @@ def exported(model_dir):
 
     get.names = sorted(factories)  # type: ignore[attr-defined]
     return get
+
+
+# ---------------------------------------------------------------------------- CLI and images
+def cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    """`srhw ARGS` in a fresh interpreter, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "srhw.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def two_images(tmp_path_factory):
+    """A folder of two small HR images from scikit-image: an RGB 76x64 crop and a gray 60x50 one."""
+    from PIL import Image
+    from skimage import data
+
+    d = tmp_path_factory.mktemp("imgs")
+    Image.fromarray(data.astronaut()[100:164, 150:226]).save(d / "astro.png")   # RGB, 76x64
+    Image.fromarray(data.camera()[200:250, 220:280]).save(d / "camera.png")     # gray, 60x50
+    return d

@@ -7,14 +7,15 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
+from skimage import data
 
 import srhw
 from srhw.compiler import resolve_model
+from tests.conftest import cli as srhw_cli
 from tests.conftest import pixels
 
 
-def srhw_cli(*args):
-    return subprocess.run([sys.executable, "-m", "srhw.cli", *map(str, args)], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -211,10 +212,82 @@ def test_csim_on_a_directory_without_project(tmp_path):
     (["--board", "zcu999"], "--board must be one of"),
     (["--in-size", "1920by1080"], "--in-size must be WIDTHxHEIGHT"),
     (["--fps", "0"], "--fps must be positive"),
-    (["--max-width", "100"], "--max-width 100 is smaller"),
+    (["--max-width", "100"], "--max-width 100 is smaller than the --in-size width 1920"),
+    (["--in-size", "64x48", "--fixed-size", "--max-width", "90"], "--fixed-size takes the frame size from --in-size"),
+    (["--calib-method", "minmax"], "--calib-method must be one of auto, max, percentile, mse, not 'minmax'"),
+    (["--weight-granularity", "tensor"], "--weight-granularity must be one of output, kernel"),
+    (["--output-range", "0:1"], "--output-range must be one of auto, unit, byte"),
 ])
 def test_bad_hardware_flags(exported, tmp_path, flags, message):
     out = tmp_path / "o"
     res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, *flags)
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["eval", "fsrcnn_x2", "--data", "/nonexistent"], "does not exist"),
+    (["sweep", "fsrcnn_x2", "--data", ".", "--bits", "2:5"], "--bits must lie in 4..16"),
+    (["eval", "fsrcnn_x2", "--data", ".", "--scale", "3"], "does not match"),
+    (["zoo", "export", "nope", "-o", "x.onnx"], "not a shipped zoo model"),
+    (["upscale", "fsrcnn_x2", "missing.png", "-o", "o.png"], "cannot read image"),
+    (["upscale", "fsrcnn_x2", "one.png", "-o", "o.png", "--bits", "0"], "in 4..16, not 0"),
+    (["sweep", "fsrcnn_x2", "--data", ".", "--bits", "12:4"], "LO above HI; write 4:12"),
+    (["compile", ".", "-o", "o"], "a directory, not an ONNX model file"),
+    (["compile", "/dev/null", "-o", "o"], "not a regular file"),
+    (["inspect", "/dev/null"], "not a regular file"),
+])
+def test_bad_arguments(args, message, tmp_path):
+    Image.fromarray(data.camera()[:40, :40]).save(tmp_path / "one.png")
+    res = subprocess.run([sys.executable, "-m", "srhw.cli", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "o").exists()
+
+
+def _tree(d):
+    return {p.relative_to(d): p.read_bytes() if p.is_file() else None for p in d.rglob("*")}
+
+
+OUTPUT_REFUSALS = {  # case: (arguments, what the error says); run in a folder holding one.png, big.png, notes.txt, dir/
+    "upscale onto a directory": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "dir"], "is a directory"),
+    "upscale under a file": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "notes.txt/o.png"], "is a file"),
+    "upscale onto its input": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "one.png"], "also an input"),
+    "upscale to no image format": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "o.xyz"], "no image format"),
+    "upscale, empty path": (["upscale", "fsrcnn_s_x2", "one.png", "-o", ""], "empty"),
+    "compare onto the output": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "o.png", "--compare", "o.png"],
+                                "also an input"),
+    "compare into /proc": (["upscale", "fsrcnn_s_x2", "one.png", "-o", "o.png", "--compare", "/proc/c.png"],
+                           "/proc/c.png"),
+    "hr too small, after the work": (["upscale", "fsrcnn_s_x2", "big.png", "-o", "o.png", "--compare", "c.png",
+                                      "--hr", "one.png"], "smaller than the output"),
+    "eval json onto a directory": (["eval", "fsrcnn_s_x2", "--data", "dir", "--json", "dir"], "is a directory"),
+    "sweep plot under a file": (["sweep", "fsrcnn_s_x2", "--data", "dir", "--bits", "8", "--plot", "notes.txt/p.png"],
+                                "is a file"),
+    "zoo export onto a directory": (["zoo", "export", "fsrcnn_s_x2", "-o", "dir"], "is a directory"),
+    "zoo export into /proc": (["zoo", "export", "fsrcnn_s_x2", "-o", "/proc/m.onnx"], "/proc/m.onnx"),
+}
+
+
+@pytest.mark.parametrize("case", list(OUTPUT_REFUSALS))
+def test_file_outputs_appear_whole_or_not_at_all(case, tmp_path):
+    """Each command that writes a file refuses a path it must not write with one error line
+    (exit 2), and a failure before or after the work leaves nothing behind: no output, no
+    temporary file, every input as it was."""
+    args, message = OUTPUT_REFUSALS[case]
+    Image.fromarray(data.camera()[:40, :40]).save(tmp_path / "one.png")
+    Image.fromarray(data.camera()[:60, :60]).save(tmp_path / "big.png")
+    (tmp_path / "notes.txt").write_text("user data")
+    (tmp_path / "dir").mkdir()
+    Image.fromarray(data.camera()[:40, :40]).save(tmp_path / "dir" / "hr.png")
+    before = _tree(tmp_path)
+    res = subprocess.run([sys.executable, "-m", "srhw.cli", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith("srhw: error:") and "Traceback" not in res.stderr, res.stderr
+    assert message in res.stderr, res.stderr
+    assert _tree(tmp_path) == before
+
+
+def test_inspect_into_a_closed_pipe_stops_quietly():
+    p = subprocess.run(f"{sys.executable} -m srhw.cli inspect fsrcnn_x2 | head -1", shell=True, capture_output=True,
+                       text=True)
+    assert p.stdout.strip() and "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr

@@ -117,9 +117,9 @@ def test_conv_sizes_against_onnxruntime(h, w, kh, kw, pads):
 
 def test_epilogue_shift_hand_cases():
     """Onto the output's frac, per channel; tanh onto its table's index grid whatever out_frac."""
-    from srhw.qir import QAct
+    from srhw.qir import ReluAct, TanhAct
 
-    relu, tanh = QAct(kind="relu"), QAct(kind="tanh", lut_fmt=Fmt(10, 6, True), lut=np.zeros(1024, np.int64))
+    relu, tanh = ReluAct(), TanhAct(lut_fmt=Fmt(10, 6, True), lut=np.zeros(1024, np.int64))
     assert epilogue_shift(np.array([12, 9, 4]), relu, np.array([7, 7, 6])).tolist() == [5, 2, -2]
     assert epilogue_shift(np.array([15, 16]), tanh, np.array([7, 7])).tolist() == [9, 10]
     assert epilogue_shift(12, relu, 12) == 0
@@ -135,3 +135,19 @@ def test_folded_multipliers_against_a_per_lane_count(po):
     assert folded_multipliers(w != 0, po) == want
     assert folded_multipliers((w != 0).reshape(8, -1), po) == want   # taps flattened: the same count
     assert folded_multipliers(np.ones((8, 4), bool), po) == po * 4
+
+
+def test_activation_codes_agree_with_both_backends():
+    """srhw.qir's QAct.code is the number hls/srhw_epilogue.h's act_kind and rtl/srhw_requant.v's
+    ACT parameter select each activation by."""
+    import re
+    from pathlib import Path
+
+    from srhw.qir import ACTS
+
+    root = Path(__file__).resolve().parents[1]
+    enum = re.search(r"enum act_kind \{([^}]*)\}", (root / "hls/srhw_epilogue.h").read_text()).group(1)
+    hls = {name.lower(): int(v) for name, v in re.findall(r"ACT_(\w+)\s*=\s*(\d+)", enum)}
+    doc = re.search(r"parameter integer ACT = 0, +// (.*)", (root / "rtl/srhw_requant.v").read_text()).group(1)
+    rtl = {name: int(v) for v, name in re.findall(r"(\d+) (\w+)", doc)}
+    assert hls == rtl == {a.kind: a.code for a in ACTS}

@@ -12,16 +12,9 @@ from srhw.compiler import float_reference
 from srhw.qir import from_json, to_json
 from srhw.quant import calibrate, quantize
 from tests import reference_int
-from tests.conftest import compile_float, pixels
+from tests.conftest import compile_float, pixels, quantized
 
 MODELS = ["fsrcnn_x2", "fsrcnn_x2_odd", "fsrcnn_steep", "fsrcnn_x3", "espcn_x3", "srcnn", "residual_rgb", "shuffle_dcr_rgb"]
-
-
-def _quantized(exported, name, bits, method="max", extra_frames=(), zero_points=False):
-    graph = compile_float(exported(name, "torchscript"))
-    c = int(graph.inputs[0].shape[1])
-    frames = [pixels(c, 24, 31, seed=s) for s in range(2)] + list(extra_frames)
-    return graph, quantize(graph, calibrate(graph, frames), bits, bits, method, zero_points=zero_points)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -30,7 +23,7 @@ def _quantized(exported, name, bits, method="max", extra_frames=(), zero_points=
 def test_golden_equals_naive_reference(exported, name, bits, engine):
     """Both engines and the int64 reference against the per-pixel Python-integer reading of
     docs/arithmetic.md."""
-    _graph, q = _quantized(exported, name, bits)
+    _graph, q = quantized(exported, name, bits)
     doc = json.loads(to_json(q))
     c = q.input_channels
     h, w = (13, 14) if name == "srcnn" else (5, 7)
@@ -50,7 +43,7 @@ def test_golden_at_16_bits_tracks_the_float_model(exported, name):
     """Arithmetic precision, not calibration coverage: the frame is part of the calibration set."""
     c = 3 if "rgb" in name else 1
     frame = pixels(c, 21, 30, seed=4)
-    graph, q = _quantized(exported, name, 16, extra_frames=[frame])
+    graph, q = quantized(exported, name, 16, extra_frames=[frame])
     ref = float_reference(graph, frame)
     got = golden.run(q, frame).astype(np.float64)
     assert got.shape == ref.shape
@@ -70,7 +63,7 @@ def test_more_bits_is_never_much_worse(exported):
 
 
 def test_ir_round_trip_is_lossless(exported):
-    _, q = _quantized(exported, "espcn_x3", 8)
+    _, q = quantized(exported, "espcn_x3", 8)
     text = to_json(q)
     q2 = from_json(text)
     assert to_json(q2) == text
@@ -79,7 +72,7 @@ def test_ir_round_trip_is_lossless(exported):
 
 
 def test_frame_validation(exported):
-    _, q = _quantized(exported, "espcn_x3", 8)
+    _, q = quantized(exported, "espcn_x3", 8)
     with pytest.raises(TypeError):
         golden.run(q, np.zeros((1, 8, 8), np.float32))
     with pytest.raises(ValueError):
@@ -106,7 +99,7 @@ def _assert_same_codes(got: dict, want: dict) -> None:
 def test_fast_float_path_equals_the_int64_path(exported, name, zero_points):
     """The exact-float execution and the int64 reference (srhw.golden.reference) agree, with
     zero points too."""
-    _graph, q = _quantized(exported, name, 8, zero_points=zero_points)
+    _graph, q = quantized(exported, name, 8, zero_points=zero_points)
     assert any(l.out_zero is not None for l in q.layers) == zero_points
     frame = pixels(q.input_channels, 33, 18, seed=2)
     _assert_same_codes({"float": golden.run(q, frame, keep_all=True)}, _int64_path(q, frame))
@@ -135,7 +128,7 @@ def test_pooled_buffers_never_leak_between_frames_threads_or_callers(exported, m
     from concurrent.futures import ThreadPoolExecutor
 
     monkeypatch.setattr(golden.threads, "CHUNK_COLUMNS", 300)   # several row chunks per layer
-    models = [_quantized(exported, name, 8)[1] for name in ("espcn_x3", "fsrcnn_x2")]
+    models = [quantized(exported, name, 8)[1] for name in ("espcn_x3", "fsrcnn_x2")]
     frames = [pixels(1, 37, 53, seed=1), pixels(1, 20, 11, seed=2), pixels(1, 41, 29, seed=3)]
     golden.release_buffers()
     with monkeypatch.context() as m:
@@ -207,7 +200,7 @@ def test_layers_executed_alone_return_arrays_of_their_own(exported):
 
     from srhw.qir import QAdd, QConv
 
-    _graph, q = _quantized(exported, "residual_rgb", 8)
+    _graph, q = quantized(exported, "residual_rgb", 8)
     add = next(l for l in q.layers if isinstance(l, QAdd))
     prelu = next(l.act for l in q.layers if isinstance(l, QConv) and l.act.kind == "prelu")
     layers = list(q.layers) + [replace(add, name=add.name + "_prelu", act=prelu)]
@@ -229,7 +222,7 @@ def test_prelu_in_float32_where_only_saturating_products_are_inexact():
     points where the negative branch crosses the saturation thresholds, with zero points,
     negative slopes and slopes above one."""
     from srhw.fixed import Fmt
-    from srhw.qir import QAct
+    from srhw.qir import PReluAct
 
     rng = np.random.default_rng(3)
     cout, bound = 6, (1 << 23) - 1
@@ -237,7 +230,7 @@ def test_prelu_in_float32_where_only_saturating_products_are_inexact():
     slope = np.array([13, -40, 64, 90, 1, 127])          # < 1, negative, 1, > 1 (steep), tiny, steepest
     acc_frac, out_frac = np.array([7, 6, 8, 5, 7, 4]), np.zeros(cout, np.int64)   # shifts as in FSRCNN
     zero = np.array([-100, 37, 0, 90, -128, 5])
-    act = QAct(kind="prelu", slope=slope, slope_fmt=slope_fmt)
+    act = PReluAct(slope=slope, slope_fmt=slope_fmt)
     rq = golden.requant.Requant(acc_frac, act, out_fmt, out_frac, bound, np.float32, zero)
     s2 = acc_frac + slope_fmt.frac
     assert golden.exact_dtype(bound * int(np.abs(slope).max())) is np.float64   # the whole-range bound does not fit
@@ -298,13 +291,13 @@ def test_tanh_table_extended_over_the_certified_range():
     both bounds included and dense around the table's ends; and a bound too wide for the
     extension keeps the clip, with the same codes."""
     from srhw.fixed import Fmt
-    from srhw.qir import QAct
+    from srhw.qir import TanhAct
 
     rng = np.random.default_rng(5)
     lut_fmt, out_fmt = Fmt(10, 6, True), Fmt(8, 7, True)
     grid = np.arange(lut_fmt.lo, lut_fmt.hi + 1) / 2.0 ** lut_fmt.frac
     lut = np.clip(np.floor(np.tanh(grid) * 2 ** out_fmt.frac + 0.5), out_fmt.lo, out_fmt.hi).astype(np.int64)
-    act = QAct(kind="tanh", lut_fmt=lut_fmt, lut=lut)
+    act = TanhAct(lut_fmt=lut_fmt, lut=lut)
     acc_frac = np.array([15, 16, 17, 18, 15])        # shifts 9-12 onto the table's grid, as in ESPCN
     s = (acc_frac - lut_fmt.frac).reshape(-1, 1)
     for bound, extended in ((373_258, True), ((1 << 23) - 1, False)):

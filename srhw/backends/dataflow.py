@@ -356,7 +356,7 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
                 sums = f"s_{l.name}_sums"
                 mac.writes[sums] = np.arange(1, periods + 1) * t + t - 1
                 out.reads[sums] = np.arange(periods) * p
-                streams.append(Stream(sums, mac.name, out.name, p * o * int(l.cert["acc_width"])))
+                streams.append(Stream(sums, mac.name, out.name, p * o * l.cert.acc_width))
                 produced(l.output, out.name, pos[valid], out_bits, out_hw)
             else:
                 g = f.groups

@@ -8,14 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from srhw.fixed import epilogue_shift, rounding_bound, signed_width
-from srhw.qir import QAct, QLayer
-
-ACT_CODES = {"none": 0, "relu": 1, "clip": 2, "prelu": 3, "tanh": 4}
+from srhw.qir import ClipAct, PReluAct, QAct, QLayer, TanhAct
 
 
 @dataclass(frozen=True, eq=False)
 class Epilogue:
-    kind: str
+    act: QAct               # which activation (its `kind` and `code`); its numbers are below
     shift: np.ndarray       # [C]: acc_frac - out_frac (tanh: - the LUT index frac)
     slope: np.ndarray       # [C] PReLU slope codes (zeros otherwise)
     slope_width: int
@@ -35,9 +33,9 @@ def epilogue_of(l: QLayer) -> Epilogue:
     act: QAct = l.act  # type: ignore[attr-defined]
     c = int(l.out_frac.size)
     shift = np.asarray(epilogue_shift(l.acc_frac, act, l.out_frac), dtype=np.int64)  # type: ignore[attr-defined]
-    prelu, tanh, clip = act.kind == "prelu", act.kind == "tanh", act.kind == "clip"
+    prelu, tanh, clip = isinstance(act, PReluAct), isinstance(act, TanhAct), isinstance(act, ClipAct)
     return Epilogue(
-        kind=act.kind, shift=shift,
+        act=act, shift=shift,
         slope=act.slope if prelu else np.zeros(c, dtype=np.int64),
         slope_width=act.slope_fmt.width if prelu else 2, slope_frac=act.slope_fmt.frac if prelu else 0,
         lo=act.lo if clip else np.full(c, l.out_fmt.lo), hi=act.hi if clip else np.full(c, l.out_fmt.hi),
@@ -48,15 +46,15 @@ def epilogue_of(l: QLayer) -> Epilogue:
 
 def _width(l: QLayer, shift: np.ndarray) -> int:
     """Width of the epilogue's working register, derived from the certificate's bounds."""
-    b = int(l.cert["acc_bound"])
+    b = l.cert.acc_bound
     smax, smin = int(shift.max()), int(shift.min())
     vals = [rounding_bound(b, smax), b << max(0, -smin), abs(l.out_fmt.lo), l.out_fmt.hi]
     act: QAct = l.act  # type: ignore[attr-defined]
-    if act.kind == "prelu":
-        p, sf = int(l.cert["prelu_product_bound"]), act.slope_fmt.frac
+    if isinstance(act, PReluAct):
+        p, sf = l.cert.product_bound, act.slope_fmt.frac
         vals += [rounding_bound(p, smax + sf), p << max(0, -(smin + sf))]
-    if act.kind == "tanh":
+    if isinstance(act, TanhAct):
         vals += [abs(act.lut_fmt.lo), act.lut_fmt.hi]
-    if act.kind == "clip":
+    if isinstance(act, ClipAct):
         vals += [int(np.abs(act.lo).max()), int(np.abs(act.hi).max())]
     return signed_width(max(vals) + int(np.abs(l.zero).max(initial=0)))  # + the zero point

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srhw.errors import UsageError
 from srhw.fixed import folded_multipliers
+from srhw.options import OptionError, check_choice, check_positive
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph
 
 BOARDS: dict[str, tuple[str, float]] = {  # preset -> (part, clock MHz)
@@ -56,23 +56,25 @@ class Target:
 def make_target(board: str | None = None, clock_mhz: float | None = None, fps: float = 60.0,
                 in_size: str = "1920x1080", max_width: int | None = None, fixed_size: bool = False) -> Target:
     b = board or DEFAULT_BOARD
-    if b not in BOARDS:
-        raise UsageError(f"--board must be one of {', '.join(BOARDS)}, not {b!r}")
+    check_choice("board", b, tuple(BOARDS))
     try:
         w, h = (int(v) for v in in_size.lower().split("x"))
-    except ValueError:
-        raise UsageError(f"--in-size must be WIDTHxHEIGHT (e.g. 1920x1080), not {in_size!r}") from None
+    except (ValueError, AttributeError):
+        raise OptionError(f"in_size must be WIDTHxHEIGHT (e.g. 1920x1080), not {in_size!r}", "in_size") from None
     part, clock = BOARDS[b]
     clock = clock if clock_mhz is None else clock_mhz
     mw = w if max_width is None else max_width
-    for flag, v in (("--clock-mhz", clock), ("--fps", fps), ("--in-size width", w), ("--in-size height", h),
-                    ("--max-width", mw)):
-        if not (v > 0 and math.isfinite(v)):
-            raise UsageError(f"{flag} must be positive, not {v!r}")
+    check_positive("clock_mhz", clock)
+    check_positive("fps", fps)
+    for what, v in (("width", w), ("height", h)):
+        if v <= 0:
+            raise OptionError(f"in_size {what} must be positive, not {v!r}", "in_size")
+    check_positive("max_width", mw)
     if mw < w:
-        raise UsageError(f"--max-width {mw} is smaller than the --in-size width {w}")
+        raise OptionError(f"max_width {mw} is smaller than the in_size width {w}", "max_width", "in_size")
     if fixed_size and max_width is not None and max_width != w:
-        raise UsageError("--fixed-size takes the frame size from --in-size; drop --max-width")
+        raise OptionError("fixed_size takes the frame size from in_size; drop max_width", "fixed_size", "in_size",
+                          "max_width")
     return Target(b, part, float(clock), float(fps), w, h, int(mw), fixed_size)
 
 

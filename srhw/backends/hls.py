@@ -108,8 +108,8 @@ def _act_tables(e: Epilogue, prefix: str) -> tuple[dict, list]:
 
 
 def _act_cfg(e: Epilogue) -> dict:
-    kind = {"none": "ACT_NONE", "relu": "ACT_RELU", "clip": "ACT_CLIP", "prelu": "ACT_PRELU", "tanh": "ACT_TANH"}[e.kind]
-    return {"ACT": f"srhw::{kind}", "SLOPE_FRAC": e.slope_frac, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
+    # hls/srhw_epilogue.h's act_kind: ACT_NONE, ACT_RELU, ..., numbered as srhw.qir's QAct.code
+    return {"ACT": f"srhw::ACT_{e.act.kind.upper()}", "SLOPE_FRAC": e.slope_frac, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
             "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_SIZE": int(e.lut.size), "HAS_ZERO": int(np.any(e.zero)),
             "slope_t": f"ap_int<{e.slope_width}>"}
 
@@ -187,7 +187,7 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
         out_t = c_type(l.out_fmt)
         h, w = size[l.inputs[0]]
         e = epilogue_of(l)
-        base = {"out_t": out_t, "acc_t": f"ap_int<{l.cert['acc_width']}>", "wide_t": f"ap_int<{e.width}>"} | \
+        base = {"out_t": out_t, "acc_t": f"ap_int<{l.cert.acc_width}>", "wide_t": f"ap_int<{e.width}>"} | \
             _act_cfg(e)
         if isinstance(l, QConv):
             o, i, kh, kw = l.weight.shape

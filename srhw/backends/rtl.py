@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from srhw.backends.epilogue import ACT_CODES, epilogue_of
+from srhw.backends.epilogue import epilogue_of
 from srhw.backends.dataflow import MIN_DEPTH, SUMS_DEPTH, Latency
 from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
 from srhw.fixed import conv_growth, folded_multipliers, signed_width
-from srhw.qir import QConv, QCrop, QDepthToSpace, QGraph
+from srhw.qir import QConv, QCrop, QDepthToSpace, QGraph, TanhAct
 from srhw.resources import rtl_dir, templates_dir
 
 TOP = "srhw_top"
@@ -97,23 +97,24 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     fold = next(s for s in plan.stages if s.name == l.name)
     e = epilogue_of(l)
     in_fmt = q.fmt_of(l.inputs[0])
-    acc_w = int(l.cert["acc_width"])
+    acc_w = l.cert.acc_width
     ew = max(e.width, acc_w)
     sh_w = signed_width(int(np.abs(e.shift).max()) + e.slope_frac) + 1
-    lut_aw = max(1, math.ceil(math.log2(e.lut.size))) if e.kind == "tanh" else 1
+    tanh = isinstance(e.act, TanhAct)
+    lut_aw = max(1, math.ceil(math.log2(e.lut.size))) if tanh else 1
     shape = {"C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
              "MAX_W": plan.target.max_w, "IW": in_fmt.width}
     epi = {"OW": l.out_fmt.width, "ACC_W": acc_w, "EW": ew, "SH_W": sh_w, "SLOPE_W": e.slope_width,
-           "SLOPE_FRAC": e.slope_frac, "ACT": ACT_CODES[e.kind], "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
+           "SLOPE_FRAC": e.slope_frac, "ACT": e.act.code, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
            "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw}
     if np.any(l.pad) and any(l.pads):  # zero points: padding with the input's code of real 0
         epi["PAD"] = hex_literal(l.pad, in_fmt.width)
     if np.any(e.zero):
         epi["ZERO"] = hex_literal(e.zero, ew)
-    lut = [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] if e.kind == "tanh" else []
-    comment = f"{l.kind} {o}x{i}x{kh}x{kw}, {e.kind}, from node {comment_text(l.source)}"
+    lut = [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] if tanh else []
+    comment = f"{l.kind} {o}x{i}x{kh}x{kw}, {e.act.kind}, from node {comment_text(l.source)}"
     common = {"name": l.name, "comment": comment, "lut": lut, "in_bits": i * in_fmt.width, "out_bits": o * l.out_fmt.width,
-              "dh": conv_growth(kh, kw, l.pads)[0], "dw": conv_growth(kh, kw, l.pads)[1], "acc_bound": int(l.cert["acc_bound"]), "fifo_depth": 2}
+              "dh": conv_growth(kh, kw, l.pads)[0], "dw": conv_growth(kh, kw, l.pads)[1], "acc_bound": l.cert.acc_bound, "fifo_depth": 2}
     if fold.period:
         return _sched_stage(l, in_fmt, shape, epi, e, fold.period, fold.period_cycles, common)
     po, groups = fold.po, fold.groups

@@ -100,7 +100,7 @@ def _(layer: QAffine, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
         z += ((layer.bias.reshape(-1, 1, 1) + pre_add) * scale).astype(dtype)
         return z
 
-    return _elementwise(layer, layer.cert["acc_bound"], make_z, lambda: reference.affine_accumulator(layer, x))
+    return _elementwise(layer, layer.cert.acc_bound, make_z, lambda: reference.affine_accumulator(layer, x))
 
 
 @execute.register
@@ -114,7 +114,7 @@ def _(layer: QAdd, a: np.ndarray, b: np.ndarray, engine: str = "numpy") -> np.nd
         z += (pre_add * scale).astype(dtype)
         return z
 
-    return _elementwise(layer, layer.cert["acc_bound"], make_z, lambda: reference.add_accumulator(layer, a, b))
+    return _elementwise(layer, layer.cert.acc_bound, make_z, lambda: reference.add_accumulator(layer, a, b))
 
 
 @execute.register

@@ -20,7 +20,7 @@ from srhw.golden.buffers import buffer, frame_buffer
 from srhw.golden.kernels import halo_rows
 from srhw.golden.requant import folds_offset, prepared
 from srhw.golden.threads import for_row_chunks
-from srhw.qir import QConv, QGraph, QLayer
+from srhw.qir import NoAct, QConv, QGraph, QLayer, ReluAct, TanhAct
 
 MLAS_MIN_OUTPUTS = 16  # engine="auto": MLAS for convs with at least this many output channels
 
@@ -73,7 +73,7 @@ def conv(layer: QConv, x: np.ndarray, w: np.ndarray, b: np.ndarray, finish,
         io.bind_cpu_input("x", buf.reshape(1, cin, -1, wp))
         io.bind_output("z", "cpu", 0, np.float32, [1, cout, r1 - r0, ow], z.ctypes.data)
         session.run_with_iobinding(io)
-        if blocked_output and finish.act.kind == "tanh":   # a few blocks: the lookups write the frame
+        if blocked_output and isinstance(finish.act, TanhAct):   # a few blocks: the lookups write the frame
             finish.lookup_into(z, out[:, r0:r1])
         else:
             out[:, r0:r1] = finish(z.reshape(shape[0], -1) if not blocked_output else z).reshape(z.shape)
@@ -245,9 +245,9 @@ def uniform_epilogue(layer: QConv) -> bool:
     act = layer.act
     if layer.out_zero is not None and np.any(layer.out_zero):
         return False
-    if act.kind == "tanh":
+    if isinstance(act, TanhAct):
         return folds_offset(act, epilogue_shift(np.asarray(layer.acc_frac), act, layer.out_frac))
-    return act.kind in ("none", "relu")
+    return isinstance(act, (NoAct, ReluAct))
 
 
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # QGraph -> {engine: blocked values}

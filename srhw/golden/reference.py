@@ -14,7 +14,8 @@ import numpy as np
 
 from srhw.fixed import conv_out_size, epilogue_shift, saturate, shift_round
 from srhw.float_exec import check_frame_size
-from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
+from srhw.qir import (ClipAct, PReluAct, QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer, ReluAct,
+                      TanhAct)
 
 
 def run(g: QGraph, frame: np.ndarray, keep_all: bool = False) -> np.ndarray | dict[str, np.ndarray]:
@@ -39,16 +40,16 @@ def epilogue(acc: np.ndarray, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac
     (docs/arithmetic.md, section 4). `zero`: the output's zero point per channel, added before
     the saturation (tanh outputs have none)."""
     shift = epilogue_shift(_per_channel(acc_frac, acc.ndim), act, _per_channel(out_frac, acc.ndim))
-    if act.kind == "tanh":
+    if isinstance(act, TanhAct):
         idx = saturate(shift_round(acc, shift), act.lut_fmt)
         return act.lut[idx - act.lut_fmt.lo]
     y = shift_round(acc, shift)
-    if act.kind == "prelu":
+    if isinstance(act, PReluAct):
         slope = _per_channel(act.slope, acc.ndim)
         y = np.where(acc >= 0, y, shift_round(acc * slope, shift + act.slope_fmt.frac))
-    elif act.kind == "relu":
+    elif isinstance(act, ReluAct):
         y = np.maximum(y, 0)
-    elif act.kind == "clip":
+    elif isinstance(act, ClipAct):
         y = np.clip(y, _per_channel(act.lo, acc.ndim), _per_channel(act.hi, acc.ndim))
     if zero is not None:
         y = y + _per_channel(zero, acc.ndim)

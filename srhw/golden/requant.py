@@ -14,7 +14,7 @@ import numpy as np
 
 from srhw.fixed import epilogue_shift
 from srhw.golden.buffers import buffer
-from srhw.qir import QAct, QConv
+from srhw.qir import ClipAct, PReluAct, QAct, QConv, ReluAct, TanhAct
 
 F32_EXACT = 1 << 24
 F64_EXACT = 1 << 53
@@ -75,12 +75,12 @@ class Requant:
         self.indexes = False                        # tanh: z comes out as the table index
         self.act = act
         lo, hi = out_fmt.lo, out_fmt.hi
-        if act.kind == "relu":
+        if isinstance(act, ReluAct):
             lo = max(lo, 0)
-        elif act.kind == "clip":
+        elif isinstance(act, ClipAct):
             lo = np.maximum(lo, act.lo.reshape(-1, 1)).astype(dtype)
             hi = np.minimum(hi, act.hi.reshape(-1, 1)).astype(dtype)
-        elif act.kind == "tanh":
+        elif isinstance(act, TanhAct):
             # The table index is floor(z) - lo. Where every channel shifts right, -lo arrives
             # through the bias (-lo * 2^s in accumulator units), and since truncating a
             # non-negative float is floor, the float-to-int copy gives the index. Saturation:
@@ -99,7 +99,7 @@ class Requant:
         self.lo, self.hi = lo, hi
         # the zero point, added to the rounded code before the saturation (None: all 0)
         self.zero = None if zero is None or not np.any(zero) else np.asarray(zero, dtype=dtype).reshape(-1, 1)
-        if act.kind == "prelu":
+        if isinstance(act, PReluAct):
             slope = act.slope.reshape(-1, 1).astype(np.float64)
             s2 = s + act.slope_fmt.frac
             half2 = np.where(s2 > 0, np.ldexp(1.0, np.maximum(s2 - 1, 0)), 0.0)
@@ -116,7 +116,7 @@ class Requant:
             self.steep = np.flatnonzero(act.slope > (1 << act.slope_fmt.frac)).tolist()
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        if self.act.kind == "prelu":
+        if isinstance(self.act, PReluAct):
             # floor is monotone: max(floor a, floor b) = floor(max(a, b)), and likewise for min
             zn = z if self.neg_dtype == z.dtype else z.astype(self.neg_dtype)
             y = np.multiply(zn, self.k, out=buffer("prelu", zn.shape, zn.dtype))
@@ -130,7 +130,7 @@ class Requant:
                 y += self.zero
             np.clip(y, self.lo, self.hi, out=y)
             return y if y.dtype == z.dtype else y.astype(z.dtype)
-        if self.act.kind == "tanh":
+        if isinstance(self.act, TanhAct):
             return np.take(self.table, self._indexes(z), mode="wrap", out=buffer("lookup", z.shape, self.table.dtype))
         y = np.floor(z, out=z)
         if self.zero is not None:
@@ -166,7 +166,7 @@ def prepared(layer: QConv) -> tuple:
     (layers are frozen), not on every frame: 0.4 of ESPCN x2's 0.8 ms of fixed cost per frame."""
     prep = _PREPARED.get(layer)
     if prep is None:
-        acc_bound = layer.cert["acc_bound"]
+        acc_bound = layer.cert.acc_bound
         dtype = exact_dtype(acc_bound + half_max(layer.acc_frac, layer.act, layer.out_frac, acc_bound))
         prep = (None, None, None, None)
         if dtype is not None:
@@ -215,4 +215,4 @@ def tanh_extension(acc_bound: int, shifts: np.ndarray, act: QAct) -> tuple[int, 
 def folds_offset(act: QAct, shifts: np.ndarray) -> bool:
     """tanh's table offset rides on the bias when every channel shifts right (then an integer
     offset lies on the scaled accumulator's grid, and the exactness bound above covers it)."""
-    return act.kind == "tanh" and int(np.min(shifts)) >= 0
+    return isinstance(act, TanhAct) and int(np.min(shifts)) >= 0

@@ -28,7 +28,9 @@ from srhw import ir
 from srhw.errors import QuantizationError
 from srhw.fixed import (PIXEL, Fmt, accumulator_bound, aligned_add_bound, epilogue_shift, frac_for_range, product_bound,
                         quantize_real, round_half_up, rounding_bound, signed_width)
-from srhw.qir import QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
+from srhw.options import check_choice
+from srhw.qir import (Certificate, ClipAct, NoAct, PReluAct, QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer,
+                      ReluAct, TanhAct, check)
 from srhw.quant.calibrate import CalibrationStats, pre_activation_key
 
 Method = Literal["max", "percentile", "mse"]
@@ -124,23 +126,24 @@ class _Quantizer:
         return z if np.any(z) else None
 
     def act(self, act: ir.Activation | None, out: Fmt, out_frac: np.ndarray, node: ir.Op) -> tuple[QAct, dict]:
-        cert: dict = {}
+        """The activation in codes, and statistics for the report."""
+        stats: dict = {}
         channels = out_frac.size
         match act:
             case None:
-                return QAct(), cert
+                return NoAct(), stats
             case ir.ReluAct():
-                return QAct(kind="relu"), cert
+                return ReluAct(), stats
             case ir.ClipAct(lo=lo, hi=hi):
                 scale = np.ldexp(1.0, out_frac)
                 lo_c = np.full(channels, out.lo) if lo == -math.inf else np.clip(round_half_up(lo * scale), out.lo, out.hi)
                 hi_c = np.full(channels, out.hi) if hi == math.inf else np.clip(round_half_up(hi * scale), out.lo, out.hi)
-                return QAct(kind="clip", lo=lo_c.astype(np.int64), hi=hi_c.astype(np.int64)), cert
+                return ClipAct(lo=lo_c.astype(np.int64), hi=hi_c.astype(np.int64)), stats
             case ir.PReluAct(slope=s):
                 width = max(self.wbits, 8)
                 m = float(np.max(np.abs(s)))
                 sfmt = Fmt(width, frac_for_range(m, width, True) if m > 0 else width - 1, True)
-                return QAct(kind="prelu", slope=quantize_real(np.broadcast_to(s, (channels,)), sfmt), slope_fmt=sfmt), cert
+                return PReluAct(slope=quantize_real(np.broadcast_to(s, (channels,)), sfmt), slope_fmt=sfmt), stats
             case ir.TanhAct():
                 width = min(self.abits + 2, 16)
                 pre = self.stats[pre_activation_key(node.output)]
@@ -148,23 +151,20 @@ class _Quantizer:
                 lfmt = Fmt(width, frac_for_range(m, width, True), True)
                 codes = np.arange(lfmt.lo, lfmt.hi + 1, dtype=np.float64)
                 lut = quantize_real(np.tanh(codes * lfmt.step), Fmt(out.width, int(out_frac[0]), out.signed))
-                cert["lut_entries"] = int(lut.size)
-                return QAct(kind="tanh", lut_fmt=lfmt, lut=lut), cert
+                stats["lut_entries"] = int(lut.size)
+                return TanhAct(lut_fmt=lfmt, lut=lut), stats
         raise QuantizationError(f"node '{node.name}': no fixed-point form for activation {type(act).__name__}")
 
     @staticmethod
-    def epilogue_cert(acc_bound: int, acc_frac: np.ndarray, out_frac: np.ndarray, act: QAct) -> dict:
+    def epilogue_cert(acc_bound: int, acc_frac: np.ndarray, out_frac: np.ndarray, act: QAct) -> Certificate:
         """Bounds of the requantization: the accumulator, the PReLU product, the rounding add."""
         s = int(np.max(epilogue_shift(acc_frac, act, out_frac)))
-        cert = {"acc_bound": int(acc_bound), "acc_width": signed_width(acc_bound)}
-        if act.kind == "prelu":
+        prod, widest = None, int(acc_bound)
+        if isinstance(act, PReluAct):
             prod = product_bound(acc_bound, act.slope)
-            cert |= {"prelu_product_bound": prod, "prelu_product_width": signed_width(prod)}
             s = max(s, s + act.slope_fmt.frac)
-            acc_bound = max(acc_bound, prod)
-        rb = rounding_bound(acc_bound, s)
-        cert |= {"round_bound": rb, "round_width": signed_width(rb)}
-        return cert
+            widest = max(widest, prod)
+        return Certificate(int(acc_bound), rounding_bound(widest, s), prod)
 
     def conv_grid(self, w: np.ndarray, f_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The weight grid of a conv: code fracs [O, I], accumulator fracs [O], product shifts [O, I].
@@ -275,15 +275,15 @@ class _Quantizer:
                 bi = round_half_up(b * np.ldexp(1.0, acc_frac)).astype(np.int64)
                 if np.any(z_in):  # sum w * (q - z): the input's zero points leave through the bias
                     bi = bi - wi.sum(axis=(2, 3)) @ z_in
-                act, acert = self.act(node.act, out, out_frac, node)
+                act, act_stats = self.act(node.act, out, out_frac, node)
                 zero = self.zero_point(node.output, out, out_frac)
-                cert = self.epilogue_cert(accumulator_bound(wi, x.max_abs, bi), acc_frac, out_frac, act) | acert
+                cert = self.epilogue_cert(accumulator_bound(wi, x.max_abs, bi), acc_frac, out_frac, act)
+                stats = act_stats | {"bias_width": signed_width(int(np.abs(bi).max(initial=0))),
+                                 "macs_per_lr_pixel": int(np.prod(w.shape)) * self.res[node.output] ** 2,
+                                 "weight_significant_bits": significant_bits(wi)}
                 if zero is not None:
-                    cert["zero_point_max"] = int(np.abs(zero).max())
-                cert |= {"bias_width": signed_width(int(np.abs(bi).max(initial=0))),
-                         "macs_per_lr_pixel": int(np.prod(w.shape)) * self.res[node.output] ** 2}
-                cert |= {"weight_significant_bits": significant_bits(wi)}
-                return QConv(**base, out_fmt=out, out_frac=out_frac, cert=cert, weight=wi, w_frac=w_frac,
+                    stats["zero_point_max"] = int(np.abs(zero).max())
+                return QConv(**base, out_fmt=out, out_frac=out_frac, cert=cert, stats=stats, weight=wi, w_frac=w_frac,
                              w_width=max(self.wbits, signed_width(int(np.abs(wi).max(initial=0)))), bias=bi,
                              acc_frac=acc_frac, pads=node.pads, act=act, out_zero=zero,
                              pad_code=z_in.copy() if np.any(z_in) else None)
@@ -295,19 +295,19 @@ class _Quantizer:
                 si = quantize_real(node.scale * np.ldexp(1.0, sf), Fmt(self.wbits, 0, True))
                 acc_frac = sf + f_in
                 bi = round_half_up(node.bias * np.ldexp(1.0, acc_frac)).astype(np.int64)
-                act, acert = self.act(node.act, out, out_frac, node)
+                act, act_stats = self.act(node.act, out, out_frac, node)
                 cert = self.epilogue_cert(accumulator_bound(si.reshape(-1, 1), x.max_abs, bi), acc_frac, out_frac,
-                                          act) | acert
-                return QAffine(**base, out_fmt=out, out_frac=out_frac, cert=cert, scale=si, s_frac=sf,
+                                          act)
+                return QAffine(**base, out_fmt=out, out_frac=out_frac, cert=cert, stats=act_stats, scale=si, s_frac=sf,
                                s_width=self.wbits, bias=bi, acc_frac=acc_frac, act=act)
             case ir.Add():
                 y, f_b = self.fmt[node.inputs[1]], self.frac[node.inputs[1]]
                 out, out_frac = self.out_format(node, node.act, f_in.size)
                 acc_frac = np.maximum(f_in, f_b)
                 bound = aligned_add_bound(x, f_in, y, f_b)
-                act, acert = self.act(node.act, out, out_frac, node)
-                cert = self.epilogue_cert(bound, acc_frac, out_frac, act) | acert
-                return QAdd(**(base | {"inputs": node.inputs}), out_fmt=out, out_frac=out_frac, cert=cert,
+                act, act_stats = self.act(node.act, out, out_frac, node)
+                cert = self.epilogue_cert(bound, acc_frac, out_frac, act)
+                return QAdd(**(base | {"inputs": node.inputs}), out_fmt=out, out_frac=out_frac, cert=cert, stats=act_stats,
                             acc_frac=acc_frac, in_fracs=(f_in.copy(), f_b.copy()), act=act)
             case ir.DepthToSpace(blocksize=r):
                 self.res[node.output] *= r
@@ -389,10 +389,8 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
         if float_in is not None and weight_rounding != "nearest":  # only the fit reads them: a_c times the original
             float_in = {v: [x * scales[v].reshape(-1, 1, 1) for x in xs] if v in scales else xs
                         for v, xs in float_in.items()}
-    if granularity not in ("kernel", "output"):
-        raise QuantizationError(f"--weight-granularity must be output or kernel, not {granularity!r}")
-    if weight_rounding not in WEIGHT_ROUNDINGS:
-        raise QuantizationError(f"--weight-rounding must be one of {', '.join(WEIGHT_ROUNDINGS)}, not {weight_rounding!r}")
+    check_choice("granularity", granularity, ("output", "kernel"))
+    check_choice("weight_rounding", weight_rounding, tuple(WEIGHT_ROUNDINGS))
     if weight_rounding != "nearest" and not frames:
         raise QuantizationError(f"{weight_rounding} weight rounding fits the codes on the calibration frames: pass frames")
     layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames, weight_rounding,
@@ -400,8 +398,10 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
     b = graph.boundary
     boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),
                 "input_scale": b.input_scale, "output_scale": b.output_scale}
-    return QGraph(name=graph.name, input=graph.input, input_channels=int(graph.inputs[0].shape[1]),
-                  output=graph.output, layers=layers, boundary=boundary,
-                  meta={"wbits": wbits, "abits": abits, "calibration": method, "weight_granularity": granularity,
-                        "weight_rounding": weight_rounding, "zero_points": zero_points}
-                  | (meta or {}))
+    q = QGraph(name=graph.name, input=graph.input, input_channels=int(graph.inputs[0].shape[1]),
+               output=graph.output, layers=layers, boundary=boundary,
+               meta={"wbits": wbits, "abits": abits, "calibration": method, "weight_granularity": granularity,
+                     "weight_rounding": weight_rounding, "zero_points": zero_points}
+               | (meta or {}))
+    check(q)
+    return q

@@ -5,7 +5,7 @@ import pytest
 
 from srhw import golden
 from srhw.fixed import Fmt, signed_width
-from srhw.qir import QAct, QConv
+from srhw.qir import Certificate, NoAct, QConv
 from srhw.quant import calibrate, quantize
 from tests.conftest import compile_float, pixels
 
@@ -37,20 +37,20 @@ def test_extreme_inputs_stay_inside_the_certified_width(exported, name, bits):
     for layer in convs:
         x = q.fmt_of(layer.inputs[0])
         cert = layer.cert
-        assert cert["acc_width"] == signed_width(cert["acc_bound"])
+        assert cert.acc_width == signed_width(cert.acc_bound) and layer.cert.round_bound >= cert.acc_bound
         reached = 0
         for o, window in _extreme_windows(layer, x):
             # the window alone, no padding: one output pixel whose accumulator is the extreme
             acc = int(golden.int_conv(window[None].reshape(window.shape), layer.weight[o:o + 1], (0, 0, 0, 0),
-                                      cert["acc_bound"]).reshape(())) + int(layer.bias[o])
+                                      cert.acc_bound).reshape(())) + int(layer.bias[o])
             exact = sum(int(a) * int(b) for a, b in zip(layer.weight[o].reshape(-1), window.reshape(-1))) + \
                 int(layer.bias[o])
             assert acc == exact
-            assert abs(acc) <= cert["acc_bound"]
-            assert _wraps(np.array(acc), cert["acc_width"]) == acc
+            assert abs(acc) <= cert.acc_bound
+            assert _wraps(np.array(acc), cert.acc_width) == acc
             reached = max(reached, abs(acc))
         # the bound is tight: the extremes need the certified width minus at most one bit
-        assert signed_width(reached) >= cert["acc_width"] - 1
+        assert signed_width(reached) >= cert.acc_width - 1
 
 
 def test_hand_built_layer_reaches_its_bound_exactly():
@@ -61,8 +61,8 @@ def test_hand_built_layer_reaches_its_bound_exactly():
     bound = 127 * 18 * x_fmt.max_abs + 1000
     out = Fmt(8, 0, True)
     layer = QConv(name="l00_conv", source="hand", inputs=("x",), output="y", out_fmt=out, out_frac=np.array([0]),
-                  cert={"acc_bound": bound, "acc_width": signed_width(bound), "round_bound": bound + 8}, weight=w, w_frac=np.array([[4, 4]]),
-                  w_width=8, bias=bias, acc_frac=np.array([4]), pads=(1, 1, 1, 1), act=QAct())
+                  cert=Certificate(bound, bound + 8), weight=w, w_frac=np.array([[4, 4]]),
+                  w_width=8, bias=bias, acc_frac=np.array([4]), pads=(1, 1, 1, 1), act=NoAct())
     x = np.full((2, 5, 6), x_fmt.lo, dtype=np.int64)
     acc = golden.int_conv(x, w, layer.pads, bound) + bias.reshape(-1, 1, 1)
     assert int(acc.max()) == bound == 127 * 18 * 128 + 1000  # interior pixels reach it
@@ -79,5 +79,5 @@ def test_prelu_and_rounding_widths_are_recorded(exported):
     prelu = [l for l in q.layers if getattr(l, "act", None) is not None and l.act.kind == "prelu"]
     assert prelu
     for l in prelu:
-        assert l.cert["prelu_product_bound"] == l.cert["acc_bound"] * int(np.abs(l.act.slope).max())
-        assert l.cert["round_width"] >= l.cert["prelu_product_width"] >= l.cert["acc_width"]
+        assert l.cert.product_bound == l.cert.acc_bound * int(np.abs(l.act.slope).max())
+        assert l.cert.round_width >= l.cert.product_width >= l.cert.acc_width

@@ -27,12 +27,12 @@ def test_kernel_granularity_keeps_wbits_significant_bits_and_stays_exact(exporte
     stats = calibrate(graph, frames)
     q = quantize(graph, stats, 6, 8, "mse", granularity="kernel", frames=frames)
     convs = [l for l in q.layers if l.kind == "Conv"]
-    assert all(l.cert["weight_significant_bits"] <= 6 for l in convs)
+    assert all(l.stats["weight_significant_bits"] <= 6 for l in convs)
     assert any(l.w_width > 6 for l in convs)  # some slices were shifted: the register is wider
     for l in convs:  # the certificate counts the shifted weights
         bound = max(int(np.abs(l.weight[o]).sum()) * q.fmt_of(l.inputs[0]).max_abs + abs(int(l.bias[o]))
                     for o in range(l.weight.shape[0]))
-        assert l.cert["acc_bound"] == bound
+        assert l.cert.acc_bound == bound
     doc = json.loads(to_json(q))
     frame = pixels(c, 9, 11, seed=4)
     assert np.array_equal(golden.run(q, frame, keep_all=True)[q.output], reference_int.run(doc, frame))

@@ -1,0 +1,115 @@
+"""Compile options: one validated record for the Python API, the CLI and the design cache.
+
+`CompileOptions(...)` checks every value when it is made, before any work starts, and says
+what is wrong in the API's own terms (`OptionError`, naming the field); the CLI maps field names
+to its flags (`srhw.cli.FLAGS`), so that the same check reads "--bits must be ..." there.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from srhw.errors import UsageError
+
+BITS_RANGE = (4, 16)
+RANGES = ("auto", "unit", "byte")
+GRANULARITIES = ("output", "kernel")
+# the fields the quantized graph depends on (the rest choose the hardware built from it)
+QUANTIZATION_FIELDS = ("bits", "wbits", "abits", "calib", "method", "input_range", "output_range",
+                       "weight_granularity", "weight_rounding", "zero_points")
+
+
+class OptionError(UsageError):
+    """A bad option value. `options`: the option names the message mentions, the one at fault
+    first (field names of CompileOptions or of the function that checks them)."""
+
+    def __init__(self, message: str, *options: str) -> None:
+        super().__init__(message)
+        self.options = options
+
+
+def check_bits(name: str, value: int | None) -> None:
+    """A bit width in BITS_RANGE (None: not given)."""
+    lo, hi = BITS_RANGE
+    if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi):
+        raise OptionError(f"{name} must be an integer in {lo}..{hi}, not {value!r}", name)
+
+
+def check_choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise OptionError(f"{name} must be one of {', '.join(map(str, choices))}, not {value!r}", name)
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """What `srhw compile` does with a model (see srhw.compiler.compile for each field)."""
+
+    bits: int = 8
+    wbits: int | None = None
+    abits: int | None = None
+    calib: str | Path | None = None
+    method: str = "auto"                 # calibration method: auto or one of srhw.quant.METHODS
+    input_range: str = "auto"
+    output_range: str = "auto"
+    weight_granularity: str = "output"
+    weight_rounding: str = "gptq"
+    zero_points: bool = True
+    hls: bool = True
+    rtl: bool = False
+    board: str | None = None
+    clock_mhz: float | None = None
+    fps: float = 60.0
+    in_size: str = "1920x1080"
+    max_width: int | None = None
+    fixed_size: bool = False
+    fold_groups: int | None = None       # one fold on every conv (tests and sweeps)
+    fold_period: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        from srhw.quant import METHODS
+        from srhw.quant.quantize import WEIGHT_ROUNDINGS
+
+        check_bits("bits", self.bits)
+        check_bits("wbits", self.wbits)
+        check_bits("abits", self.abits)
+        check_choice("method", self.method, ("auto",) + tuple(METHODS))
+        check_choice("weight_rounding", self.weight_rounding, tuple(WEIGHT_ROUNDINGS))
+        check_choice("weight_granularity", self.weight_granularity, GRANULARITIES)
+        check_choice("input_range", self.input_range, RANGES)
+        check_choice("output_range", self.output_range, RANGES)
+        if self.fold_groups is not None and not (isinstance(self.fold_groups, int) and self.fold_groups >= 1):
+            raise OptionError(f"fold_groups must be a positive integer, not {self.fold_groups!r}", "fold_groups")
+        if self.fold_period is not None and not (
+                len(self.fold_period) == 2 and all(isinstance(v, int) and v >= 1 for v in self.fold_period)):
+            raise OptionError(f"fold_period must be (positions, cycles), both positive, not {self.fold_period!r}",
+                              "fold_period")
+        if self.hls or self.rtl:
+            self.target()   # the board, clock, rate and frame size, checked now rather than after calibration
+
+    @property
+    def weight_bits(self) -> int:
+        return self.wbits or self.bits
+
+    @property
+    def activation_bits(self) -> int:
+        return self.abits or self.bits
+
+    def target(self):
+        """The hardware target (srhw.backends.folding.Target) these options describe."""
+        from srhw.backends.folding import make_target
+
+        return make_target(self.board, self.clock_mhz, self.fps, self.in_size, self.max_width, self.fixed_size)
+
+    def as_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+    def quantization(self) -> tuple:
+        """The values of QUANTIZATION_FIELDS: equal for two options that quantize a model alike."""
+        return tuple((k, str(getattr(self, k)) if isinstance(getattr(self, k), Path) else getattr(self, k))
+                     for k in QUANTIZATION_FIELDS)
+
+
+def check_positive(name: str, value) -> None:
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value)):
+        raise OptionError(f"{name} must be positive, not {value!r}", name)

@@ -1,0 +1,78 @@
+"""srhw.backends.folding: the plan meets the pixel rate with the multipliers it counts, and a
+scheduled fold's tables deal every non-zero product to a lane exactly once."""
+import math
+
+import numpy as np
+import pytest
+
+import srhw
+from srhw.backends.folding import make_target, plan, schedule_tables
+from srhw.qir import QConv
+from tests.conftest import quantized
+
+
+@pytest.mark.parametrize("p,t", [(1, 1), (1, 7), (3, 7), (5, 12), (8, 19), (4, 64)])
+def test_schedule_deals_each_product_once(p, t):
+    """Read back from the tables, lane by lane and cycle by cycle: every (position q, output o)
+    gets each of o's non-zero weights exactly once, each lane does at most T products, output o
+    has ceil(P * R_o / T) lanes, and the products of (o, q) sit in lanes first .. first+count-1."""
+    rng = np.random.default_rng(p * 100 + t)
+    w = rng.integers(-3, 4, size=(5, 3, 3, 3)) * (rng.random((5, 3, 3, 3)) < 0.4)
+    w[2] = 0                                                   # an output with no products at all
+    s = schedule_tables(w, p, t)
+    assert s.weight.shape[2] == t
+    for o in range(w.shape[0]):
+        r = int(np.count_nonzero(w[o]))
+        assert s.lanes[o] == math.ceil(p * r / t)
+        busy = s.q[o] < p
+        assert np.all(s.weight[o][~busy] == 0) and busy.sum() == p * r
+        for q in range(p):
+            lanes, ks = np.nonzero(s.q[o] == q)
+            got = sorted((int(s.c[o, l, k]), int(s.u[o, l, k]), int(s.v[o, l, k]), int(s.weight[o, l, k]))
+                         for l, k in zip(lanes, ks))
+            want = sorted((int(c), int(u), int(v), int(w[o, c, u, v])) for c, u, v in np.argwhere(w[o] != 0))
+            assert got == want, (o, q)
+            if r:
+                assert set(lanes.tolist()) == set(range(s.first[o, q], s.first[o, q] + s.count[o, q]))
+
+
+@pytest.mark.parametrize("size,fps", [("1920x1080", 60), ("640x360", 30), ("64x48", 60)])
+def test_plan_meets_the_rate_with_the_multipliers_it_counts(exported, size, fps):
+    """Every stage fits the cycle budget per LR pixel; each conv's multipliers are at least its
+    non-zero products per pixel divided by its cycles per pixel (no fold does more work per
+    multiplier than one product a cycle); the total is at least the bound."""
+    _, q = quantized(exported, "fsrcnn_x2", 8)
+    t = make_target(in_size=size, fps=fps)
+    pl = plan(q, t)
+    assert pl.projected_fps >= fps * (1 - 1e-9)
+    assert pl.multipliers >= pl.bound * (1 - 1e-9)
+    convs = {l.name: l for l in q.layers if isinstance(l, QConv)}
+    for s in pl.stages:
+        assert s.cycles_per_lr_pixel <= t.budget * (1 + 1e-9), s
+        if s.name in convs:
+            overhead = s.cycles_per_lr_pixel / (s.period_cycles / s.period if s.period else s.groups)
+            assert s.multipliers * s.cycles_per_lr_pixel >= s.nonzero_macs * overhead * (1 - 1e-9), s
+
+
+def test_forced_folds(exported):
+    _, q = quantized(exported, "fsrcnn_x2", 8)
+    t = make_target(in_size="64x48")
+    outputs = {l.name: l.weight.shape[0] for l in q.layers if isinstance(l, QConv)}
+    for g in (1, 2, 3, 100):
+        for s in plan(q, t, groups=g).stages:
+            if s.name in outputs:   # PO outputs a cycle over GROUPS cycles cover every output
+                o = outputs[s.name]
+                assert s.po == math.ceil(o / min(g, o)) and s.groups == math.ceil(o / s.po), s
+    assert all(s.period == 3 and s.period_cycles == 7 for s in plan(q, t, period=(3, 7)).stages
+               if s.name in outputs)
+
+
+def test_folding_follows_the_pixel_rate(exported, shared_quantization):
+    path = exported("fsrcnn_x2", "dynamo")
+    fast = srhw.compile(path, progress=False, in_size="1920x1080", fps=60).summary["hls"]
+    slow = srhw.compile(path, progress=False, in_size="640x360", fps=30).summary["hls"]
+    # 1080p60 at 300 MHz leaves 2.41 cycles per pixel, 360p30 leaves 43: far fewer multipliers
+    assert fast["cycles_per_lr_pixel_budget"] == pytest.approx(300e6 / (1920 * 1080 * 60), rel=1e-3)
+    assert fast["projected_fps"] >= 60 and slow["projected_fps"] >= 30
+    assert slow["multipliers"] * 2 < fast["multipliers"]
+    assert all(s["cycles_per_lr_pixel"] <= slow["cycles_per_lr_pixel_budget"] for s in slow["stages"])

@@ -67,6 +67,19 @@ class RtlStage:
     acc_bound: int
     fifo_depth: int
     multipliers: int        # group fold: weight slots non-zero in some group; schedule: lanes
+    bus: dict               # the widths of the stage's vector ports, lanes x element bits (_buses)
+
+
+def _buses(lanes: int, p: dict, row_bits: int = 0) -> dict:
+    """The bits of each vector that carries one element per lane (PO lanes of an output group,
+    C_OUT of a schedule): weights, bias, shift, slope, clip bounds, the tanh LUT's address and
+    data; a schedule's per-(position, output) sums; the group fold's weight rows."""
+    bus = {"weights": lanes * row_bits, "bias": lanes * p["ACC_W"], "shift": lanes * p["SH_W"],
+           "slope": lanes * p["SLOPE_W"], "bounds": lanes * p["EW"], "lut_addr": lanes * p["LUT_AW"],
+           "lut_data": lanes * p["OW"]}
+    if "P" in p:
+        bus["delta"] = p["P"] * lanes * p["ACC_W"]
+    return bus
 
 
 def _check(q: QGraph) -> None:
@@ -131,11 +144,12 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
         groups_data.append({
             "outputs": [c if c < o else "none" for c in outs],
             "rows": [hex_literal(rows[c] if c < o else np.zeros(n), l.w_width) for c in outs],
+            "row_offsets": [k * n * l.w_width for k in range(po)],
             "bias": hex_literal(lane(l.bias), acc_w), "shift": hex_literal(lane(e.shift), sh_w),
             "slope": hex_literal(lane(e.slope), e.slope_width), "lo": hex_literal(lane(e.lo), ew),
             "hi": hex_literal(lane(e.hi), ew)})
     return RtlStage(**common, kind="conv", p=p, row_bits=n * l.w_width, groups_data=groups_data, sched=None,
-                    multipliers=folded_multipliers(rows != 0, po))
+                    multipliers=folded_multipliers(rows != 0, po), bus=_buses(po, p, n * l.w_width))
 
 
 def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycles: int, common: dict) -> RtlStage:
@@ -171,13 +185,14 @@ def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycle
                 # (an unsigned zero: the term only goes into a concatenation, and Yosys 0.23 asserts
                 # on a signed expression there)
                 sums[(qq, oo)].append(f"(pq_{name} == {qq} ? p_{name} : {acc_w}'d0)" if gated else f"p_{name}")
-    delta = [{"q": qq, "o": oo, "terms": names} for (qq, oo), names in sorted(sums.items())]
+    delta = [{"q": qq, "o": oo, "terms": names, "offset": (qq * o + oo) * acc_w} for (qq, oo), names in sorted(sums.items())]
     consts = {"bias": hex_literal(l.bias, acc_w), "shift": hex_literal(e.shift, epi["SH_W"]),
               "slope": hex_literal(e.slope, e.slope_width), "lo": hex_literal(e.lo, epi["EW"]),
               "hi": hex_literal(e.hi, epi["EW"])}
     sched = {"lanes": lanes, "delta": delta, "consts": consts, "window_bits": i * kh * wc * iw, "wb": wb,
              "qb": max(1, math.ceil(math.log2(period))), "lpr": LPR, "lat_t": lat_t}
-    return RtlStage(**common, kind="sched", p=p, row_bits=0, groups_data=[], sched=sched, multipliers=len(lanes))
+    return RtlStage(**common, kind="sched", p=p, row_bits=0, groups_data=[], sched=sched, multipliers=len(lanes),
+                    bus=_buses(o, p))
 
 
 def latency(q: QGraph, plan: Plan) -> Latency:
@@ -218,6 +233,8 @@ def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
             "in_port": IN_PORT, "out_port": OUT_PORT,
             "in_channels": q.input_channels, "in_bits": 8 * q.input_channels,
             "out_bits": 8 * tail.hr_channels * plan.ppc, "hr_channels": tail.hr_channels, "scale": tail.scale,
+            "in_keep_bits": q.input_channels, "out_keep_bits": tail.hr_channels * plan.ppc,   # a TKEEP bit per byte
+            "out_keep_all": f"{(1 << (tail.hr_channels * plan.ppc)) - 1:x}",
             "mode": tail.mode, "ppc": plan.ppc, "crop_b": tail.crop_bottom, "crop_r": tail.crop_right,
             "max_w": t.max_w, "fixed": t.fixed_size, "in_w": t.in_w, "in_h": t.in_h,
             "axil_aw": 6, "tail_fifo_depth": tail_fifo}

@@ -24,8 +24,8 @@ from _common import timeit, write
 def ort_input(q, frame: np.ndarray) -> np.ndarray:
     """The float model's input for a pixel frame, in its own scale and layout."""
     b = q.boundary
-    x = frame[None].astype(np.float32) * np.float32(b["input_scale"])
-    return np.ascontiguousarray(np.transpose(x, [("N", "C", "H", "W").index(a) for a in b["input_layout"]]))
+    x = frame[None].astype(np.float32) * np.float32(b.input_scale)
+    return np.ascontiguousarray(np.transpose(x, [("N", "C", "H", "W").index(a) for a in b.input_layout]))
 
 
 def sgemm_peak(repeat: int) -> dict:

@@ -178,11 +178,11 @@ def quantize_model(path: Path, opts: CompileOptions, progress: bool) -> tuple[QG
         scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]
-    meta = {"model": path.stem, "bits": bits, "calibration_frames": len(frames),
-            "calibration_set": f"default ({calib_dir(upscaling).name})" if calib is None else Path(calib).name,
-            "psnr_fixed_vs_float_db": round(psnr_db, 4),
-            "psnr_by_method_db": {m: round(scored[m][0], 4) for m in candidates}}
-    return QGraph(q.name, q.input, q.input_channels, q.output, q.layers, q.boundary, q.meta | meta), graph, frames
+    meta = replace(q.meta, model=path.stem, bits=bits, calibration_frames=len(frames),
+                   calibration_set=f"default ({calib_dir(upscaling).name})" if calib is None else Path(calib).name,
+                   psnr_fixed_vs_float_db=round(psnr_db, 4),
+                   psnr_by_method_db={m: round(scored[m][0], 4) for m in candidates})
+    return replace(q, meta=meta), graph, frames
 
 
 def csim_frames(channels: int, size: tuple[int, int], flat_size: tuple[int, int]) -> list[np.ndarray]:

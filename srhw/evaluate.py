@@ -112,10 +112,10 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
         if calib is not None:
             raise UsageError(f"'{model}' is a compiled design: --calib needs the ONNX model or zoo name instead")
         q = srhw.load_ir(model)
-        if bits_list and bits_list != [q.meta.get("bits")]:
-            raise UsageError(f"'{model}' was compiled with --bits {q.meta.get('bits')}, not {bits_list}")
-        first = SimpleNamespace(qgraph=q, summary={"model": q.meta.get("model", Path(model).name)})
-        return evaluate_versions({f"W{q.meta['wbits']}A{q.meta['abits']}": (None, q)}, first, data, scale)
+        if bits_list and bits_list != [q.meta.bits]:
+            raise UsageError(f"'{model}' was compiled with --bits {q.meta.bits}, not {bits_list}")
+        first = SimpleNamespace(qgraph=q, summary={"model": q.meta.model or Path(model).name})
+        return evaluate_versions({f"W{q.meta.wbits}A{q.meta.abits}": (None, q)}, first, data, scale)
     return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding), data, scale)
 
 

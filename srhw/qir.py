@@ -7,7 +7,7 @@ bound and the width derived from it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -161,6 +161,54 @@ class QCrop(QLayer):
     right: int
 
 
+@dataclass(frozen=True)
+class QBoundary:
+    """How the kernel's pixel codes meet the model's own tensors (see ir.Boundary): per axis of
+    the model's input and output, the canonical axis it is, and the scales such that the model's
+    input is pixel codes times `input_scale` and its output times `output_scale` is pixel codes."""
+
+    input_layout: tuple[str, ...] = ("N", "C", "H", "W")
+    output_layout: tuple[str, ...] = ("N", "C", "H", "W")
+    input_scale: float = 1.0
+    output_scale: float = 1.0
+
+    def to_dict(self) -> dict:
+        return {"input_layout": list(self.input_layout), "output_layout": list(self.output_layout),
+                "input_scale": self.input_scale, "output_scale": self.output_scale}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "QBoundary":
+        return cls(tuple(d["input_layout"]), tuple(d["output_layout"]), float(d["input_scale"]),
+                   float(d["output_scale"]))
+
+
+@dataclass(frozen=True)
+class QMeta:
+    """How the graph was made. The quantizer fills the first six fields; `srhw compile` adds the
+    model, the calibration set and the fixed-against-float PSNR of each calibration method."""
+
+    wbits: int
+    abits: int
+    calibration: str                  # the calibration method of this graph
+    weight_granularity: str = "output"
+    weight_rounding: str = "nearest"
+    zero_points: bool = False
+    model: str | None = None
+    bits: int | None = None
+    calibration_frames: int | None = None
+    calibration_set: str | None = None
+    psnr_fixed_vs_float_db: float | None = None
+    psnr_by_method_db: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "QMeta":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
 @dataclass(frozen=True, eq=False)
 class QGraph:
     name: str
@@ -168,8 +216,8 @@ class QGraph:
     input_channels: int
     output: str
     layers: tuple[QLayer, ...]
-    boundary: dict                   # layouts and pixel scales (see ir.Boundary)
-    meta: dict                       # bits, calibration method, PSNR, ...
+    boundary: QBoundary
+    meta: QMeta
 
     def fmt_of(self, value: str) -> Fmt:
         if value == self.input:
@@ -324,7 +372,7 @@ def to_json(g: QGraph) -> str:
                 d |= {"bottom": l.bottom, "right": l.right}
         layers.append(d)
     doc = {"format": IR_FORMAT, "version": IR_VERSION, "name": g.name, "input": g.input,
-           "input_channels": g.input_channels, "output": g.output, "boundary": g.boundary, "meta": g.meta,
+           "input_channels": g.input_channels, "output": g.output, "boundary": g.boundary.to_dict(), "meta": g.meta.to_dict(),
            "layers": layers}
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"
 
@@ -364,6 +412,6 @@ def from_json(text: str) -> QGraph:
             case other:
                 raise SrhwError(f"unknown layer kind {other!r} in IR")
     g = QGraph(name=doc["name"], input=doc["input"], input_channels=doc["input_channels"], output=doc["output"],
-               layers=tuple(layers), boundary=doc["boundary"], meta=doc["meta"])
+               layers=tuple(layers), boundary=QBoundary.from_dict(doc["boundary"]), meta=QMeta.from_dict(doc["meta"]))
     check(g)
     return g

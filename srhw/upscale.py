@@ -77,9 +77,9 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
                          f"and --calib need the ONNX model or zoo name instead")
     d = model if isinstance(model, Design) else design(model, bits or 8, calib, use_cache)
     q = d.qgraph
-    if d.float_graph is None and bits is not None and bits != q.meta.get("bits"):
-        raise UsageError(f"'{model}' was compiled with --bits {q.meta.get('bits')}, not {bits}")
-    fixed = f"W{q.meta['wbits']}A{q.meta['abits']}"
+    if d.float_graph is None and bits is not None and bits != q.meta.bits:
+        raise UsageError(f"'{model}' was compiled with --bits {q.meta.bits}, not {bits}")
+    fixed = f"W{q.meta.wbits}A{q.meta.abits}"
     if q.input_channels != 1:
         raise UsageError(f"srhw upscale runs Y-channel models; this one takes {q.input_channels} channels")
     s = resolve_scale(q.scale, scale)

@@ -267,7 +267,7 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]],
         [f"s_{s.layer.name}_sums" for s in stages if s.kind == "sched"] + \
         [f"{f['value']}_r{k}" for f in forks for k in range(2)]
     view = {
-        "top": TOP, "model": comment_text(q.meta.get("model", q.name)), "plan": plan, "target": t,
+        "top": TOP, "model": comment_text(q.meta.model or q.name), "plan": plan, "target": t,
         "in_port": IN_PORT, "out_port": OUT_PORT, "ip": {"vendor": IP_VENDOR, "library": IP_LIBRARY, "version": IP_VERSION},
         "stages": stages, "sized": sized,
         "streams": [(streams[s.layer.output], s.cfg["out_t"], s.layer.out_frac.size) for s in stages],

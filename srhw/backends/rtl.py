@@ -229,7 +229,7 @@ def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
     tail = output_tail(q)
     t = plan.target
     tail_fifo = depths.get(f"s_{stages[-1].name}", MIN_DEPTH) if stages else MIN_DEPTH
-    view = {"top": TOP, "model": comment_text(q.meta.get("model", q.name)), "stages": stages,
+    view = {"top": TOP, "model": comment_text(q.meta.model or q.name), "stages": stages,
             "in_port": IN_PORT, "out_port": OUT_PORT,
             "in_channels": q.input_channels, "in_bits": 8 * q.input_channels,
             "out_bits": 8 * tail.hr_channels * plan.ppc, "hr_channels": tail.hr_channels, "scale": tail.scale,

@@ -29,7 +29,8 @@ from srhw.errors import QuantizationError
 from srhw.fixed import (PIXEL, Fmt, accumulator_bound, aligned_add_bound, epilogue_shift, frac_for_range, product_bound,
                         quantize_real, round_half_up, rounding_bound, signed_width)
 from srhw.options import check_choice
-from srhw.qir import (Certificate, ClipAct, NoAct, PReluAct, QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer,
+from srhw.qir import (Certificate, ClipAct, NoAct, PReluAct, QAct, QAdd, QAffine, QBoundary, QConv, QCrop, QDepthToSpace,
+                      QGraph, QLayer, QMeta,
                       ReluAct, TanhAct, check)
 from srhw.quant.calibrate import CalibrationStats, pre_activation_key
 
@@ -364,7 +365,7 @@ def significant_bits(wi: np.ndarray) -> int:
 
 
 def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str = "max",
-             meta: dict | None = None, bias_correction: bool = True, equalize: bool = True,
+             bias_correction: bool = True, equalize: bool = True,
              granularity: str = "output", frames: list[np.ndarray] | None = None,
              weight_rounding: str = "nearest", zero_points: bool = False,
              float_in: dict[str, list[np.ndarray]] | None = None) -> QGraph:
@@ -396,12 +397,10 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
     layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames, weight_rounding,
                         float_in).run()
     b = graph.boundary
-    boundary = {"input_layout": list(b.input_layout), "output_layout": list(b.output_layout),
-                "input_scale": b.input_scale, "output_scale": b.output_scale}
+    boundary = QBoundary(tuple(b.input_layout), tuple(b.output_layout), b.input_scale, b.output_scale)
     q = QGraph(name=graph.name, input=graph.input, input_channels=int(graph.inputs[0].shape[1]),
                output=graph.output, layers=layers, boundary=boundary,
-               meta={"wbits": wbits, "abits": abits, "calibration": method, "weight_granularity": granularity,
-                     "weight_rounding": weight_rounding, "zero_points": zero_points}
-               | (meta or {}))
+               meta=QMeta(wbits=wbits, abits=abits, calibration=method, weight_granularity=granularity,
+                          weight_rounding=weight_rounding, zero_points=zero_points))
     check(q)
     return q

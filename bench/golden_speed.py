@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import timeit, write
+from _common import GOLDEN_OVER_ORT_TARGET, timeit, write
 
 
 def ort_input(q, frame: np.ndarray) -> np.ndarray:
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     data["process_max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = (f"W{args.bits}A{args.bits}; median of {args.repeat} runs after 2 warm-ups (min-max), ms, all runs "
              "of one side, then all of the other (see docs/golden.md). Target: "
-             "golden / ORT <= 1.5 at 256x256.\n\n"
+             f"golden / ORT <= {GOLDEN_OVER_ORT_TARGET} at 256x256.\n\n"
              "srhw golden = the default engine (onnxruntime's MLAS conv kernels for convs with at least "
              f"{golden.MLAS_MIN_OUTPUTS} outputs, MLAS's SGEMM under srhw's own im2col for the rest); NumPy BLAS = every conv "
              "on NumPy's BLAS (`engine=\"numpy\"`). Both are bit-exact and give the same codes.\n\n"

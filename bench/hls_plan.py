@@ -27,7 +27,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write
+from _common import LUT_LEVELS_TARGET, MULTIPLIER_OVERHEAD_TARGET, RTL_EFFICIENCY_TARGET, RTL_MODEL_AGREEMENT, write
 
 NAMES = {"fsrcnn_x2": "FSRCNN (56,12,4) x2", "fsrcnn_s_x2": "FSRCNN-s (32,5,1) x2", "espcn_x2": "ESPCN x2",
          "srcnn_915_x3": "SRCNN 9-1-5 x3"}
@@ -141,8 +141,8 @@ def table(res: dict) -> str:
     for name, d in res["plans"].items():
         lines.append(f"| {name} | {d['multipliers']} | {d['multiplier_bound']:.0f} | **{d['multipliers_over_bound']:.3f}** "
                      f"| {d['fifo_bits']} | {d['fifo_bram18']} | {d['modelled_fps']} |")
-    lines += ["", ("Target ratio <= 1.10. Each conv takes the cheaper of an output-group fold and a schedule of P "
-                   "positions in T cycles (2.41 cycles per pixel available: 5 px / 12 cycles), which skips zero "
+    lines += ["", (f"Target ratio <= {MULTIPLIER_OVERHEAD_TARGET:.2f}. Each conv takes the cheaper of an output-group "
+                   "fold and a schedule of P positions in T cycles (2.41 cycles per pixel available: 5 px / 12 cycles), which skips zero "
                    "weights. FIFO depths and the modelled rate: srhw.backends.dataflow (docs/hls.md).")]
     rtl = {n: d for n, d in res["plans"].items() if "rtl" in d}
     if rtl:
@@ -162,7 +162,8 @@ def table(res: dict) -> str:
         lines += ["", (f"Frames of {rows} rows: the deepest pipeline (FSRCNN x2) lags its input by 9 rows, so the "
                        "middle half of each output frame is steady state. 1080-row frame = overhead + 1080 x "
                        "cycles per LR row, both measured; its ideal is the slowest stage's cycles for 1080 rows. "
-                       "Targets: efficiency >= 0.98, RTL within 2% of the model.")]
+                       f"Targets: efficiency >= {RTL_EFFICIENCY_TARGET}, RTL within {RTL_MODEL_AGREEMENT:.0%} of the "
+                       "model.")]
     syn = {n: d for n, d in rtl.items() if "synth" in d}
     if syn:
         lines += ["", "### Yosys (`synth_xilinx -family xcup`, one part per conv stage and the glue)", "",
@@ -183,7 +184,8 @@ def table(res: dict) -> str:
                                    for n in again)
                 lines += ["", f"{name}: parts synthesised again on later RTL ({', '.join(sorted(set(again.values())))}"
                               f"; LUT levels: {levels}); the other parts and the seconds are from the whole run."]
-        lines += ["", "Target: at most 6 LUT levels between registers, no DSP without its output register."]
+        lines += ["", f"Target: at most {LUT_LEVELS_TARGET} LUT levels between registers, no DSP without its output "
+                      "register."]
     unsyn = {n: max(m for _, _, m in d["stages"]) for n, d in rtl.items() if "synth" not in d}
     if unsyn:
         lines += ["", "Not synthesised in this run: " + ", ".join(f"{n} (largest stage {m} multipliers)"

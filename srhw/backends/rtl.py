@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import epilogue_of
 from srhw.backends.dataflow import MIN_DEPTH, SUMS_DEPTH, Latency
-from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, output_tail, schedule_tables
+from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, StageFold, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
 from srhw.fixed import conv_growth, folded_multipliers, signed_width
@@ -68,6 +68,8 @@ class RtlStage:
     fifo_depth: int
     multipliers: int        # group fold: weight slots non-zero in some group; schedule: lanes
     bus: dict               # the widths of the stage's vector ports, lanes x element bits (_buses)
+    layer: QConv
+    fold: StageFold
 
 
 def _buses(lanes: int, p: dict, row_bits: int = 0) -> dict:
@@ -126,7 +128,7 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
         epi["ZERO"] = hex_literal(e.zero, ew)
     lut = [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] if tanh else []
     comment = f"{l.kind} {o}x{i}x{kh}x{kw}, {e.act.kind}, from node {comment_text(l.source)}"
-    common = {"name": l.name, "comment": comment, "lut": lut, "in_bits": i * in_fmt.width, "out_bits": o * l.out_fmt.width,
+    common = {"layer": l, "fold": fold, "name": l.name, "comment": comment, "lut": lut, "in_bits": i * in_fmt.width, "out_bits": o * l.out_fmt.width,
               "dh": conv_growth(kh, kw, l.pads)[0], "dw": conv_growth(kh, kw, l.pads)[1], "acc_bound": l.cert.acc_bound, "fifo_depth": 2}
     if fold.period:
         return _sched_stage(l, in_fmt, shape, epi, e, fold.period, fold.period_cycles, common)
@@ -249,8 +251,9 @@ def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
     files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_roms.v", "srhw_stages.v", f"{TOP}.v"]) + "\n"
     config = {"multipliers": {s.name: s.multipliers for s in stages}, "fifo_depths": dict(sorted(depths.items())),
               "latency": {k: list(v) for k, v in latency(q, plan).stages.items()}, "ppc": plan.ppc,
-              "stages": [{"name": s.name, "kind": s.kind, "groups": s.p.get("GROUPS"), "po": s.p.get("PO"),
-                          "period": s.p.get("P"), "period_cycles": s.p.get("T"), "kh": s.p["KH"], "kw": s.p["KW"],
-                          "pads": [s.p["PAD_T"], s.p["PAD_L"], s.p["PAD_B"], s.p["PAD_R"]]} for s in stages]}
+              "stages": [{"name": s.name, "kind": s.kind, "groups": s.fold.groups or None, "po": s.fold.po or None,
+                          "period": s.fold.period or None, "period_cycles": s.fold.period_cycles or None,
+                          "kh": s.layer.weight.shape[2], "kw": s.layer.weight.shape[3], "pads": list(s.layer.pads)}
+                         for s in stages]}
     files["srhw_rtl.json"] = json.dumps(config, indent=2, sort_keys=True) + "\n"
     return files

@@ -59,8 +59,16 @@ def ideal_cycles(interface: dict, h: int, w: int) -> int:
     """Cycles per frame of the output alone (one beat per cycle): the ideal when nothing else is
     known of the kernel (RTL from elsewhere). For srhw's RTL, srhw.sim gives each session the
     slowest stage's count from the dataflow model instead."""
-    oh, ow = h * interface["scale"] - interface["crop_bottom"], w * interface["scale"] - interface["crop_right"]
+    oh, ow = out_size(interface, h, w)
     return oh * ow // interface["ppc"]
+
+
+def out_size(interface: dict, h: int, w: int) -> tuple[int, int]:
+    """The HR frame's rows and columns for an h x w LR frame: an unpadded network's convolutions
+    take `growth` away first (interface.json from srhw compile; RTL from elsewhere: none)."""
+    gh, gw = interface.get("growth", (0, 0))
+    r = interface["scale"]
+    return (h + gh) * r - interface["crop_bottom"], (w + gw) * r - interface["crop_right"]
 
 
 class Bench:
@@ -121,8 +129,7 @@ class Bench:
     async def receive(self, lr_shape: tuple[int, int], budget: int) -> tuple[np.ndarray, list[str]]:
         """One HR frame from the sink (a TLAST per row); problems with its framing."""
         h, w = lr_shape
-        r, cb, cr = self.rtl["scale"], self.rtl["crop_bottom"], self.rtl["crop_right"]
-        oh, ow, c = h * r - cb, w * r - cr, self.rtl["out_channels"]
+        (oh, ow), c = out_size(self.rtl, h, w), self.rtl["out_channels"]
         rows, problems = [], []
         deadline = self.cycle + budget
         while len(rows) < oh:

@@ -135,10 +135,14 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
                 frames_tb = test_frames
             elif target.fixed_size:
                 frames_tb = csim_frames(q.input_channels, (target.in_h, target.in_w), (target.in_h, target.in_w))
-            else:  # odd and non-square sizes, plus a real crop, none wider than the kernel's line buffers
-                mw = target.max_w
-                frames_tb = csim_frames(q.input_channels, (23, min(37, mw)), (17, min(13, mw))) + \
-                    [np.ascontiguousarray(frames[0][:, :48, :min(64, mw)])]
+            else:  # odd and non-square sizes, plus a real crop, none wider than the kernel's line buffers;
+                # each larger by what an unpadded network takes away, so that every layer has output
+                mw, (eh, ew) = target.max_w, (v - 1 for v in q.min_input_size())
+                if ew + 1 > mw:
+                    raise UsageError(f"the model needs frames at least {ew + 1} pixels wide; the kernel's widest "
+                                     f"is {mw} (raise --max-width or --in-size)")
+                frames_tb = csim_frames(q.input_channels, (23 + eh, min(37 + ew, mw)), (17 + eh, min(13 + ew, mw))) \
+                    + [np.ascontiguousarray(frames[0][:, :48 + eh, :min(64 + ew, mw)])]
             vectors = [(f, golden.run(q, f)) for f in frames_tb]
             hls_files = hls_backend.render(q, fold, vectors, rate.depths)
             structure = hls_backend.check_structure(hls_files)

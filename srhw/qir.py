@@ -237,6 +237,44 @@ class QGraph:
                 s *= l.blocksize
         return s
 
+    def output_size(self, h: int, w: int) -> tuple[int, int] | None:
+        """The output's height and width for an h x w input; None where some layer's output
+        would be empty (an unpadded network shrinks the frame by its kernels' sizes)."""
+        from srhw.fixed import conv_out_size
+
+        sizes = {self.input: (h, w)}
+        for l in self.layers:
+            y, x = sizes[l.inputs[0]]
+            match l:
+                case QConv():
+                    y, x = conv_out_size(y, x, l.weight.shape[2], l.weight.shape[3], l.pads)
+                case QDepthToSpace():
+                    y, x = y * l.blocksize, x * l.blocksize
+                case QCrop():
+                    y, x = y - l.bottom, x - l.right
+            if y < 1 or x < 1:
+                return None
+            sizes[l.output] = (y, x)
+        return sizes[self.output]
+
+    def growth(self) -> tuple[int, int]:
+        """(gh, gw): what the layers before the upsampling add to an LR frame (negative where
+        unpadded convolutions shrink it), so that an h x w input gives ((h + gh) * scale - crop)
+        rows and likewise columns."""
+        big = 1 << 12
+        oh, ow = self.output_size(big, big)
+        r = self.scale
+        crop_b = sum(l.bottom for l in self.layers if isinstance(l, QCrop))
+        crop_r = sum(l.right for l in self.layers if isinstance(l, QCrop))
+        return (oh + crop_b) // r - big, (ow + crop_r) // r - big
+
+    def min_input_size(self) -> tuple[int, int]:
+        """The smallest input (height, width) every layer has output for: (1, 1) for a padded
+        network, 1 + what the unpadded convolutions take away for one that shrinks."""
+        h = next(n for n in range(1, 1 << 16) if self.output_size(n, 1 << 16) is not None)
+        w = next(n for n in range(1, 1 << 16) if self.output_size(1 << 16, n) is not None)
+        return h, w
+
 
 # ---------------------------------------------------------------------------- checker
 def check(g: QGraph) -> None:

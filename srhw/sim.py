@@ -40,11 +40,19 @@ def sessions_of(h: int, w: int) -> list[dict]:
             {"size": [h, w], "patterns": ["noise", "white"], "ready_stalls": 0.35, "valid_gaps": 0.3, "seed": 5}]
 
 
+def _margin(interface: dict) -> tuple[int, int]:
+    """What the network's unpadded convolutions take away from a frame (rows, columns)."""
+    h, w = interface.get("min_in_size", (1, 1))
+    return h - 1, w - 1
+
+
 def default_sessions(interface: dict) -> list[dict]:
-    """The kernel's fixed size, or two odd, non-square sizes."""
+    """The kernel's fixed size, or two odd, non-square sizes (larger by what an unpadded
+    network takes away)."""
     if interface["fixed_size"]:
         return sessions_of(interface["in_h"], interface["in_w"])
-    full, stalled = sessions_of(9, 13)[0], sessions_of(11, 7)[1]
+    eh, ew = _margin(interface)
+    full, stalled = sessions_of(9 + eh, 13 + ew)[0], sessions_of(11 + eh, 7 + ew)[1]
     return [full, stalled | {"patterns": ["noise", "white", "black"]}]
 
 
@@ -166,10 +174,13 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
         raise UsageError(f"no RTL at '{rtl}': compile with --rtl, or pass --rtl-dir")
     top = top or interface["top"]
     sources = sources_of(rtl)
-    if reset_size is not None and interface["fixed_size"]:
-        reset_size = (interface["in_h"], interface["in_w"])
-    if malformed_size is not None and interface["fixed_size"]:
-        malformed_size = (interface["in_h"], interface["in_w"])
+    eh, ew = _margin(interface)
+    if reset_size is not None:
+        reset_size = (interface["in_h"], interface["in_w"]) if interface["fixed_size"] else \
+            (reset_size[0] + eh, reset_size[1] + ew)
+    if malformed_size is not None:
+        malformed_size = (interface["in_h"], interface["in_w"]) if interface["fixed_size"] else \
+            (malformed_size[0] + eh, malformed_size[1] + ew)
     build = Path(build_dir).resolve() if build_dir is not None else out / "sim_build"
     build.mkdir(parents=True, exist_ok=True)
     results = build / "sim_results.json"
@@ -196,7 +207,7 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
     scale = interface["scale"]
     for s, m in zip(figures.get("sessions", []), models):
         ends = s.pop("row_end_cycles", [])
-        rows = s["size"][0] * scale - interface["crop_bottom"]
+        rows = (s["size"][0] + interface.get("growth", (0, 0))[0]) * scale - interface["crop_bottom"]
         if len(ends) >= 2 * rows and rows:
             s["cycles_per_lr_row"] = round(per_row_cycles(np.array(ends[: len(ends) // rows * rows]).reshape(-1, rows),
                                                           scale), 2)

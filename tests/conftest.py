@@ -83,11 +83,12 @@ class TinyESPCN(nn.Module):
 
 
 class TinySRCNN(nn.Module):
-    """SRCNN 9-1-5 without padding: the output is 12 pixels smaller on each axis."""
+    """SRCNN 9-k2-5 without padding, as many PyTorch SRCNN repositories train it: the output is
+    12 + k2 - 1 pixels smaller on each axis (9-1-5: 12)."""
 
-    def __init__(self, n1=8, n2=4, channels=1):
+    def __init__(self, n1=8, n2=4, channels=1, k2=1):
         super().__init__()
-        self.c1, self.c2, self.c3 = nn.Conv2d(channels, n1, 9), nn.Conv2d(n1, n2, 1), nn.Conv2d(n2, channels, 5)
+        self.c1, self.c2, self.c3 = nn.Conv2d(channels, n1, 9), nn.Conv2d(n1, n2, k2), nn.Conv2d(n2, channels, 5)
 
     def forward(self, x):
         return self.c3(torch.relu(self.c2(torch.relu(self.c1(x)))))
@@ -256,6 +257,8 @@ def exported(model_dir):
         "espcn_x3": lambda: (TinyESPCN(3), 1),
         "espcn_x2_rgb": lambda: (TinyESPCN(2, channels=3, byte_io=False), 3),
         "srcnn": lambda: (TinySRCNN(), 1),
+        "srcnn_935": lambda: (TinySRCNN(k2=3), 1, (24, 28)),
+        "srcnn_955": lambda: (TinySRCNN(k2=5), 1, (24, 28)),
         "shuffle_crd": lambda: (ManualShuffle(2), 1),
         "shuffle_dcr_rgb": lambda: (ManualShuffle(3, channels=3, dcr=True), 3),
         "residual_rgb": lambda: (ResidualSR(), 3),
@@ -264,10 +267,10 @@ def exported(model_dir):
     def get(name: str, exporter: str) -> Path:
         key = (name, exporter)
         if key not in _CACHE:
-            model, channels = factories[name]()
+            model, channels, *hw = factories[name]()
             slopes = (-0.5, 2.0) if name == "fsrcnn_steep" else (-0.1, 0.4)
             _CACHE[key] = export(randomize(model, seed=len(_CACHE), slopes=slopes), model_dir / f"{name}_{exporter}.onnx",
-                                 exporter, channels)
+                                 exporter, channels, *hw)
         return _CACHE[key]
 
     get.names = sorted(factories)  # type: ignore[attr-defined]

@@ -84,3 +84,20 @@ def test_activation_kinds_are_a_closed_set(doc):
     assert sorted(a.kind for a in ACTS) == ["clip", "none", "prelu", "relu", "tanh"]
     with pytest.raises(SrhwError, match="unknown activation kind 'swish'; supported: none, relu, clip, prelu, tanh"):
         from_json(_damaged(d, 0, lambda l: l["act"].update(kind="swish")))
+
+
+@pytest.mark.parametrize("name", ["fsrcnn_x2_odd", "srcnn", "srcnn_955", "residual_rgb", "espcn_x3"])
+def test_sizes_against_the_golden_model(exported, name):
+    """QGraph.output_size, growth and min_input_size against the frames the golden model
+    actually returns: padded, cropped, unpadded and residual networks."""
+    _, q = quantized(exported, name, 8)
+    mh, mw = q.min_input_size()
+    gh, gw = q.growth()
+    for h, w in ((mh, mw), (mh + 3, mw + 8)):
+        out = golden.run(q, pixels(q.input_channels, h, w, seed=h))
+        assert out.shape[1:] == q.output_size(h, w)
+        crop = [l for l in q.layers if l.kind == "Crop"]
+        cb, cr = (crop[0].bottom, crop[0].right) if crop else (0, 0)
+        assert out.shape[1:] == ((h + gh) * q.scale - cb, (w + gw) * q.scale - cr)
+    assert q.output_size(mh - 1, mw) is None if mh > 1 else q.output_size(1, 1) is not None
+

@@ -260,6 +260,8 @@ def kernel_interface(q: QGraph, p: Plan, top: str) -> dict:
     tail, t = output_tail(q), p.target
     return {"top": top, "in_port": IN_PORT, "out_port": OUT_PORT, "fixed_size": t.fixed_size, "in_w": t.in_w, "in_h": t.in_h, "max_w": t.max_w,
             "in_channels": q.input_channels, "out_channels": tail.hr_channels, "scale": tail.scale,
+            "min_in_size": list(q.min_input_size()),   # [h, w]: an unpadded network shrinks the frame
+            "growth": list(q.growth()),   # [gh, gw]: output rows = (h + gh) * scale - crop_bottom
             "ppc": p.ppc, "crop_bottom": tail.crop_bottom, "crop_right": tail.crop_right,
             "registers": {"control": 0, "width": None if t.fixed_size else 0x10,
                           "height": None if t.fixed_size else 0x18, **_status_registers(t.fixed_size)}}

@@ -140,3 +140,16 @@ def test_csim_full_size_srcnn(tmp_path, name):
     assert r.qgraph.scale == 1
     res = run_csim(out)
     assert res.passed and res.own_warnings == [], res.output
+
+
+@pytest.mark.parametrize("name,shrink", [("srcnn", 12), ("srcnn_935", 14), ("srcnn_955", 16)])
+def test_unpadded_srcnn_compiles_with_vectors_that_fit(exported, tmp_path, name, shrink):
+    """SRCNN 9-1-5, 9-3-5 and 9-5-5 without padding: calibration, the C-simulation vectors and
+    the plan all take frames larger by what the network takes away; C-sim bit-exact."""
+    out = tmp_path / "out"
+    res = srhw.compile(exported(name, "dynamo"), out=out, progress=False, in_size="64x48")
+    q = res.qgraph
+    assert q.min_input_size() == (shrink + 1, shrink + 1) and q.growth() == (-shrink, -shrink)
+    assert q.output_size(shrink, 40) is None and q.output_size(shrink + 1, 40) == (1, 40 - shrink)
+    r = run_csim(out)
+    assert r.passed and "PASS: 4 of 4 frames bit-exact" in r.output, r.output

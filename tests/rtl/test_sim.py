@@ -114,3 +114,15 @@ def test_fixed_size_kernel(exported, tmp_path):
     _check(r, frames=5)
     assert {tuple(s["size"]) for s in r["sessions"]} == {(11, 15)} and r["reset_mid_frame"]["size"] == [11, 15]
     assert json.loads((out / "interface.json").read_text())["registers"]["status"] == 0x10
+
+
+def test_unpadded_srcnn_frames_fit_the_model(exported, tmp_path):
+    """SRCNN 9-5-5 without padding takes 16 pixels from each axis: the default RTL sessions, the
+    reset and the malformed frames are sized from that (interface.json's growth and
+    min_in_size), the output is (h - 16) x (w - 16), bit-exact."""
+    out = _compile(exported("srcnn_955", "dynamo"), tmp_path / "out")
+    iface = json.loads((out / "interface.json").read_text())
+    assert iface["growth"] == [-16, -16] and iface["min_in_size"] == [17, 17]
+    r = run_sim(out)
+    _check(r)
+    assert all(s["size"][0] >= 17 and s["size"][1] >= 17 for s in r["sessions"])

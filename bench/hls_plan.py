@@ -129,8 +129,8 @@ def _replace_parts(syn: dict, y: dict) -> None:
     if worst in y["parts"] or parts[worst]["lut_levels"] > syn["longest_path"]["lut_levels"] or \
             syn["longest_path"]["part"] in y["parts"]:
         w = parts[worst]
-        syn["longest_path"] = (w["path"] if "path" in w else {"lut_levels": w["lut_levels"], "carry_chain_bits": [],
-                                                             "dsp_stages": 0}) | {"part": worst}
+        # a part from an older run kept its LUT levels only
+        syn["longest_path"] = w.get("path", {"lut_levels": w["lut_levels"]}) | {"part": worst}
     syn.setdefault("resynthesised", {}).update({n: today for n in y["parts"]})
 
 
@@ -172,11 +172,11 @@ def table(res: dict) -> str:
         for name, d in syn.items():
             y, c = d["synth"], d["synth"]["cells"]
             p = y["longest_path"]
-            chains = "+".join(str(b) for b in p["carry_chain_bits"]) or "0"
+            chains = "+".join(str(b) for b in p.get("carry_chain_bits", [])) or "0"
+            detail = f", carry {chains} bits, {p['dsp_stages']} DSP" if "dsp_stages" in p else ""
             lines.append(f"| {name} | {y['multipliers_estimate']} / {y['yosys_mul_cells']} | {c['dsp48e2']} | "
-                         f"{c['lut']} | {c['ff']} | {c['bram18'] + 2 * c['bram36']} | **{p['lut_levels']} LUT**, "
-                         f"carry {chains} bits, {p['dsp_stages']} DSP ({p['part']}) | {y['dsp_without_output_register']} "
-                         f"| {y['seconds']} ({y['yosys']}) |")
+                         f"{c['lut']} | {c['ff']} | {c['bram18'] + 2 * c['bram36']} | **{p['lut_levels']} LUT**"
+                         f"{detail} ({p['part']}) | {y['dsp_without_output_register']} | {y['seconds']} ({y['yosys']}) |")
         for name, d in syn.items():
             again = d["synth"].get("resynthesised")
             if again:

@@ -120,14 +120,22 @@ def _replace_parts(syn: dict, y: dict) -> None:
     synthesis `syn`; the totals and the longest path recomputed over all parts, and the parts
     synthesised again listed with the date."""
     today = date.today().isoformat()
+    # a stage synthesised again replaces its old part and lane banks, however it was split before
+    redone = {n[len("srhw_stage_"):] for n in y["parts"] if n.startswith("srhw_stage_")}
+    for n in list(syn["parts"]):
+        if n.startswith("srhw_stage_") and n[len("srhw_stage_"):] in redone or \
+                n.startswith("srhw_lanes_") and n[len("srhw_lanes_"):].rsplit("_", 1)[0] in redone:
+            del syn["parts"][n]
     for n, x in y["parts"].items():
         syn["parts"][n] = _part(x) | {"measured": today}
     parts = syn["parts"]
     syn["cells"] = {k: sum(p["cells"][k] for p in parts.values()) for k in syn["cells"]}
+    if all("mul_cells" in p for p in parts.values()):  # parts from older runs may not have kept it
+        syn["yosys_mul_cells"] = sum(p["mul_cells"] for p in parts.values())
     syn["dsp_without_output_register"] = sum(p["dsp_without_output_register"] for p in parts.values())
     worst = max(parts, key=lambda n: parts[n]["lut_levels"])
     if worst in y["parts"] or parts[worst]["lut_levels"] > syn["longest_path"]["lut_levels"] or \
-            syn["longest_path"]["part"] in y["parts"]:
+            syn["longest_path"]["part"] in y["parts"] or syn["longest_path"]["part"] not in parts:
         w = parts[worst]
         # a part from an older run kept its LUT levels only
         syn["longest_path"] = w.get("path", {"lut_levels": w["lut_levels"]}) | {"part": worst}

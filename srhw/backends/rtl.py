@@ -32,6 +32,8 @@ LIBRARY = ("srhw_fifo.v", "srhw_linebuf.v", "srhw_tree.v", "srhw_mac.v", "srhw_r
            "srhw_conv_sched.v", "srhw_video_in.v", "srhw_video_out.v", "srhw_axil_ctrl.v")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,60}")
 LPR = 2         # adder levels per register stage in every adder tree (srhw_tree.v)
+LANES_PER_BANK = 512  # a scheduled layer's lanes per generated module (srhw_lanes.v): Yosys's time and memory
+                      # grow faster than linearly with a flattened module, so `srhw synth` takes each bank apart
 EPILOGUE_LAT = 5  # srhw_requant.v's register stages
 
 
@@ -182,19 +184,51 @@ def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycle
             name = f"o{oo}_l{j}"
             served = sorted({en["q"] for en in entries})
             gated = len(served) > 1  # a lane that serves one position needs no gate: idle, its product is 0
-            lanes.append({"name": name, "entries": entries, "gated": gated})
+            lanes.append({"name": name, "o": oo, "entries": entries, "gated": gated})
             for qq in served:
                 # (an unsigned zero: the term only goes into a concatenation, and Yosys 0.23 asserts
                 # on a signed expression there)
                 sums[(qq, oo)].append(f"(pq_{name} == {qq} ? p_{name} : {acc_w}'d0)" if gated else f"p_{name}")
-    delta = [{"q": qq, "o": oo, "terms": names, "offset": (qq * o + oo) * acc_w} for (qq, oo), names in sorted(sums.items())]
+    banks = _banks(l.name, lanes, sums, period, o, acc_w)
+    # a sum no lane feeds is a constant zero here, where the stage around the banks sees it
+    src = {(d["q"], d["o"]): f"{b['name']}_delta[{d['offset']} +: {acc_w}]" for b in banks for d in b["delta"]
+           if d["terms"]}
+    delta = [{"q": qq, "o": oo, "offset": (qq * o + oo) * acc_w, "src": src.get((qq, oo), f"{acc_w}'d0")}
+             for qq in range(period) for oo in range(o)]
     consts = {"bias": hex_literal(l.bias, acc_w), "shift": hex_literal(e.shift, epi["SH_W"]),
               "slope": hex_literal(e.slope, e.slope_width), "lo": hex_literal(e.lo, epi["EW"]),
               "hi": hex_literal(e.hi, epi["EW"])}
-    sched = {"lanes": lanes, "delta": delta, "consts": consts, "window_bits": i * kh * wc * iw, "wb": wb,
+    sched = {"banks": banks, "delta": delta, "consts": consts, "window_bits": i * kh * wc * iw, "wb": wb,
              "qb": max(1, math.ceil(math.log2(period))), "lpr": LPR, "lat_t": lat_t}
     return RtlStage(**common, kind="sched", p=p, row_bits=0, groups_data=[], sched=sched, multipliers=len(lanes),
                     bus=_buses(o, p))
+
+
+def _banks(layer: str, lanes: list[dict], sums: dict, period: int, outputs: int, acc_w: int) -> list[dict]:
+    """The lanes in banks of whole outputs (an output's lanes feed its adder trees), at most
+    LANES_PER_BANK lanes each unless one output has more: per bank, its module name, lanes and
+    the sums it computes, at offsets (q * outputs in bank + o - first output) * acc_w of its bus."""
+    by_out: dict[int, list[dict]] = {}
+    for lane in lanes:
+        by_out.setdefault(lane["o"], []).append(lane)
+    groups: list[list[int]] = []
+    count = 0
+    for oo in range(outputs):
+        n = len(by_out.get(oo, []))
+        if not groups or (count + n > LANES_PER_BANK and count > 0):
+            groups.append([])
+            count = 0
+        groups[-1].append(oo)
+        count += n
+    banks = []
+    for b, outs in enumerate(groups):
+        width = len(outs)
+        delta = [{"q": qq, "o": oo, "terms": sums[(qq, oo)], "offset": (qq * width + j) * acc_w}
+                 for qq in range(period) for j, oo in enumerate(outs)]
+        banks.append({"name": f"srhw_lanes_{layer}_{b}", "outputs": f"{outs[0]}..{outs[-1]}",
+                      "lanes": [lane for oo in outs for lane in by_out.get(oo, [])], "delta": delta,
+                      "delta_bits": period * width * acc_w})
+    return banks
 
 
 def latency(q: QGraph, plan: Plan) -> Latency:
@@ -244,12 +278,14 @@ def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["offset"] = lambda d: "" if d == 0 else (f" + 16'd{d}" if d > 0 else f" - 16'd{-d}")
     files = {f"{TOP}.v": env.get_template("srhw_top.v.j2").render(**view),
+             "srhw_lanes.v": env.get_template("srhw_lanes.v.j2").render(**view),
              "srhw_roms.v": env.get_template("srhw_roms.v.j2").render(**view),
              "srhw_stages.v": env.get_template("srhw_stages.v.j2").render(**view)}
     for name in LIBRARY:
         files[name] = (rtl_dir() / name).read_text(encoding="utf-8")
-    files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_roms.v", "srhw_stages.v", f"{TOP}.v"]) + "\n"
+    files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_lanes.v", "srhw_roms.v", "srhw_stages.v", f"{TOP}.v"]) + "\n"
     config = {"multipliers": {s.name: s.multipliers for s in stages}, "fifo_depths": dict(sorted(depths.items())),
+              "banks": {s.name: {b["name"]: len(b["lanes"]) for b in s.sched["banks"]} for s in stages if s.sched},
               "latency": {k: list(v) for k, v in latency(q, plan).stages.items()}, "ppc": plan.ppc,
               "stages": [{"name": s.name, "kind": s.kind, "groups": s.fold.groups or None, "po": s.fold.po or None,
                           "period": s.fold.period or None, "period_cycles": s.fold.period_cycles or None,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +33,9 @@ def test_compile_sim_synth(exported, tmp_path):
     assert synth["cells"]["dsp48e2"] > 0 and synth["cells"]["lut"] > 0 and synth["cells"]["ff"] > 0
     # one part per conv stage plus the glue; every register-to-register path within the pipelined
     # stages' budget, every DSP with its output register (srhw.netlist)
-    assert set(synth["parts"]) == {f"srhw_stage_{n}" for n in estimate} | {"glue"}
+    banks = json.loads((out / "rtl/srhw_rtl.json").read_text())["banks"]
+    assert set(synth["parts"]) == ({f"srhw_stage_{n}" for n in estimate} | {"glue"}
+                                   | {b for bs in banks.values() for b in bs})
     assert 1 <= synth["longest_path"]["lut_levels"] <= 6, synth["longest_path"]
     assert synth["dsp_without_output_register"] == 0
     report = (out / "report.md").read_text()
@@ -76,3 +79,32 @@ def test_a_failing_tool_ends_in_one_error_line_with_its_log(exported, tmp_path):
         assert len(lines) > 1 and "error" in res.stderr.lower().split("srhw: error:")[0], res.stderr  # the tool's own
         named = Path(lines[-1].split("full log: ")[1])
         assert named.is_file() and (log is None or named == log), (named, log)
+
+
+def test_synth_takes_lane_banks_apart(exported, tmp_path, monkeypatch):
+    """A scheduled layer's lanes in banks of at most LANES_PER_BANK multipliers: each bank is a
+    synthesis part of its own, the stage part holds them as black boxes, and the counts still add
+    up to the plan: every multiplier found once, every DSP with its output register, the longest
+    path within the pipelined stages' budget (bank outputs leave registers)."""
+    from srhw import compile as srhw_compile
+    from srhw.backends import rtl as rtl_backend
+    from srhw.synth import run_synth
+
+    monkeypatch.setattr(rtl_backend, "LANES_PER_BANK", 40)
+    out = tmp_path / "out"
+    srhw_compile(str(exported("fsrcnn_x2", "dynamo")), out=out, rtl=True, hls=False, in_size="32x24",
+                 fold_period=(3, 7), progress=False)
+    cfg = json.loads((out / "rtl/srhw_rtl.json").read_text())
+    banks = {b: n for bs in cfg["banks"].values() for b, n in bs.items()}
+    assert len(banks) > len(cfg["banks"]) >= 2, cfg["banks"]
+    # at most 40 lanes a bank, unless the bank is one output with more (an output's lanes stay together)
+    lanes_v = (out / "rtl/srhw_lanes.v").read_text()
+    for first, last, n in re.findall(r"outputs (\d+)\.\.(\d+): (\d+) lanes", lanes_v):
+        assert int(n) <= 40 or first == last, (first, last, n)
+    synth = run_synth(out)
+    assert set(banks) < set(synth["parts"])
+    for bank, lanes in banks.items():  # a bank's multipliers are its lanes' products
+        assert synth["parts"][bank]["mul_cells"] == lanes, (bank, synth["parts"][bank])
+    assert 1.0 <= synth["yosys_over_estimate"] <= 1.15
+    assert synth["dsp_without_output_register"] == 0
+    assert 1 <= synth["longest_path"]["lut_levels"] <= 6, synth["longest_path"]

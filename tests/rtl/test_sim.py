@@ -65,6 +65,21 @@ def test_small_variants_bit_exact(exported, tmp_path, name, fold):
     _check(run_sim(out))
 
 
+def test_lanes_in_several_banks_bit_exact(exported, tmp_path, monkeypatch):
+    """A scheduled layer's lanes split into banks of whole outputs (srhw_lanes.v, one module per
+    bank, which `srhw synth` takes apart) compute what one module does: ESPCN x3 (tanh), P=2 in T=5,
+    at most 24 lanes a bank."""
+    from srhw.backends import rtl as rtl_backend
+
+    monkeypatch.setattr(rtl_backend, "LANES_PER_BANK", 24)
+    out = _compile(exported("espcn_x3", "dynamo"), tmp_path / "out", fold_period=(2, 5))
+    cfg = json.loads((out / "rtl/srhw_rtl.json").read_text())
+    banks = re.findall(r"^module (srhw_lanes_\w+) ", (out / "rtl/srhw_lanes.v").read_text(), re.MULTILINE)
+    assert len(banks) > 2 * len(cfg["stages"]), banks
+    assert sorted(banks) == sorted(b for bs in cfg["banks"].values() for b in bs)
+    _check(run_sim(out))
+
+
 def test_a_wrong_weight_is_caught(exported, tmp_path):
     out = _compile(exported("fsrcnn_x2", "dynamo"), tmp_path / "out", fold_groups=1)
     roms = out / "rtl/srhw_roms.v"

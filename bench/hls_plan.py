@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--synth-only", action="store_true",
                    help="with --merge: synthesise the models' RTL and keep their rows' other figures")
     p.add_argument("--parts", nargs="+", default=None, metavar="PART",
-                   help="with --synth-only: re-synthesise these parts alone (e.g. srhw_stage_l04_conv glue), one at "
-                        "a time in this order, and replace them in the row's synthesis; the row records which parts "
-                        "were synthesised on which date")
+                   help="with --synth-only: re-synthesise these parts alone (e.g. srhw_stage_l04_conv glue; a "
+                        "stage stands for its lane banks too), started in this order, and replace them in the row's "
+                        "synthesis; the row records which parts were synthesised on which date")
     p.add_argument("--merge", action="store_true",
                    help="update these models' rows in the last results (each row keeps the date it was measured)")
     args = p.parse_args(argv)
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
                 if not args.synth_only or "synth" not in row:
                     raise SystemExit("--parts replaces parts of a row's synthesis: use it with --synth-only --merge "
                                      "on a model synthesised before")
-                _replace_parts(row["synth"], run_synth(out, jobs=1, only=args.parts, progress=True))
+                _replace_parts(row["synth"], run_synth(out, only=args.parts, progress=True))
             elif not args.no_rtl and not args.no_synth:
                 res["plans"][NAMES[model]] = row | {"measured": date.today().isoformat()}
                 write("hls_plan", res, table(res))  # synthesis takes long: keep the simulation's figures first
@@ -126,6 +126,7 @@ def _replace_parts(syn: dict, y: dict) -> None:
         if n.startswith("srhw_stage_") and n[len("srhw_stage_"):] in redone or \
                 n.startswith("srhw_lanes_") and n[len("srhw_lanes_"):].rsplit("_", 1)[0] in redone:
             del syn["parts"][n]
+            syn.get("resynthesised", {}).pop(n, None)
     for n, x in y["parts"].items():
         syn["parts"][n] = _part(x) | {"measured": today}
     parts = syn["parts"]
@@ -174,7 +175,7 @@ def table(res: dict) -> str:
                        "model.")]
     syn = {n: d for n, d in rtl.items() if "synth" in d}
     if syn:
-        lines += ["", "### Yosys (`synth_xilinx -family xcup`, one part per conv stage and the glue)", "",
+        lines += ["", "### Yosys (`synth_xilinx -family xcup`, one part per conv stage or lane bank, and the glue)", "",
                   "| model | multipliers (est. / $mul) | DSP48E2 | LUT | FF | BRAM18 | longest path | DSP w/o out reg | "
                   "seconds |", "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
         for name, d in syn.items():
@@ -198,9 +199,9 @@ def table(res: dict) -> str:
     if unsyn:
         lines += ["", "Not synthesised in this run: " + ", ".join(f"{n} (largest stage {m} multipliers)"
                                                                for n, m in unsyn.items())
-                  + ". Yosys holds a stage's flattened netlist in memory and its time grows with it (the "
-                  "synthesised parts' seconds above): a stage of several thousand multipliers is beyond a 2-core, "
-                  "23 GB machine, and smaller ones take an hour or more each there "
+                  + ". Synthesis takes a scheduled stage in lane banks of at most 512 multipliers, each a few "
+                  "minutes and 2-3 GB in Yosys, so a design's time grows with its multipliers: about 2 hours "
+                  "per 8000 on one core of a 2-core machine "
                   "(`python bench/hls_plan.py --models NAME --synth-only --merge` adds a row)."]
     return "\n".join(lines) + "\n"
 

@@ -197,11 +197,14 @@ def table(res: dict) -> str:
                       "register."]
     unsyn = {n: max(m for _, _, m in d["stages"]) for n, d in rtl.items() if "synth" not in d}
     if unsyn:
+        banked = {n: d["synth"] for n, d in syn.items()
+                  if any(p.startswith("srhw_lanes_") for p in d["synth"]["parts"])}
+        cost = "; ".join(f"{n}'s parts took {sum(p['seconds'] for p in y['parts'].values()):.0f} s of Yosys for "
+                         f"{y['yosys_mul_cells']} multipliers" for n, y in banked.items())
         lines += ["", "Not synthesised in this run: " + ", ".join(f"{n} (largest stage {m} multipliers)"
                                                                for n, m in unsyn.items())
-                  + ". Synthesis takes a scheduled stage in lane banks of at most 512 multipliers, a few minutes "
-                  "each, so a design's Yosys time grows about linearly with its multipliers: SRCNN 9-1-5 x3's "
-                  "parts took 3111 s for 3320 (about 1 s each, on a 2-core machine busy with another synthesis) "
+                  + ". Synthesis takes a scheduled stage in lane banks of at most 512 multipliers, so a design's "
+                  f"Yosys time grows about linearly with its multipliers{f' ({cost})' if cost else ''} "
                   "(`python bench/hls_plan.py --models NAME --synth-only --merge` adds a row)."]
     return "\n".join(lines) + "\n"
 

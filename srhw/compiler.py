@@ -125,6 +125,9 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
 
         from srhw.backends.dataflow import certify
 
+        hls_backend.check_shape(q)  # the plan and both backends take [stages] -> DepthToSpace? -> Crop?
+        if rtl:
+            rtl_backend.check(q)
         fold = plan(q, target, fold_groups, fold_period)
         rate = certify(q, fold, latency=rtl_backend.latency(q, fold))  # depths; the rate under blocking semantics
         files["interface.json"] = json.dumps(kernel_interface(q, fold, hls_backend.TOP), indent=2) + "\n"

@@ -291,3 +291,23 @@ def test_inspect_into_a_closed_pipe_stops_quietly():
     p = subprocess.run(f"{sys.executable} -m srhw.cli inspect fsrcnn_x2 | head -1", shell=True, capture_output=True,
                        text=True)
     assert p.stdout.strip() and "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
+
+
+def test_a_model_reading_the_upsampled_frame_twice_is_refused_by_name(tmp_path):
+    """y = d + tanh(d) after the DepthToSpace: no per-pixel move makes that an LR stage, so both
+    hardware backends refuse it before writing anything, naming the layers; the golden model runs it."""
+    from onnx import helper
+
+    from tests.conftest import make_model, save
+
+    w = np.random.default_rng(3).normal(size=(4, 1, 3, 3)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+             helper.make_node("DepthToSpace", ["c"], ["d"], blocksize=2, name="shuffle"),
+             helper.make_node("Tanh", ["d"], ["t"], name="hr_tanh"), helper.make_node("Add", ["d", "t"], ["y"], name="hr_add")]
+    path = save(make_model(nodes, {"w": w}, [1, 1, "h", "w"], [1, 1, "H", "W"]), tmp_path / "m.onnx")
+    for flags in ((), ("--rtl", "--no-hls")):
+        res = srhw_cli("compile", str(path), "--in-size", "32x24", "-o", str(tmp_path / "out"), *flags)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert "runs after the upsampling" in res.stderr and "'hr_add'" in res.stderr and "'hr_tanh'" in res.stderr
+        assert not (tmp_path / "out").exists()
+    assert srhw_cli("compile", str(path), "--no-hls", "-o", str(tmp_path / "out")).returncode == 0

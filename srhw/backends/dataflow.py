@@ -368,7 +368,7 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
                 produced(l.output, conv.name, (idx + g - 1)[valid], out_bits, out_hw)
         elif isinstance(l, (QAffine, QAdd)):
             n = hh * ww
-            pw = Process(l.name, n, {}, {}, latency.pointwise, l.name)
+            pw = Process(l.name, n, {}, {}, latency.stages.get(l.name, (latency.pointwise,))[0], l.name)
             procs.append(pw)
             procs_by[pw.name] = pw
             for v in l.inputs:

@@ -63,24 +63,27 @@ def c_array(a: np.ndarray) -> str:
     return "{\n" + ",\n".join(c_array(s) for s in a) + "}"
 
 
-def _check_shape(q: QGraph) -> None:
-    """The kernel's tail must be [pixel layer] -> DepthToSpace? -> Crop?; anything else after
-    the upsampling would need HR-rate stages (not built yet)."""
+def check_shape(q: QGraph) -> None:
+    """The kernel's tail must be [pixel layer] -> DepthToSpace? -> Crop?, in both backends (the
+    plan and the dataflow model read it so); anything else after the upsampling would need
+    HR-rate stages. Per-pixel ops written there were moved in front by hoist_pointwise where
+    that is exact, so what is left reads the upsampled frame in a way no LR stage can."""
     problems = []
     kinds = [type(l) for l in q.layers]
     d2s = [i for i, k in enumerate(kinds) if k is QDepthToSpace]
     crops = [i for i, k in enumerate(kinds) if k is QCrop]
     if len(d2s) > 1:
-        problems.append(f"{len(d2s)} DepthToSpace layers (the HLS backend takes one, at the end)")
+        problems.append(f"{len(d2s)} DepthToSpace layers (the hardware takes one, at the end)")
     tail_start = d2s[0] if d2s else (crops[0] if crops else len(kinds))
     for l in q.layers[tail_start:]:
         if not isinstance(l, (QDepthToSpace, QCrop)):
             problems.append(f"layer '{l.name}' ({l.kind}, from node '{comment_text(l.source)}') runs after the "
-                            f"upsampling; the HLS backend supports only a Crop there")
+                            f"upsampling, where the hardware has only a Crop")
     if crops and not d2s:
         problems.append("a Crop without a DepthToSpace")
     if problems:
-        raise BackendError("the HLS backend cannot build this model: " + "; ".join(problems))
+        raise BackendError("the hardware backends cannot build this model: " + "; ".join(problems)
+                           + " (srhw compile --no-hls runs it in the golden model)")
 
 
 @dataclass
@@ -227,7 +230,7 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]],
            depths: dict[str, int]) -> dict[str, str | bytes]:
     """The files of OUT/hls/, keyed by relative path; `depths` per stream (STREAM pragmas), from
     the dataflow model (srhw.backends.dataflow)."""
-    _check_shape(q)
+    check_shape(q)
     stages, streams, pixel_value, size = _stages(q, plan)
     tail = output_tail(q)
     t = plan.target

@@ -24,7 +24,7 @@ from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, StageFold, output_tai
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
 from srhw.fixed import conv_growth, folded_multipliers, signed_width
-from srhw.qir import QConv, QCrop, QDepthToSpace, QGraph, TanhAct
+from srhw.qir import QAffine, QConv, QCrop, QDepthToSpace, QGraph, TanhAct
 from srhw.resources import rtl_dir, templates_dir
 
 TOP = "srhw_top"
@@ -86,22 +86,44 @@ def _buses(lanes: int, p: dict, row_bits: int = 0) -> dict:
     return bus
 
 
-def _check(q: QGraph) -> None:
+def as_conv(q: QGraph, l: QAffine) -> QConv:
+    """A per-channel Affine as the 1x1 convolution it is: weight[o, o] = scale[o], 0 elsewhere,
+    the same bias, accumulator and epilogue, so the same codes (docs/arithmetic.md). Its stage is
+    the plan's fold for the Affine (one group of C outputs a cycle); the zero weights are constant
+    zero products, which synthesis removes, leaving C multipliers as the plan counts."""
+    c = l.scale.size
+    weight = np.zeros((c, c, 1, 1), dtype=np.int64)
+    weight[np.arange(c), np.arange(c), 0, 0] = l.scale
+    w_frac = l.acc_frac.reshape(-1, 1) - q.frac_of(l.inputs[0]).reshape(1, -1)
+    return QConv(name=l.name, source=l.source, inputs=l.inputs, output=l.output, out_fmt=l.out_fmt,
+                 out_frac=l.out_frac, cert=l.cert, stats=l.stats, out_zero=l.out_zero, weight=weight, w_frac=w_frac,
+                 w_width=l.s_width, bias=l.bias, acc_frac=l.acc_frac, pads=(0, 0, 0, 0), act=l.act)
+
+
+def conv_layers(q: QGraph) -> list[QConv]:
+    """The layers that become conv stages, in order: the convolutions, and each Affine as its
+    1x1 convolution (as_conv)."""
+    return [as_conv(q, l) if isinstance(l, QAffine) else l for l in q.layers if isinstance(l, (QConv, QAffine))]
+
+
+def check(q: QGraph) -> None:
     problems = []
     for l in q.layers:
-        if not isinstance(l, (QConv, QDepthToSpace, QCrop)):
+        if not isinstance(l, (QConv, QAffine, QDepthToSpace, QCrop)):
             problems.append(f"layer '{l.name}' ({l.kind}, from node '{comment_text(l.source)}') has no RTL stage; "
-                            f"the RTL backend builds Conv chains with DepthToSpace and Crop at the end "
-                            f"(the HLS backend builds this model)")
+                            f"the RTL backend builds chains of Conv and per-channel Affine layers with "
+                            f"DepthToSpace and Crop at the end (the HLS backend builds this model)")
         elif not _IDENT.fullmatch(l.name):
             problems.append(f"layer name '{comment_text(l.name)}' is not a Verilog identifier")
-    convs = [l for l in q.layers if isinstance(l, QConv)]
+    convs = conv_layers(q)
     for a, b in itertools.pairwise(convs):
         if b.inputs[0] != a.output:
             problems.append(f"layer '{b.name}' does not read the layer before it; the RTL backend builds chains")
     tail = [k for k, l in enumerate(q.layers) if isinstance(l, (QDepthToSpace, QCrop))]
-    if tail and any(isinstance(l, QConv) for l in q.layers[tail[0]:]):
-        problems.append("a Conv after the DepthToSpace/Crop; the RTL backend upsamples last")
+    if tail and any(isinstance(l, (QConv, QAffine)) for l in q.layers[tail[0]:]):
+        late = next(l for l in q.layers[tail[0]:] if isinstance(l, (QConv, QAffine)))
+        problems.append(f"layer '{late.name}' ({late.kind}, from node '{comment_text(late.source)}') runs after the "
+                        f"DepthToSpace/Crop; the RTL backend upsamples last")
     if convs and convs[0].inputs[0] != q.input:
         problems.append(f"layer '{convs[0].name}' does not read the kernel's input")
     if problems:
@@ -236,9 +258,7 @@ def latency(q: QGraph, plan: Plan) -> Latency:
     products, adder trees, 5 epilogue stages, the result vector), or the MAC side's steps to
     sums and the output side's steps to output (srhw_conv_sched.v)."""
     out = {}
-    for l in q.layers:
-        if not isinstance(l, QConv):
-            continue
+    for l in conv_layers(q):
         f = next(s for s in plan.stages if s.name == l.name)
         o, i, kh, kw = l.weight.shape
         if f.period:
@@ -252,8 +272,8 @@ def latency(q: QGraph, plan: Plan) -> Latency:
 def stages_of(q: QGraph, plan: Plan, depths: dict[str, int]) -> list[RtlStage]:
     """The conv stages, each with the depth of the FIFO in front of it: the depth the dataflow
     model derived for the stream it reads (srhw.backends.dataflow; HLS streams have the same)."""
-    _check(q)
-    stages = [_stage(q, l, plan) for l in q.layers if isinstance(l, QConv)]
+    check(q)
+    stages = [_stage(q, l, plan) for l in conv_layers(q)]
     for k, s in enumerate(stages):
         s.fifo_depth = depths.get("s_in" if k == 0 else f"s_{stages[k - 1].name}", MIN_DEPTH)
     return stages

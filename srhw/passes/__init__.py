@@ -13,6 +13,7 @@ from srhw import ir
 from srhw.passes.fold_constants import fold_constants
 from srhw.passes.fuse_activations import fuse_activations
 from srhw.passes.fuse_prelu_pattern import fuse_prelu_pattern
+from srhw.passes.hoist_pointwise import hoist_pointwise
 from srhw.passes.lower_conv_transpose import lower_conv_transpose
 from srhw.passes.normalize_layout import normalize_layout
 from srhw.passes.pixel_boundary import InputRange, pixel_boundary
@@ -30,6 +31,7 @@ def pipeline(input_range: InputRange = "auto", output_range: InputRange = "auto"
         ("fuse_prelu_pattern", fuse_prelu_pattern),
         ("lower_conv_transpose", lower_conv_transpose),
         ("pixel_boundary", partial(pixel_boundary, input_range=input_range, output_range=output_range)),
+        ("hoist_pointwise", hoist_pointwise),
         ("fuse_activations", fuse_activations),
         ("verify_supported", verify_supported),
     ]

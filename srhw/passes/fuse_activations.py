@@ -1,9 +1,9 @@
 """Activation fusion: Relu / LeakyRelu / PRelu / Tanh / Clip become the `act` of the Conv, Add
 or Affine that produces their input.
 
-Contract: same function. Elementwise activations first commute backwards through DepthToSpace
-and Crop (per-channel slopes re-ordered), so a clamp after a pixel shuffle lands on the conv
-before it. Relu and Clip compose into one ClipAct. An activation with no producer to join
+Contract: same function. Runs after hoist_pointwise, so an activation written after a pixel
+shuffle already stands in front of it and lands on the conv before it. Relu and Clip compose
+into one ClipAct. An activation with no producer to join
 becomes an identity Affine carrying it, so quantization sees only Conv, Affine, Add,
 DepthToSpace and Crop.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from srhw import ir
 from srhw.ir import ClipAct, PReluAct, ReluAct, TanhAct
-from srhw.passes._rewrite import single_consumer, splice, through_d2s
+from srhw.passes._rewrite import single_consumer, splice
 
 ACTIVATIONS = (ir.Relu, ir.LeakyRelu, ir.PRelu, ir.Tanh, ir.Clip)
 
@@ -71,19 +71,6 @@ def _step(graph: ir.Graph) -> ir.Graph | None:
             continue
         p = prod.get(act.inputs[0])
         owned = p is not None and single_consumer(graph, p.output) is act
-        if owned and isinstance(p, (ir.DepthToSpace, ir.Crop)):
-            mid = ir.NameGen(graph)(f"{act.output}_moved")
-            new_nodes: list[ir.Op] = []
-            moved = replace(act, inputs=(p.inputs[0],) + act.inputs[1:], output=mid)
-            if isinstance(act, ir.PRelu) and isinstance(p, ir.DepthToSpace):
-                c = _channels(graph, p.output)
-                slope = np.broadcast_to(graph.constant(act.inputs[1]).reshape(-1), (c,))
-                sname = ir.NameGen(graph)(f"{act.output}_slope")
-                new_nodes.append(ir.Constant(name=sname, inputs=(), output=sname,
-                                             value=through_d2s(slope, p.blocksize, p.mode).reshape(1, -1, 1, 1)))
-                moved = replace(moved, inputs=(p.inputs[0], sname))
-            new_nodes += [moved, replace(p, inputs=(mid,) + p.inputs[1:], output=act.output)]
-            return splice(graph, [p, act], new_nodes)
         if owned and isinstance(p, (ir.Conv, ir.Add, ir.Affine)):
             fused = _compose(p.act, _as_act(graph, act, _channels(graph, p.output)))
             if fused is not None:

@@ -1,4 +1,6 @@
-"""tf2onnx idioms, hand-built with onnx.helper, against onnxruntime."""
+"""tf2onnx idioms, hand-built with onnx.helper, and ESPCN exported by tf2onnx itself, against onnxruntime."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
@@ -126,3 +128,21 @@ def test_prelu_slope_shapes_and_shared_initializers(tmp_path):
     assert len(convs) == 4 and all(isinstance(n.act, ir.PReluAct) for n in convs)
     assert convs[2].act.slope.tolist() == pytest.approx([0.2] * c)
     assert_float_matches_ort(path, g, pixels(1, 12, 9))
+
+
+TF_ESPCN = Path(__file__).resolve().parents[1] / "data" / "tf2onnx"
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_tensorflow_espcn_with_tanh_after_the_shuffle(scale):
+    """ESPCN from Keras through tf2onnx (tests/data/tf2onnx/make_espcn.py): NHWC, SAME padding,
+    x/255 inside, DepthToSpace, then tanh and x255. The tanh joins the last conv and the x255
+    stands before the shuffle, so the hardware ends in its depth-to-space stage."""
+    path = TF_ESPCN / f"espcn_tf_x{scale}.onnx"
+    g = compile_float(path)
+    assert g.boundary.input_layout == ("N", "H", "W", "C") and g.boundary.input_scale == 1.0
+    assert [n.op_type for n in g.compute_nodes()] == ["Conv", "Conv", "Conv", "Affine", "DepthToSpace"]
+    last = [n for n in g.nodes if isinstance(n, ir.Conv)][-1]
+    assert isinstance(last.act, ir.TanhAct)
+    for h, w in ((9, 14), (16, 11)):
+        assert_float_matches_ort(path, g, pixels(1, h, w, seed=h))

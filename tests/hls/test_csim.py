@@ -5,6 +5,8 @@ Every case compiles a model, renders OUT/hls/, builds it with -Wall -Wextra and 
 testbench on odd, non-square, all-255, checkerboard and noise frames, under full-rate and
 folded plans. The testbench compares every pixel and the TUSER/TLAST framing.
 """
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -153,3 +155,20 @@ def test_unpadded_srcnn_compiles_with_vectors_that_fit(exported, tmp_path, name,
     assert q.output_size(shrink, 40) is None and q.output_size(shrink + 1, 40) == (1, 40 - shrink)
     r = run_csim(out)
     assert r.passed and "PASS: 4 of 4 frames bit-exact" in r.output, r.output
+
+
+TF_ESPCN = Path(__file__).resolve().parents[1] / "data" / "tf2onnx"
+
+
+@pytest.mark.parametrize("scale", [3, pytest.param(2, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow)])
+def test_csim_tensorflow_espcn(tmp_path, scale):
+    """ESPCN as TensorFlow writes it (tf2onnx, NHWC, tanh and x255 after the DepthToSpace):
+    the x255 is a per-channel stage before the upsampling, the tanh the last conv's epilogue."""
+    out = tmp_path / "out"
+    res = srhw.compile(str(TF_ESPCN / f"espcn_tf_x{scale}.onnx"), out=out, progress=False, in_size="64x48",
+                       fps=40000, test_frames=frames(1))
+    assert [l.kind for l in res.qgraph.layers] == ["Conv", "Conv", "Conv", "Affine", "DepthToSpace"]
+    r = run_csim(out)
+    assert r.passed, r.output
+    assert r.output.count("0 framing errors") == 4
+    assert r.own_warnings == []

@@ -141,3 +141,17 @@ def test_unpadded_srcnn_frames_fit_the_model(exported, tmp_path):
     r = run_sim(out)
     _check(r)
     assert all(s["size"][0] >= 17 and s["size"][1] >= 17 for s in r["sessions"])
+
+
+TF_ESPCN = HERE.parent / "data" / "tf2onnx"
+
+
+@pytest.mark.parametrize("scale", [3, pytest.param(2, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow)])
+def test_tensorflow_espcn_bit_exact(tmp_path, scale):
+    """ESPCN as TensorFlow writes it (tf2onnx): tanh and x255 after the DepthToSpace. The x255 is
+    a per-channel stage built as its diagonal 1x1 convolution, one multiplier per channel."""
+    out = _compile(TF_ESPCN / f"espcn_tf_x{scale}.onnx", tmp_path / "out")
+    cfg = json.loads((out / "rtl/srhw_rtl.json").read_text())
+    assert [st["name"] for st in cfg["stages"]][-1].endswith("_affine")
+    assert cfg["multipliers"][cfg["stages"][-1]["name"]] == scale * scale
+    _check(run_sim(out))

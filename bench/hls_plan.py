@@ -1,5 +1,6 @@
 """The 1080p60 plan, planned and realised: per model, the folding plan at 1920x1080 LR, 60 fps,
-300 MHz (multipliers against the bound), the FIFOs the dataflow model derives (bits, BRAM18) and
+300 MHz on a U250 (BOARD: 12288 DSP slices, so no plan here is folded down to fit the part; on a
+ZCU102's 2520 only FSRCNN-s x2 would run at 60 fps) (multipliers against the bound), the FIFOs the dataflow model derives (bits, BRAM18) and
 the frame rate it certifies, then the RTL measured at those folds and depths (Verilator, frames
 1920 pixels wide), its longest register-to-register path and its Yosys resources.
 
@@ -29,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import LUT_LEVELS_TARGET, MULTIPLIER_OVERHEAD_TARGET, RTL_EFFICIENCY_TARGET, RTL_MODEL_AGREEMENT, write
 
+BOARD = "u250"
 NAMES = {"fsrcnn_x2": "FSRCNN (56,12,4) x2", "fsrcnn_s_x2": "FSRCNN-s (32,5,1) x2", "espcn_x2": "ESPCN x2",
          "srcnn_915_x3": "SRCNN 9-1-5 x3"}
 
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             out = Path(tmp) / model
             t = time.perf_counter()
             r = srhw.compile(model, out=out, rtl=not args.no_rtl, progress=False, in_size="1920x1080", fps=60,
-                             clock_mhz=300)
+                             clock_mhz=300, board=BOARD)
             h = r.summary["hls"]
             d = h["dataflow"]
             row = {k: h[k] for k in ("multipliers", "multiplier_bound", "multipliers_over_bound", "projected_fps",
@@ -144,7 +146,9 @@ def _replace_parts(syn: dict, y: dict) -> None:
 
 
 def table(res: dict) -> str:
-    lines = ["### Plan and modelled rate (1920x1080 LR, 60 fps, 300 MHz)", "",
+    from srhw.backends.folding import BOARDS
+
+    lines = [f"### Plan and modelled rate (1920x1080 LR, 60 fps, 300 MHz, {BOARD.upper()}: {BOARDS[BOARD][2]} DSP slices)", "",
              "| model | multipliers | bound | ratio | FIFO bits | FIFO BRAM18 | modelled fps |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, d in res["plans"].items():

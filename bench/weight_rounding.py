@@ -44,7 +44,7 @@ def measure(models: list[str], images: Path) -> None:
     from srhw.evaluate import compile_versions, evaluate_versions
     from srhw.qir import QConv
 
-    target = make_target(in_size="1920x1080", fps=60, clock_mhz=300)
+    target = make_target(board="u250", in_size="1920x1080", fps=60, clock_mhz=300)  # 12288 DSPs: the 1080p60 plan fits
     res: dict = {"set": images.name, "bits": 8, "models": {}}
     rows = []
     for model in models:

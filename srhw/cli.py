@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--board", default=None, help="zcu102 (default), kv260, u250 or vck190: sets part and clock")
     c.add_argument("--clock-mhz", type=float, default=None, help="kernel clock (default: the board's, 300)")
     c.add_argument("--fps", type=float, default=60.0, help="frame rate the folding must meet (default 60)")
-    c.add_argument("--in-size", default="1920x1080", help="LR frame size the folding plans for (default 1920x1080)")
+    c.add_argument("--in-size", default=None, help="LR frame size the folding plans for (default: the frame whose "
+                                                   "output is 4K UHD: 1920x1080 at x2, 1280x720 at x3, 960x540 at x4; "
+                                                   "1920x1080 for a model that does not upscale)")
     c.add_argument("--max-width", type=int, default=None, help="widest LR frame the kernel takes (default: --in-size width)")
     c.add_argument("--fixed-size", action="store_true", help="fix the frame size at --in-size (no width/height registers)")
     c.add_argument("--rtl", action="store_true", help="also write OUT/rtl/: Verilog with the HLS top's ports, for "
@@ -156,7 +158,10 @@ def _compile(args: argparse.Namespace) -> int:
     if "hls" in s:
         h = s["hls"]
         flag = "" if h["projected_fps"] >= h["fps_target"] else f" -- below the {h['fps_target']:g} fps target, see report.md"
-        print(f"HLS plan for {h['in_size']} at {h['fps_target']:g} fps, {h['clock_mhz']:g} MHz: {h['multipliers']} "
+        fit = h.get("fitted_to_dsp")
+        fitted = f"{fit['requested_multipliers']} multipliers would exceed the {h['board']}'s {h['dsp_slices']} DSP " \
+                 f"slices; folded to fit at {fit['fps']:g} fps: " if fit else ""
+        print(f"HLS plan for {h['in_size']} at {h['fps_target']:g} fps, {h['clock_mhz']:g} MHz: {fitted}{h['multipliers']} "
               f"multipliers ({h['multipliers_over_bound']}x the bound), projected {h['projected_fps']} fps, "
               f"{h['modelled_fps']} fps under the dataflow model with {h['dataflow']['fifo_bits']} FIFO bits{flag}")
     return 0

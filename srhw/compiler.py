@@ -108,8 +108,8 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
     model_path = resolve_model(model)
     if out is not None:
         check_output_dir(out, force, (model_path,))
-    target = opts.target() if opts.hls or opts.rtl else None
     q, graph, frames = quantize_model(model_path, opts, progress=progress)
+    target = opts.target(q.scale) if opts.hls or opts.rtl else None
     hls, rtl, fold_groups, fold_period = opts.hls, opts.rtl, opts.fold_groups, opts.fold_period
 
     from srhw.report import layer_rows, render_report, summary_of

@@ -60,7 +60,7 @@ class CompileOptions:
     board: str | None = None
     clock_mhz: float | None = None
     fps: float = 60.0
-    in_size: str = "1920x1080"
+    in_size: str | None = None           # None: the frame whose output is 4K UHD (folding.default_in_size)
     max_width: int | None = None
     fixed_size: bool = False
     fold_groups: int | None = None       # one fold on every conv (tests and sweeps)
@@ -84,8 +84,13 @@ class CompileOptions:
                 len(self.fold_period) == 2 and all(isinstance(v, int) and v >= 1 for v in self.fold_period)):
             raise OptionError(f"fold_period must be (positions, cycles), both positive, not {self.fold_period!r}",
                               "fold_period")
-        if self.hls or self.rtl:
-            self.target()   # the board, clock, rate and frame size, checked now rather than after calibration
+        if self.hls or self.rtl:  # the board, clock, rate and frame size, checked now rather than after
+            # calibration; without in_size the model's scale picks the frame, and compile checks
+            # max_width against that frame
+            from srhw.backends.folding import make_target
+
+            make_target(self.board, self.clock_mhz, self.fps, self.in_size,
+                        self.max_width if self.in_size is not None else None, self.fixed_size)
 
     @property
     def weight_bits(self) -> int:
@@ -95,11 +100,13 @@ class CompileOptions:
     def activation_bits(self) -> int:
         return self.abits or self.bits
 
-    def target(self):
-        """The hardware target (srhw.backends.folding.Target) these options describe."""
+    def target(self, scale: int = 2):
+        """The hardware target (srhw.backends.folding.Target) these options describe for a model
+        that upscales by `scale` (which picks the frame when in_size is None)."""
         from srhw.backends.folding import make_target
 
-        return make_target(self.board, self.clock_mhz, self.fps, self.in_size, self.max_width, self.fixed_size)
+        return make_target(self.board, self.clock_mhz, self.fps, self.in_size, self.max_width, self.fixed_size,
+                           scale)
 
     def as_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

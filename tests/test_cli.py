@@ -212,7 +212,8 @@ def test_csim_on_a_directory_without_project(tmp_path):
     (["--board", "zcu999"], "--board must be one of"),
     (["--in-size", "1920by1080"], "--in-size must be WIDTHxHEIGHT"),
     (["--fps", "0"], "--fps must be positive"),
-    (["--max-width", "100"], "--max-width 100 is smaller than the --in-size width 1920"),
+    (["--max-width", "100"], "--max-width 100 is smaller than the --in-size width 1280 (the default for x3"),
+    (["--in-size", "640x360", "--max-width", "100"], "--max-width 100 is smaller than the --in-size width 640"),
     (["--in-size", "64x48", "--fixed-size", "--max-width", "90"], "--fixed-size takes the frame size from --in-size"),
     (["--calib-method", "minmax"], "--calib-method must be one of auto, max, percentile, mse, not 'minmax'"),
     (["--weight-granularity", "tensor"], "--weight-granularity must be one of output, kernel"),
@@ -311,3 +312,15 @@ def test_a_model_reading_the_upsampled_frame_twice_is_refused_by_name(tmp_path):
         assert "runs after the upsampling" in res.stderr and "'hr_add'" in res.stderr and "'hr_tanh'" in res.stderr
         assert not (tmp_path / "out").exists()
     assert srhw_cli("compile", str(path), "--no-hls", "-o", str(tmp_path / "out")).returncode == 0
+
+
+def test_a_plan_beyond_the_part_says_what_rate_fits(tmp_path):
+    """FSRCNN-s x2 at 1080p60 takes 1661 multipliers; a KV260 has 1248 DSP slices."""
+    out = tmp_path / "o"
+    res = srhw_cli("compile", "fsrcnn_s_x2", "-o", out, "--board", "kv260", "--weight-rounding", "nearest")
+    assert res.returncode == 0, res.stderr
+    assert "would exceed the kv260's 1248 DSP slices; folded to fit at " in res.stdout, res.stdout
+    h = json.loads((out / "summary.json").read_text())["hls"]
+    assert h["multipliers"] <= 1248 < h["fitted_to_dsp"]["requested_multipliers"] and h["fps_target"] == 60
+    assert 30 < h["projected_fps"] < 60
+    assert "**Folded to fit the part's 1248 DSP slices**" in (out / "report.md").read_text()

@@ -24,7 +24,7 @@ BAD = [
     ({"fps": 0}, "fps", "fps must be positive, not 0"),
     ({"fps": float("inf")}, "fps", "fps must be positive, not inf"),
     ({"clock_mhz": -300}, "clock_mhz", "clock_mhz must be positive"),
-    ({"max_width": 100}, "max_width", "max_width 100 is smaller than the in_size width 1920"),
+    ({"in_size": "640x360", "max_width": 100}, "max_width", "max_width 100 is smaller than the in_size width 640"),
     ({"in_size": "64x48", "fixed_size": True, "max_width": 90}, "fixed_size", "drop max_width"),
     ({"fold_groups": 0}, "fold_groups", "fold_groups must be a positive integer"),
     ({"fold_period": (3,)}, "fold_period", "fold_period must be (positions, cycles)"),
@@ -72,3 +72,18 @@ def test_compile_checks_before_any_work(tmp_path):
         srhw.compile(tmp_path / "missing.onnx", CompileOptions(), fps=-1)
     with pytest.raises(TypeError, match="bitz"):
         srhw.compile(tmp_path / "missing.onnx", bitz=8)
+
+
+@pytest.mark.parametrize("scale,size", [(1, (1920, 1080)), (2, (1920, 1080)), (3, (1280, 720)), (4, (960, 540)),
+                                        (8, (480, 270)), (5, (768, 432)), (7, (549, 309))])
+def test_default_frame_is_the_one_whose_output_is_4k(scale, size):
+    """Without in_size the plan is for the LR frame whose output is 3840x2160 (at least that,
+    where the scale does not divide it); a model that does not upscale plans for 1920x1080."""
+    t = CompileOptions().target(scale)
+    assert (t.in_w, t.in_h) == size and t.max_w == size[0]
+    if scale > 1:
+        assert t.in_w * scale >= 3840 > (t.in_w - 1) * scale and t.in_h * scale >= 2160 > (t.in_h - 1) * scale
+    assert CompileOptions(in_size="640x360").target(scale).in_w == 640
+    with pytest.raises(OptionError, match=f"max_width 100 is smaller than the in_size width {size[0]} "
+                                          rf"\(the default for x{scale}: the frame whose output is 4K UHD"):
+        CompileOptions(max_width=100).target(scale)   # checked against the model's frame, once its scale is known

@@ -13,7 +13,7 @@ per second divided by the clock.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,11 +21,11 @@ from srhw.fixed import folded_multipliers
 from srhw.options import OptionError, check_choice, check_positive
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph
 
-BOARDS: dict[str, tuple[str, float]] = {  # preset -> (part, clock MHz)
-    "zcu102": ("xczu9eg-ffvb1156-2-e", 300.0),
-    "kv260": ("xck26-sfvc784-2LV-c", 300.0),
-    "u250": ("xcu250-figd2104-2L-e", 300.0),
-    "vck190": ("xcvc1902-vsva2197-2MP-e-S", 300.0),
+BOARDS: dict[str, tuple[str, float, int]] = {  # preset -> (part, clock MHz, DSP slices: DSP48E2, DSP58 on Versal)
+    "zcu102": ("xczu9eg-ffvb1156-2-e", 300.0, 2520),
+    "kv260": ("xck26-sfvc784-2LV-c", 300.0, 1248),
+    "u250": ("xcu250-figd2104-2L-e", 300.0, 12288),
+    "vck190": ("xcvc1902-vsva2197-2MP-e-S", 300.0, 1968),
 }
 DEFAULT_BOARD = "zcu102"
 BRAM18_BITS = 18 * 1024
@@ -46,6 +46,7 @@ class Target:
     in_h: int = 1080
     max_w: int = 1920
     fixed_size: bool = False     # the frame size is a compile-time constant (in_w x in_h)
+    dsp: int = BOARDS[DEFAULT_BOARD][2]  # the part's DSP slices: the most multipliers a plan may take
 
     @property
     def budget(self) -> float:
@@ -53,15 +54,32 @@ class Target:
         return self.clock_mhz * 1e6 / (self.fps * self.in_w * self.in_h)
 
 
+UHD = (3840, 2160)  # the output frame the default plan is for
+
+
+def default_in_size(scale: int) -> str:
+    """The LR frame whose output is 4K UHD: 1920x1080 at x2, 1280x720 at x3, 960x540 at x4 (sizes
+    rounded up where the scale does not divide them). A model that does not upscale (SRCNN,
+    fed the bicubic-upscaled frame) takes 1920x1080: its input is the output's size, and at one
+    pixel per cycle a 4K frame is 36 fps at 300 MHz."""
+    if scale <= 1:
+        return "1920x1080"
+    return f"{-(-UHD[0] // scale)}x{-(-UHD[1] // scale)}"
+
+
 def make_target(board: str | None = None, clock_mhz: float | None = None, fps: float = 60.0,
-                in_size: str = "1920x1080", max_width: int | None = None, fixed_size: bool = False) -> Target:
+                in_size: str | None = "1920x1080", max_width: int | None = None, fixed_size: bool = False,
+                scale: int = 2) -> Target:
+    """The hardware target; `in_size` None: default_in_size(scale)."""
+    defaulted = in_size is None
+    in_size = default_in_size(scale) if defaulted else in_size
     b = board or DEFAULT_BOARD
     check_choice("board", b, tuple(BOARDS))
     try:
         w, h = (int(v) for v in in_size.lower().split("x"))
     except (ValueError, AttributeError):
         raise OptionError(f"in_size must be WIDTHxHEIGHT (e.g. 1920x1080), not {in_size!r}", "in_size") from None
-    part, clock = BOARDS[b]
+    part, clock, dsp = BOARDS[b]
     clock = clock if clock_mhz is None else clock_mhz
     mw = w if max_width is None else max_width
     check_positive("clock_mhz", clock)
@@ -71,11 +89,13 @@ def make_target(board: str | None = None, clock_mhz: float | None = None, fps: f
             raise OptionError(f"in_size {what} must be positive, not {v!r}", "in_size")
     check_positive("max_width", mw)
     if mw < w:
-        raise OptionError(f"max_width {mw} is smaller than the in_size width {w}", "max_width", "in_size")
+        raise OptionError(f"max_width {mw} is smaller than the in_size width {w}" + (
+            f" (the default for x{scale}: the frame whose output is 4K UHD; give in_size)" if defaulted else ""),
+            "max_width", "in_size")
     if fixed_size and max_width is not None and max_width != w:
         raise OptionError("fixed_size takes the frame size from in_size; drop max_width", "fixed_size", "in_size",
                           "max_width")
-    return Target(b, part, float(clock), float(fps), w, h, int(mw), fixed_size)
+    return Target(b, part, float(clock), float(fps), w, h, int(mw), fixed_size, dsp)
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,8 @@ class Plan:
     target: Target
     stages: tuple[StageFold, ...]
     ppc: int
+    requested: "Plan | None" = None  # the plan at the requested rate, where it needs more multipliers
+                                     # than the part has DSPs and this one is folded down to fit
 
     @property
     def multipliers(self) -> int:
@@ -220,7 +242,31 @@ def schedule_tables(weight: np.ndarray, p: int, cycles: int) -> Schedule:
 
 def plan(q: QGraph, t: Target, groups: int | None = None, period: tuple[int, int] | None = None) -> Plan:
     """Per-layer folding for target t; `groups` or `period` (P, T) force one fold on every
-    conv (tests)."""
+    conv (tests).
+
+    A plan needing more multipliers than the part has DSP slices is folded further: the
+    highest frame rate whose plan fits, found by bisection on the rate (fewer cycles per pixel
+    never take more multipliers; 40 steps resolve it to 1e-12 of the target), and the plan says
+    so (`requested` holds the one at the asked rate). EDSR at 1080p60 needs about 170 TMAC/s;
+    on a ZCU102 it gets the rate its 2520 DSPs carry rather than a refusal or a silent miss."""
+    wanted = _plan(q, t, groups, period)
+    if groups is not None or period is not None or wanted.multipliers <= t.dsp:
+        return wanted
+    lo, hi = 0.0, t.fps
+    best = None
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        trial = _plan(q, replace(t, fps=mid), None, None)
+        if trial.multipliers <= t.dsp:
+            lo, best = mid, trial
+        else:
+            hi = mid
+    if best is None:  # not even one multiplier per conv fits (a part with almost no DSPs)
+        return wanted
+    return replace(best, requested=wanted)
+
+
+def _plan(q: QGraph, t: Target, groups: int | None, period: tuple[int, int] | None) -> Plan:
     stages = []
     for l in q.layers:
         if isinstance(l, QConv):

@@ -76,3 +76,22 @@ def test_folding_follows_the_pixel_rate(exported, shared_quantization):
     assert fast["projected_fps"] >= 60 and slow["projected_fps"] >= 30
     assert slow["multipliers"] * 2 < fast["multipliers"]
     assert all(s["cycles_per_lr_pixel"] <= slow["cycles_per_lr_pixel_budget"] for s in slow["stages"])
+
+
+@pytest.mark.parametrize("share", [0.6, 0.25])
+def test_a_plan_too_large_for_the_part_is_folded_to_the_highest_rate_that_fits(exported, share):
+    """A part with fewer DSP slices than the 1080p60 plan's multipliers: the plan takes at most
+    that many, and 1% more rate would not fit; the plan at the asked rate is kept beside it."""
+    from dataclasses import replace
+
+    _, q = quantized(exported, "fsrcnn_x2", 8)
+    t = make_target(in_size="1920x1080", fps=60)
+    wanted = plan(q, t)
+    small = replace(t, dsp=int(wanted.multipliers * share))
+    fitted = plan(q, small)
+    assert fitted.requested is not None and fitted.requested.multipliers == wanted.multipliers
+    assert fitted.multipliers <= small.dsp < wanted.multipliers
+    assert fitted.projected_fps >= fitted.target.fps * (1 - 1e-9) and fitted.target.fps < 60
+    assert plan(q, replace(small, fps=fitted.target.fps * 1.01, dsp=10**9)).multipliers > small.dsp
+    assert plan(q, replace(small, dsp=10**9)).requested is None       # it fits: nothing changes
+    assert plan(q, small, groups=1).requested is None                 # a forced fold is taken as given

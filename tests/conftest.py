@@ -2,6 +2,7 @@
 ONNX graphs in tf2onnx's idioms, and onnxruntime as the independent reference."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import warnings
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from filelock import FileLock
 from onnx import TensorProto, helper, numpy_helper
 
 from srhw import float_exec, ir
@@ -129,6 +131,31 @@ class ResidualSR(nn.Module):
         return self.up(h)
 
 
+class TinyEDSR(nn.Module):
+    """EDSR's shape (Lim et al. 2017) at a small size: RGB mean shift, head conv, residual blocks
+    (conv, ReLU, conv, x0.1, add), body conv and the global skip (the head's output read three
+    times), sub-pixel upsampler, and the tail conv on the HR frame, then the mean back."""
+
+    def __init__(self, scale=2, n=8, blocks=2):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.4488, 0.4371, 0.4040]).view(1, 3, 1, 1))
+        self.head = nn.Conv2d(3, n, 3, padding=1)
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Conv2d(n, n, 3, padding=1), nn.ReLU(),
+                                                  nn.Conv2d(n, n, 3, padding=1)) for _ in range(blocks))
+        self.body_end = nn.Conv2d(n, n, 3, padding=1)
+        stages = [2, 2] if scale == 4 else [scale]   # x4 as two x2 stages, as EDSR writes it
+        self.up = nn.Sequential(*[m for r in stages for m in (nn.Conv2d(n, n * r * r, 3, padding=1),
+                                                              nn.PixelShuffle(r))])
+        self.tail = nn.Conv2d(n, 3, 3, padding=1)
+
+    def forward(self, x):
+        x = self.head(x - self.mean)
+        h = x
+        for block in self.blocks:
+            h = h + 0.1 * block(h)
+        return self.tail(self.up(x + self.body_end(h))) + self.mean
+
+
 def randomize(model: nn.Module, seed: int = 0, slopes: tuple[float, float] = (-0.1, 0.4)) -> nn.Module:
     """Weights with realistic spread (and non-trivial PReLU slopes) so tests exercise them."""
     g = torch.Generator().manual_seed(seed)
@@ -239,7 +266,12 @@ def quantized(exported, name: str, bits: int, method: str = "max", extra_frames=
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("models")
+    """One folder of exports for the whole run: under pytest-xdist the workers share it (each
+    worker's base folder sits in the run's), so a model is exported once, not once a worker."""
+    base = tmp_path_factory.getbasetemp()
+    d = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "models"
+    d.mkdir(exist_ok=True)
+    return d
 
 
 _CACHE: dict[tuple, Path] = {}
@@ -262,15 +294,26 @@ def exported(model_dir):
         "shuffle_crd": lambda: (ManualShuffle(2), 1),
         "shuffle_dcr_rgb": lambda: (ManualShuffle(3, channels=3, dcr=True), 3),
         "residual_rgb": lambda: (ResidualSR(), 3),
+        "edsr_x2": lambda: (TinyEDSR(2), 3),
+        "edsr_x3": lambda: (TinyEDSR(3), 3),
+        "edsr_x4": lambda: (TinyEDSR(4), 3),
     }
 
     def get(name: str, exporter: str) -> Path:
+        """Weights seeded by the model's name and exporter (not by the order tests ask), the
+        export written once under a lock that every worker takes."""
         key = (name, exporter)
         if key not in _CACHE:
-            model, channels, *hw = factories[name]()
-            slopes = (-0.5, 2.0) if name == "fsrcnn_steep" else (-0.1, 0.4)
-            _CACHE[key] = export(randomize(model, seed=len(_CACHE), slopes=slopes), model_dir / f"{name}_{exporter}.onnx",
-                                 exporter, channels, *hw)
+            path = model_dir / f"{name}_{exporter}.onnx"
+            with FileLock(f"{path}.lock"):
+                if not path.exists():
+                    model, channels, *hw = factories[name]()
+                    slopes = (-0.5, 2.0) if name == "fsrcnn_steep" else (-0.1, 0.4)
+                    seed = 2 * sorted(factories).index(name) + EXPORTERS.index(exporter)
+                    tmp = path.with_suffix(".part")
+                    export(randomize(model, seed=seed, slopes=slopes), tmp, exporter, channels, *hw)
+                    os.replace(tmp, path)
+            _CACHE[key] = path
         return _CACHE[key]
 
     get.names = sorted(factories)  # type: ignore[attr-defined]

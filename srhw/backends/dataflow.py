@@ -258,6 +258,18 @@ class Latency:
         return (self.sched_mac, self.sched_out) if scheduled else (self.conv, self.conv)
 
 
+def fork_chain(stream: str, readers: int) -> list[tuple[str, tuple[str, str]]]:
+    """The two-way forks that give `readers` readers a copy of `stream` each, in order:
+    (the stream a fork reads, the two it writes). Reader k reads `{stream}_r{k}`; fork k passes
+    the rest on in `{stream}_t{k + 1}` (both backends build the same chain)."""
+    forks = []
+    for k in range(readers - 1):
+        src = stream if k == 0 else f"{stream}_t{k}"
+        rest = f"{stream}_r{k + 1}" if k == readers - 2 else f"{stream}_t{k + 1}"
+        forks.append((src, (f"{stream}_r{k}", rest)))
+    return forks
+
+
 def _walk(h: int, w: int, pads: tuple[int, int, int, int], kh: int, kw: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The positions a conv walks (from row Y0 = min(PAD_T, KH - 1)): whether each reads a
     pixel (inside the image) and whether it writes an output; and the padded width."""
@@ -302,16 +314,14 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
         name_of[value], bits[value], size[value] = f"s_{value_stage[value]}", width, hw
         procs_by[proc].writes[name_of[value]] = it
         streams.append(Stream(name_of[value], proc, "", width))
-        if readers.get(value, 0) > 1:
+        for k, (src, outs) in enumerate(fork_chain(name_of[value], readers.get(value, 0))):
             n = hw[0] * hw[1]
-            fork = Process(f"fork_{name_of[value]}", n, {name_of[value]: np.arange(n)},
-                           {f"{name_of[value]}_r0": np.arange(n), f"{name_of[value]}_r1": np.arange(n)}, 1,
-                           value_stage[value])
+            fork = Process(f"fork_{src}", n, {src: np.arange(n)}, {o: np.arange(n) for o in outs}, 1, value_stage[value])
             procs.append(fork)
             procs_by[fork.name] = fork
-            streams[-1].consumer = fork.name
-            for k in range(2):
-                streams.append(Stream(f"{name_of[value]}_r{k}", fork.name, "", width))
+            next(st for st in streams if st.name == src).consumer = fork.name
+            for o in outs:
+                streams.append(Stream(o, fork.name, "", width))
 
     def consume(value: str, proc: str, it: np.ndarray) -> None:
         base = name_of[value]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from srhw.backends.dataflow import MIN_DEPTH
+from srhw.backends.dataflow import MIN_DEPTH, fork_chain
 from srhw.backends.epilogue import Epilogue, epilogue_of
 from srhw.backends.hls_check import Summary, check_project
 from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, OUT_PORT, Plan, output_tail, schedule_tables
@@ -247,13 +247,10 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]],
     readers[pixel_value] = readers.get(pixel_value, 0) + 1
     forks = []
     taken: dict[str, int] = {}
-    for v, n in readers.items():
-        if n > 2:
-            raise BackendError(f"value '{comment_text(v)}' is read by {n} layers; the HLS backend forks a "
-                                        f"tensor to at most two")
-        if n > 1:
-            forks.append({"value": streams[v], "channels": int(q.frac_of(v).size), "type": c_type(q.fmt_of(v)),
-                          "h": size[v][0], "w": size[v][1]})
+    for v, n in readers.items():   # n readers: a chain of n - 1 two-way forks (dataflow.fork_chain)
+        for src, outs in fork_chain(streams[v], n):
+            forks.append({"value": streams[v], "src": src, "outs": outs, "channels": int(q.frac_of(v).size),
+                          "type": c_type(q.fmt_of(v)), "h": size[v][0], "w": size[v][1]})
     def stream_for(v: str) -> str:
         if readers.get(v, 0) <= 1:
             return streams[v]
@@ -268,7 +265,7 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]],
     sized = {st.layer.name for st in stages if f"{st.layer.name}_h" in used}
     names = ["s_in"] + [streams[s.layer.output] for s in stages] + \
         [f"s_{s.layer.name}_sums" for s in stages if s.kind == "sched"] + \
-        [f"{f['value']}_r{k}" for f in forks for k in range(2)]
+        [o for f in forks for o in f["outs"]]
     view = {
         "top": TOP, "model": comment_text(q.meta.model or q.name), "plan": plan, "target": t,
         "in_port": IN_PORT, "out_port": OUT_PORT, "ip": {"vendor": IP_VENDOR, "library": IP_LIBRARY, "version": IP_VERSION},

@@ -17,6 +17,7 @@ from srhw.passes.hoist_pointwise import hoist_pointwise
 from srhw.passes.lower_conv_transpose import lower_conv_transpose
 from srhw.passes.normalize_layout import normalize_layout
 from srhw.passes.pixel_boundary import InputRange, pixel_boundary
+from srhw.passes.subpixel_convs import subpixel_convs
 from srhw.passes.verify_supported import verify_supported
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ def pipeline(input_range: InputRange = "auto", output_range: InputRange = "auto"
         ("lower_conv_transpose", lower_conv_transpose),
         ("pixel_boundary", partial(pixel_boundary, input_range=input_range, output_range=output_range)),
         ("hoist_pointwise", hoist_pointwise),
+        ("subpixel_convs", subpixel_convs),
+        ("hoist_pointwise after subpixel_convs", hoist_pointwise),   # a moved conv's activation follows its shuffle
         ("fuse_activations", fuse_activations),
         ("verify_supported", verify_supported),
     ]

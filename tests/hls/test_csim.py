@@ -38,13 +38,18 @@ CASES = [
     ("srcnn", "torchscript", 1, 8, (4, 4)),
     ("residual_rgb", "torchscript", 3, 8, 1),       # residual Add through a fork, x3
     ("residual_rgb", "dynamo", 3, 8, (2, 5)),
+    ("edsr_x2", "dynamo", 3, 8, None),              # residual blocks, a skip read 3 times, HR tail conv
     ("shuffle_dcr_rgb", "torchscript", 3, 8, None),  # DCR depth-to-space
     ("fsrcnn_steep", "dynamo", 1, 12, None),        # wide datapath, steep PReLU slopes
 ]
 
 
-@pytest.mark.parametrize("name,exporter,channels,bits,fold", CASES,
-                         ids=[f"{c[0]}-{c[4]}".replace(" ", "") for c in CASES])
+SLOW_CASES = [("edsr_x3", "torchscript", 3, 8, (3, 7)), ("edsr_x4", "dynamo", 3, 8, None)]
+
+
+@pytest.mark.parametrize("name,exporter,channels,bits,fold",
+                         CASES + [pytest.param(*c, marks=pytest.mark.slow) for c in SLOW_CASES],
+                         ids=[f"{c[0]}-{c[4]}".replace(" ", "") for c in CASES + SLOW_CASES])
 def test_csim_bit_exact(exported, tmp_path, name, exporter, channels, bits, fold):
     min_side = 13 if name == "srcnn" else 8
     out = tmp_path / "out"

@@ -12,7 +12,7 @@ def srhw(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "srhw.cli", *args], check=False, capture_output=True, text=True, cwd=cwd)
 
 
-def test_compile_sim_synth(exported, tmp_path):
+def test_compile_and_sim(exported, tmp_path):
     out = tmp_path / "out"
     res = srhw("compile", str(exported("fsrcnn_x2", "dynamo")), "--rtl", "--no-hls", "--in-size", "32x24", "-o", str(out))
     assert res.returncode == 0, res.stderr
@@ -20,26 +20,6 @@ def test_compile_sim_synth(exported, tmp_path):
     res = srhw("sim", str(out), "--size", "11x9")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "11x9, 3 frames" in res.stdout and "reset mid-frame, then a clean frame: exact" in res.stdout
-    res = srhw("synth", str(out))
-    assert res.returncode == 0, res.stdout + res.stderr
-    # what it is doing, part by part, with the log of each
-    assert "srhw synth: glue started" in res.stderr and "synth_build/glue/synth.log" in res.stderr
-    assert res.stderr.count(" done in ") == res.stderr.count(" started (")
-    synth = json.loads((out / "synth.json").read_text())
-    estimate = json.loads((out / "rtl/srhw_rtl.json").read_text())["multipliers"]
-    assert synth["multipliers_estimate"] == sum(estimate.values())
-    # every MAC multiplier survives synthesis, within 15% (PReLU epilogues and index arithmetic add a few)
-    assert 1.0 <= synth["yosys_over_estimate"] <= 1.15
-    assert synth["cells"]["dsp48e2"] > 0 and synth["cells"]["lut"] > 0 and synth["cells"]["ff"] > 0
-    # one part per conv stage plus the glue; every register-to-register path within the pipelined
-    # stages' budget, every DSP with its output register (srhw.netlist)
-    banks = json.loads((out / "rtl/srhw_rtl.json").read_text())["banks"]
-    assert set(synth["parts"]) == ({f"srhw_stage_{n}" for n in estimate} | {"glue"}
-                                   | {b for bs in banks.values() for b in bs})
-    assert 1 <= synth["longest_path"]["lut_levels"] <= 6, synth["longest_path"]
-    assert synth["dsp_without_output_register"] == 0
-    report = (out / "report.md").read_text()
-    assert "## Yosys synthesis of OUT/rtl" in report and "Longest register-to-register path" in report
 
 
 def test_sim_needs_rtl(exported, tmp_path):
@@ -82,13 +62,13 @@ def test_a_failing_tool_ends_in_one_error_line_with_its_log(exported, tmp_path):
 
 
 def test_synth_takes_lane_banks_apart(exported, tmp_path, monkeypatch):
-    """A scheduled layer's lanes in banks of at most LANES_PER_BANK multipliers: each bank is a
-    synthesis part of its own, the stage part holds them as black boxes, and the counts still add
-    up to the plan: every multiplier found once, every DSP with its output register, the longest
-    path within the pipelined stages' budget (bank outputs leave registers)."""
+    """`srhw synth` on a design whose scheduled layers' lanes come in banks of at most
+    LANES_PER_BANK multipliers (40 here): each bank is a synthesis part of its own, the stage part
+    holds them as black boxes, and the counts still add up to the plan: every multiplier found
+    once, every DSP with its output register, the longest path within the pipelined stages'
+    budget (bank outputs leave registers). Progress part by part, with each part's log."""
     from srhw import compile as srhw_compile
     from srhw.backends import rtl as rtl_backend
-    from srhw.synth import run_synth
 
     monkeypatch.setattr(rtl_backend, "LANES_PER_BANK", 40)
     out = tmp_path / "out"
@@ -101,10 +81,21 @@ def test_synth_takes_lane_banks_apart(exported, tmp_path, monkeypatch):
     lanes_v = (out / "rtl/srhw_lanes.v").read_text()
     for first, last, n in re.findall(r"outputs (\d+)\.\.(\d+): (\d+) lanes", lanes_v):
         assert int(n) <= 40 or first == last, (first, last, n)
-    synth = run_synth(out)
-    assert set(banks) < set(synth["parts"])
+    res = srhw("synth", str(out))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "srhw synth: glue started" in res.stderr and "synth_build/glue/synth.log" in res.stderr
+    assert res.stderr.count(" done in ") == res.stderr.count(" started (")
+    synth = json.loads((out / "synth.json").read_text())
+    estimate = cfg["multipliers"]
+    assert synth["multipliers_estimate"] == sum(estimate.values())
+    # one part per conv stage and per bank, plus the glue
+    assert set(synth["parts"]) == {f"srhw_stage_{n}" for n in estimate} | {"glue"} | set(banks)
     for bank, lanes in banks.items():  # a bank's multipliers are its lanes' products
         assert synth["parts"][bank]["mul_cells"] == lanes, (bank, synth["parts"][bank])
+    # every MAC multiplier survives synthesis, within 15% (PReLU epilogues and index arithmetic add a few)
     assert 1.0 <= synth["yosys_over_estimate"] <= 1.15
+    assert synth["cells"]["dsp48e2"] > 0 and synth["cells"]["lut"] > 0 and synth["cells"]["ff"] > 0
     assert synth["dsp_without_output_register"] == 0
     assert 1 <= synth["longest_path"]["lut_levels"] <= 6, synth["longest_path"]
+    report = (out / "report.md").read_text()
+    assert "## Yosys synthesis of OUT/rtl" in report and "Longest register-to-register path" in report

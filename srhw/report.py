@@ -60,7 +60,8 @@ def hls_summary(fold) -> dict:
     asked = fold.requested.target if fold.requested else t   # the rate asked for (a plan folded to fit runs slower)
     fitted = {"fitted_to_dsp": {"requested_multipliers": fold.requested.multipliers, "fps": round(t.fps, 2)}} \
         if fold.requested else {}
-    return {"board": t.board, "part": t.part, "dsp_slices": t.dsp, "clock_mhz": t.clock_mhz, "fps_target": asked.fps,
+    return {"board": t.board, "part": t.part, "dsp_slices": t.dsp, "fits_dsp_slices": fold.multipliers <= t.dsp,
+            "clock_mhz": t.clock_mhz, "fps_target": asked.fps,
             "in_size": f"{t.in_w}x{t.in_h}", "max_width": t.max_w, "pixels_per_beat_out": fold.ppc,
             "cycles_per_lr_pixel_budget": round(asked.budget, 4), **fitted,
             "cycles_per_lr_pixel": round(fold.cycles_per_lr_pixel, 4),

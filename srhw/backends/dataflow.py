@@ -337,7 +337,6 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
     if readers.get(q.input, 0) > 1:  # a skip from the input itself
         bits_in = bits[q.input]
         produced_in = procs_by["video_in"].writes.pop("s_in")
-        streams.pop()
         produced(q.input, "video_in", produced_in, bits_in, (h, w))
     else:
         streams.append(Stream("s_in", "video_in", "", bits[q.input]))

@@ -41,8 +41,8 @@ def _moved(graph: ir.Graph, op: ir.Op, layout: ir.Op, mid: str) -> tuple[list[ir
 def _step(graph: ir.Graph) -> ir.Graph | None:
     prod = graph.producers()
     for op in graph.nodes:
-        if not isinstance(op, POINTWISE):
-            continue
+        if not isinstance(op, POINTWISE) or getattr(op, "act", None) is not None:
+            continue   # an Affine with a fused activation: activations are fused after this pass
         layout = prod.get(op.inputs[0])
         if not isinstance(layout, (ir.DepthToSpace, ir.Crop)) or single_consumer(graph, layout.output) is not op:
             continue

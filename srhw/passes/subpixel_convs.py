@@ -3,8 +3,10 @@
 Contract: a Conv that reads a DepthToSpace's output (blocksize r, the only reader) and keeps
 the frame size (pads top + bottom = kh - 1, left + right = kw - 1) becomes a Conv on the LR
 grid producing C_out*r*r channels, followed by a DepthToSpace of the same mode; same function.
-EDSR ends so (upsampler, then a 3x3 conv on the HR frame), and so does every model whose tail
-runs at the output resolution. Moved in front, that conv runs at the LR pixel rate like every
+EDSR ends so (upsampler, then a 3x3 conv on the HR frame). A conv after a conv on the HR frame
+moves too once the first has moved, but not across an activation between them (the pipeline
+hoists pointwise ops after this pass, not between its steps): such a model stays refused by
+the backends, by name. Moved in front, that conv runs at the LR pixel rate like every
 other stage, so both backends, which upsample last, build the model. Two DepthToSpace in a row
 after a conv (an x4 upsampler as two x2 stages, once their convs have moved) become one of
 blocksize r1*r2 with the conv's output channels re-ordered.
@@ -104,7 +106,8 @@ def _step(graph: ir.Graph) -> ir.Graph | None:
         if not isinstance(conv, ir.Conv):
             continue
         shuffle = prod.get(conv.inputs[0])
-        if not isinstance(shuffle, ir.DepthToSpace) or single_consumer(graph, shuffle.output) is not conv:
+        if not isinstance(shuffle, ir.DepthToSpace) or single_consumer(graph, shuffle.output) is not conv \
+                or conv.act is not None:   # activations are fused later; a fused one would need its channels mapped
             continue
         w = graph.constant(conv.inputs[1])
         pt, pl, pb, pr = conv.pads

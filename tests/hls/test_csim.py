@@ -177,3 +177,25 @@ def test_csim_tensorflow_espcn(tmp_path, scale):
     assert r.passed, r.output
     assert r.output.count("0 framing errors") == 4
     assert r.own_warnings == []
+
+
+def test_csim_the_input_read_by_two_layers(tmp_path):
+    """y = x + conv(relu(conv(x))) on pixel codes (VDSR's global residual, byte in and out): the
+    kernel's input is forked to the first conv and the add, the skip FIFO sized by the model."""
+    from onnx import helper
+
+    from tests.conftest import make_model, save
+
+    rng = np.random.default_rng(3)
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]), helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["x", "c2"], ["y"])]
+    inits = {"w1": rng.normal(0, 0.3, (8, 1, 3, 3)), "b1": rng.normal(0, 0.1, 8), "w2": rng.normal(0, 0.1, (1, 8, 3, 3))}
+    path = save(make_model(nodes, inits, [1, 1, "h", "w"], [1, 1, "h", "w"]), tmp_path / "vdsr.onnx")
+    out = tmp_path / "out"
+    res = srhw.compile(str(path), out=out, progress=False, in_size="64x48", input_range="byte", output_range="byte",
+                       test_frames=frames(1))
+    assert res.qgraph.layers[0].inputs[0] == res.qgraph.input == res.qgraph.layers[-1].inputs[0]
+    assert "s_in_r0" in (out / "hls/srhw_top.cpp").read_text()
+    r = run_csim(out)
+    assert r.passed, r.output

@@ -88,10 +88,12 @@ EVERY_FAMILY_AND_SCALE = {"fsrcnn_x2", "fsrcnn_s_x3", "espcn_x4", "srcnn_915_x2"
                                   for n in SHIPPED])
 def test_shipped_models_default_plan_and_vectors(tmp_path, name, shared_quantization):
     """Every zoo model planned for 4K60 output at 300 MHz (1080p60 in for x2, 720p60 for x3,
-    540p60 for x4), default vectors (37x23 noise, 13x17 all-255, checkerboard, a real crop)."""
+    540p60 for x4) on a U250, where every such plan fits the part (on a ZCU102, FSRCNN x2, ESPCN
+    x4 and SRCNN 9-1-5 fold to fit its 2520 DSPs), default vectors (37x23 noise, 13x17 all-255,
+    checkerboard, a real crop)."""
     out = tmp_path / "out"
     r_ = int(name.rsplit("_x", 1)[1])
-    res = srhw.compile(name, out=out, progress=False, in_size=f"{3840 // r_}x{2160 // r_}")
+    res = srhw.compile(name, out=out, progress=False, in_size=f"{3840 // r_}x{2160 // r_}", board="u250")
     r = run_csim(out)
     assert r.passed, r.output
     assert "PASS: 4 of 4 frames bit-exact" in r.output and r.own_warnings == []

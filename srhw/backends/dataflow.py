@@ -314,7 +314,7 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
         name_of[value], bits[value], size[value] = f"s_{value_stage[value]}", width, hw
         procs_by[proc].writes[name_of[value]] = it
         streams.append(Stream(name_of[value], proc, "", width))
-        for k, (src, outs) in enumerate(fork_chain(name_of[value], readers.get(value, 0))):
+        for src, outs in fork_chain(name_of[value], readers.get(value, 0)):
             n = hw[0] * hw[1]
             fork = Process(f"fork_{src}", n, {src: np.arange(n)}, {o: np.arange(n) for o in outs}, 1, value_stage[value])
             procs.append(fork)

@@ -248,8 +248,9 @@ def plan(q: QGraph, t: Target, groups: int | None = None, period: tuple[int, int
     rate whose plan fits, found by bisection on the rate (40 steps), and the plan says so
     (`requested` holds the one at the asked rate). Multipliers fall with the rate almost
     monotonically (an output-group fold's count can rise by a few slots from one group size to
-    the next), so the rate found always fits and is the highest one up to such steps. EDSR at 1080p60 needs about 170 TMAC/s;
-    on a ZCU102 it gets the rate its 2520 DSPs carry rather than a refusal or a silent miss."""
+    the next), so the rate found always fits and is the highest one up to such steps. EDSR at
+    1080p60 needs about 170 TMAC/s; on a ZCU102 it gets the rate its 2520 DSPs carry rather than
+    a refusal or a silent miss."""
     wanted = _plan(q, t, groups, period)
     if groups is not None or period is not None or wanted.multipliers <= t.dsp:
         return wanted

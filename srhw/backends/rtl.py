@@ -120,8 +120,8 @@ def check(q: QGraph) -> None:
         if b.inputs[0] != a.output:
             problems.append(f"layer '{b.name}' does not read the layer before it; the RTL backend builds chains")
     tail = [k for k, l in enumerate(q.layers) if isinstance(l, (QDepthToSpace, QCrop))]
-    if tail and any(isinstance(l, (QConv, QAffine)) for l in q.layers[tail[0]:]):
-        late = next(l for l in q.layers[tail[0]:] if isinstance(l, (QConv, QAffine)))
+    late = next((l for l in q.layers[tail[0]:] if isinstance(l, (QConv, QAffine))), None) if tail else None
+    if late is not None:
         problems.append(f"layer '{late.name}' ({late.kind}, from node '{comment_text(late.source)}') runs after the "
                         f"DepthToSpace/Crop; the RTL backend upsamples last")
     if convs and convs[0].inputs[0] != q.input:

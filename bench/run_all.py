@@ -52,7 +52,7 @@ FULL = [
     ("Hostile input", "fuzz_corpus", []),
 ]
 QUICK = {
-    "zoo_quality": ["--quick", "--bits", "8", "4"],
+    "zoo_quality": ["--quick", "--models", "fsrcnn_s_x2", "--bits", "8", "4"],
     "golden_speed": ["--models", "fsrcnn_s_x2", "--sizes", "64", "--repeat", "3"],
     "compile_speed": ["--models", "fsrcnn_s_x2", "--repeat", "1", "--warmup", "0"],
     "upscale_speed": ["--model", "fsrcnn_s_x2", "--repeat", "1"],

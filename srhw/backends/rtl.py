@@ -5,11 +5,12 @@ The hand-written modules in `rtl/` (FIFO, line buffer, MAC array, requantization
 the two convolution stages, video in/out, AXI-Lite control) are copied in unchanged; the top
 level, each layer's constant tables and each scheduled layer's operand schedule are rendered
 from `templates/rtl/`. Every conv takes the plan's fold, as the HLS backend does: output
-groups (srhw_conv.v) or P positions in T cycles (srhw_conv_sched.v).
+groups (srhw_conv.v) or P positions in T cycles (srhw_conv_sched.v). The network may be a DAG:
+a residual Add is a stage of its own (srhw_add.v), and a value read by several layers goes
+through a chain of two-way forks (srhw_fork.v), the same streams as the HLS top's.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
@@ -19,22 +20,25 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import epilogue_of
-from srhw.backends.dataflow import MIN_DEPTH, SUMS_DEPTH, Latency
+from srhw.backends.dataflow import MIN_DEPTH, SUMS_DEPTH, Latency, fork_chain
 from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, StageFold, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
 from srhw.fixed import conv_growth, folded_multipliers, signed_width
-from srhw.qir import QAffine, QConv, QCrop, QDepthToSpace, QGraph, TanhAct
+from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, TanhAct
 from srhw.resources import rtl_dir, templates_dir
 
 TOP = "srhw_top"
 LIBRARY = ("srhw_fifo.v", "srhw_linebuf.v", "srhw_tree.v", "srhw_mac.v", "srhw_requant.v", "srhw_conv.v",
-           "srhw_conv_sched.v", "srhw_video_in.v", "srhw_video_out.v", "srhw_axil_ctrl.v")
+           "srhw_conv_sched.v", "srhw_add.v", "srhw_fork.v", "srhw_video_in.v", "srhw_video_out.v",
+           "srhw_axil_ctrl.v")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,60}")
 LPR = 2         # adder levels per register stage in every adder tree (srhw_tree.v)
 LANES_PER_BANK = 512  # a scheduled layer's lanes per generated module (srhw_lanes.v): Yosys's time and memory
                       # grow faster than linearly with a flattened module, so `srhw synth` takes each bank apart
 EPILOGUE_LAT = 5  # srhw_requant.v's register stages
+ADD_LAT = 1 + EPILOGUE_LAT     # srhw_add.v: the aligned sums and the epilogue (then the output register,
+                                # counted as srhw_conv's LC counts its own)
 
 
 def tree_stages(n: int, lpr: int = LPR) -> int:
@@ -67,11 +71,30 @@ class RtlStage:
     dh: int
     dw: int
     acc_bound: int
-    fifo_depth: int
     multipliers: int        # group fold: weight slots non-zero in some group; schedule: lanes
     bus: dict               # the widths of the stage's vector ports, lanes x element bits (_buses)
     layer: QConv
     fold: StageFold
+
+
+@dataclass
+class RtlAdd:
+    """A residual Add's stage (srhw_add.v): its parameters and per-channel epilogue constants."""
+
+    name: str
+    comment: str
+    p: dict                 # srhw_add's parameters
+    consts: dict            # shift, slope, lo, hi, zero: one literal of C fields each
+    lut: list[str]
+    in_bits: tuple[int, int]
+    out_bits: int
+    acc_bound: int
+    bus: dict
+    layer: QAdd
+    kind: str = "add"
+    multipliers: int = 0
+    dh: int = 0
+    dw: int = 0
 
 
 def _buses(lanes: int, p: dict, row_bits: int = 0) -> dict:
@@ -109,25 +132,55 @@ def conv_layers(q: QGraph) -> list[QConv]:
 def check(q: QGraph) -> None:
     problems = []
     for l in q.layers:
-        if not isinstance(l, (QConv, QAffine, QDepthToSpace, QCrop)):
+        if not isinstance(l, (QConv, QAffine, QAdd, QDepthToSpace, QCrop)):
             problems.append(f"layer '{l.name}' ({l.kind}, from node '{comment_text(l.source)}') has no RTL stage; "
-                            f"the RTL backend builds chains of Conv and per-channel Affine layers with "
-                            f"DepthToSpace and Crop at the end (the HLS backend builds this model)")
+                            f"the RTL backend builds Conv, per-channel Affine and Add layers with DepthToSpace and "
+                            f"Crop at the end (the HLS backend builds this model)")
         elif not _IDENT.fullmatch(l.name):
             problems.append(f"layer name '{comment_text(l.name)}' is not a Verilog identifier")
-    convs = conv_layers(q)
-    for a, b in itertools.pairwise(convs):
-        if b.inputs[0] != a.output:
-            problems.append(f"layer '{b.name}' does not read the layer before it; the RTL backend builds chains")
     tail = [k for k, l in enumerate(q.layers) if isinstance(l, (QDepthToSpace, QCrop))]
-    late = next((l for l in q.layers[tail[0]:] if isinstance(l, (QConv, QAffine))), None) if tail else None
+    late = next((l for l in q.layers[tail[0]:] if not isinstance(l, (QDepthToSpace, QCrop))), None) if tail else None
     if late is not None:
         problems.append(f"layer '{late.name}' ({late.kind}, from node '{comment_text(late.source)}') runs after the "
                         f"DepthToSpace/Crop; the RTL backend upsamples last")
-    if convs and convs[0].inputs[0] != q.input:
-        problems.append(f"layer '{convs[0].name}' does not read the kernel's input")
     if problems:
         raise BackendError("the RTL backend cannot build this model: " + "; ".join(problems))
+
+
+def epi_of(l: QConv | QAdd, e) -> dict:
+    """srhw_requant's parameters for a layer's epilogue `e` (epilogue_of)."""
+    acc_w = l.cert.acc_width
+    lut_aw = max(1, math.ceil(math.log2(e.lut.size))) if isinstance(e.act, TanhAct) else 1
+    return {"OW": l.out_fmt.width, "ACC_W": acc_w, "EW": max(e.width, acc_w),
+            "SH_W": signed_width(int(np.abs(e.shift).max()) + e.slope_frac) + 1, "SLOPE_W": e.slope_width,
+            "SLOPE_FRAC": e.slope_frac, "ACT": e.act.code, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
+            "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw}
+
+
+def lut_of(l: QConv | QAdd, e) -> list[str]:
+    """The tanh LUT's entries as Verilog literals (none for the other activations)."""
+    return [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] \
+        if isinstance(e.act, TanhAct) else []
+
+
+def _add(q: QGraph, l: QAdd) -> RtlAdd:
+    """The Add's stage: both codes aligned to the accumulator's frac by constant left shifts."""
+    e = epilogue_of(l)
+    c = int(l.out_frac.size)
+    fa, fb = q.fmt_of(l.inputs[0]), q.fmt_of(l.inputs[1])
+    align = [l.acc_frac - f for f in l.in_fracs]
+    if any(int(a.min()) < 0 or int(a.max()) > 255 for a in align):  # the quantizer aligns to the larger frac
+        raise BackendError(f"layer '{l.name}': an Add aligns its inputs by left shifts of 0..255 bits, not {align}")
+    epi = epi_of(l, e)
+    p = {"C": c, "AW": fa.width, "A_SIGNED": int(fa.signed), "BW": fb.width, "B_SIGNED": int(fb.signed)} | epi | \
+        {"ALIGN_A": hex_literal(align[0], 8), "ALIGN_B": hex_literal(align[1], 8)}
+    consts = {"shift": hex_literal(e.shift, epi["SH_W"]), "slope": hex_literal(e.slope, e.slope_width),
+              "lo": hex_literal(e.lo, epi["EW"]), "hi": hex_literal(e.hi, epi["EW"]),
+              "zero": hex_literal(e.zero, epi["EW"])}
+    comment = f"Add of {c} channels, {e.act.kind}, from node {comment_text(l.source)}"
+    return RtlAdd(name=l.name, comment=comment, p=p, consts=consts, lut=lut_of(l, e),
+                  in_bits=(c * fa.width, c * fb.width), out_bits=c * l.out_fmt.width, acc_bound=l.cert.acc_bound,
+                  bus=_buses(c, epi), layer=l)
 
 
 def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
@@ -137,23 +190,18 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     e = epilogue_of(l)
     in_fmt = q.fmt_of(l.inputs[0])
     acc_w = l.cert.acc_width
-    ew = max(e.width, acc_w)
-    sh_w = signed_width(int(np.abs(e.shift).max()) + e.slope_frac) + 1
-    tanh = isinstance(e.act, TanhAct)
-    lut_aw = max(1, math.ceil(math.log2(e.lut.size))) if tanh else 1
     shape = {"C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
              "MAX_W": plan.target.max_w, "IW": in_fmt.width}
-    epi = {"OW": l.out_fmt.width, "ACC_W": acc_w, "EW": ew, "SH_W": sh_w, "SLOPE_W": e.slope_width,
-           "SLOPE_FRAC": e.slope_frac, "ACT": e.act.code, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
-           "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw}
+    epi = epi_of(l, e)
+    ew = epi["EW"]
     if np.any(l.pad) and any(l.pads):  # zero points: padding with the input's code of real 0
         epi["PAD"] = hex_literal(l.pad, in_fmt.width)
     if np.any(e.zero):
         epi["ZERO"] = hex_literal(e.zero, ew)
-    lut = [f"{l.out_fmt.width}'h{int(v) & ((1 << l.out_fmt.width) - 1):x}" for v in e.lut] if tanh else []
+    lut = lut_of(l, e)
     comment = f"{l.kind} {o}x{i}x{kh}x{kw}, {e.act.kind}, from node {comment_text(l.source)}"
     common = {"layer": l, "fold": fold, "name": l.name, "comment": comment, "lut": lut, "in_bits": i * in_fmt.width, "out_bits": o * l.out_fmt.width,
-              "dh": conv_growth(kh, kw, l.pads)[0], "dw": conv_growth(kh, kw, l.pads)[1], "acc_bound": l.cert.acc_bound, "fifo_depth": 2}
+              "dh": conv_growth(kh, kw, l.pads)[0], "dw": conv_growth(kh, kw, l.pads)[1], "acc_bound": l.cert.acc_bound}
     if fold.period:
         return _sched_stage(l, in_fmt, shape, epi, e, fold.period, fold.period_cycles, common)
     po, groups = fold.po, fold.groups
@@ -171,7 +219,7 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
             "outputs": [c if c < o else "none" for c in outs],
             "rows": [hex_literal(rows[c] if c < o else np.zeros(n), l.w_width) for c in outs],
             "row_offsets": [k * n * l.w_width for k in range(po)],
-            "bias": hex_literal(lane(l.bias), acc_w), "shift": hex_literal(lane(e.shift), sh_w),
+            "bias": hex_literal(lane(l.bias), acc_w), "shift": hex_literal(lane(e.shift), epi["SH_W"]),
             "slope": hex_literal(lane(e.slope), e.slope_width), "lo": hex_literal(lane(e.lo), ew),
             "hi": hex_literal(lane(e.hi), ew)})
     return RtlStage(**common, kind="conv", p=p, row_bits=n * l.w_width, groups_data=groups_data, sched=None,
@@ -266,25 +314,101 @@ def latency(q: QGraph, plan: Plan) -> Latency:
                            1 + EPILOGUE_LAT)
         else:
             out[l.name] = (3 + tree_stages(i * kh * kw + 1) + EPILOGUE_LAT,)
+    for l in q.layers:
+        if isinstance(l, QAdd):
+            out[l.name] = (ADD_LAT,)
     return Latency(stages=out)
 
 
-def stages_of(q: QGraph, plan: Plan, depths: dict[str, int]) -> list[RtlStage]:
-    """The conv stages, each with the depth of the FIFO in front of it: the depth the dataflow
-    model derived for the stream it reads (srhw.backends.dataflow; HLS streams have the same)."""
+def stages_of(q: QGraph, plan: Plan) -> list[RtlStage | RtlAdd]:
+    """A stage per layer before the upsampling, in the IR's order: conv stages (an Affine as its
+    1x1 conv) and Add stages."""
     check(q)
-    stages = [_stage(q, l, plan) for l in conv_layers(q)]
-    for k, s in enumerate(stages):
-        s.fifo_depth = depths.get("s_in" if k == 0 else f"s_{stages[k - 1].name}", MIN_DEPTH)
-    return stages
+    convs = {l.name: l for l in conv_layers(q)}
+    return [_add(q, l) if isinstance(l, QAdd) else _stage(q, convs[l.name], plan) for l in q.layers
+            if isinstance(l, (QConv, QAffine, QAdd))]
+
+
+@dataclass
+class TopStream:
+    """A stream between two of the top's blocks, through a FIFO in front of its reader (the
+    dataflow model's stream of that name, with its depth); `h`, `w`: the frame it carries."""
+
+    name: str
+    bits: int
+    depth: int
+    h: str
+    w: str
+
+
+@dataclass
+class TopBlock:
+    kind: str                 # "stage" (a layer's srhw_stage_<name>), "fork"
+    reads: list[str]          # streams, in the stage's port order (an Add: a, b)
+    writes: list[str]
+    stage: RtlStage | RtlAdd | None = None
+
+
+def topology(q: QGraph, stages: list[RtlStage | RtlAdd], depths: dict[str, int]) \
+        -> tuple[list[TopBlock], dict[str, TopStream], str]:
+    """The top's blocks (stages and forks, producers first) and streams, named as the dataflow
+    model and the HLS top name them (s_in, s_<layer>, a fork chain's _r<k>/_t<k>); and the
+    stream the output stage reads."""
+    layers = [l for l in q.layers if not isinstance(l, (QDepthToSpace, QCrop))]
+    readers: dict[str, int] = {}
+    for l in layers:
+        for v in l.inputs:
+            readers[v] = readers.get(v, 0) + 1
+    pixel_value = layers[-1].output if layers else q.input
+    readers[pixel_value] = readers.get(pixel_value, 0) + 1
+    streams: dict[str, TopStream] = {}
+    blocks: list[TopBlock] = []
+    base: dict[str, str] = {}
+    taken: dict[str, int] = {}
+
+    def produce(value: str, name: str, bits: int, h: str, w: str) -> None:
+        base[value] = name
+        streams[name] = TopStream(name, bits, depths.get(name, MIN_DEPTH), h, w)
+        for src, outs in fork_chain(name, readers.get(value, 0)):
+            blocks.append(TopBlock("fork", [src], list(outs)))
+            for o in outs:
+                streams[o] = TopStream(o, bits, depths.get(o, MIN_DEPTH), h, w)
+
+    def read(value: str) -> str:
+        if readers[value] == 1:
+            return base[value]
+        k = taken[value] = taken.get(value, -1) + 1
+        return f"{base[value]}_r{k}"
+
+    produce(q.input, "s_in", 8 * q.input_channels, "in_h", "in_w")
+    for l, st in zip(layers, stages):
+        ins = [read(v) for v in (l.inputs if isinstance(l, QAdd) else l.inputs[:1])]
+        src = streams[ins[0]]
+        blocks.append(TopBlock("stage", ins, [f"s_{l.name}"], st))
+        produce(l.output, f"s_{l.name}", st.out_bits, f"{src.name}_h" + _offset(st.dh),
+                f"{src.name}_w" + _offset(st.dw))
+    return blocks, streams, read(pixel_value)
+
+
+def _stage_entry(s: RtlStage | RtlAdd) -> dict:
+    """A stage in srhw_rtl.json: its kind and fold (an Add: one pixel per cycle, no fold)."""
+    if isinstance(s, RtlAdd):
+        return {"name": s.name, "kind": s.kind, "groups": None, "po": None, "period": None, "period_cycles": None}
+    return {"name": s.name, "kind": s.kind, "groups": s.fold.groups or None, "po": s.fold.po or None,
+            "period": s.fold.period or None, "period_cycles": s.fold.period_cycles or None,
+            "kh": s.layer.weight.shape[2], "kw": s.layer.weight.shape[3], "pads": list(s.layer.pads)}
+
+
+def _offset(d: int) -> str:
+    return "" if d == 0 else (f" + 16'd{d}" if d > 0 else f" - 16'd{-d}")
 
 
 def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
     """The files of OUT/rtl/, keyed by relative path; `depths` per stream, from the model."""
-    stages = stages_of(q, plan, depths)
+    stages = stages_of(q, plan)
+    blocks, streams, last = topology(q, stages, depths)
     tail = output_tail(q)
     t = plan.target
-    tail_fifo = depths.get(f"s_{stages[-1].name}", MIN_DEPTH) if stages else MIN_DEPTH
     view = {"top": TOP, "model": comment_text(q.meta.model or q.name), "stages": stages,
             "in_port": IN_PORT, "out_port": OUT_PORT,
             "in_channels": q.input_channels, "in_bits": 8 * q.input_channels,
@@ -293,10 +417,9 @@ def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
             "out_keep_all": f"{(1 << (tail.hr_channels * plan.ppc)) - 1:x}",
             "mode": tail.mode, "ppc": plan.ppc, "crop_b": tail.crop_bottom, "crop_r": tail.crop_right,
             "max_w": t.max_w, "fixed": t.fixed_size, "in_w": t.in_w, "in_h": t.in_h,
-            "axil_aw": 6, "tail_fifo_depth": tail_fifo}
+            "axil_aw": 6, "blocks": blocks, "streams": streams, "tail": streams[last]}
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "rtl")), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["offset"] = lambda d: "" if d == 0 else (f" + 16'd{d}" if d > 0 else f" - 16'd{-d}")
     files = {f"{TOP}.v": env.get_template("srhw_top.v.j2").render(**view),
              "srhw_lanes.v": env.get_template("srhw_lanes.v.j2").render(**view),
              "srhw_roms.v": env.get_template("srhw_roms.v.j2").render(**view),
@@ -305,11 +428,9 @@ def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
         files[name] = (rtl_dir() / name).read_text(encoding="utf-8")
     files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_lanes.v", "srhw_roms.v", "srhw_stages.v", f"{TOP}.v"]) + "\n"
     config = {"multipliers": {s.name: s.multipliers for s in stages}, "fifo_depths": dict(sorted(depths.items())),
-              "banks": {s.name: {b["name"]: len(b["lanes"]) for b in s.sched["banks"]} for s in stages if s.sched},
+              "banks": {s.name: {b["name"]: len(b["lanes"]) for b in s.sched["banks"]} for s in stages
+                        if s.kind == "sched"},
               "latency": {k: list(v) for k, v in latency(q, plan).stages.items()}, "ppc": plan.ppc,
-              "stages": [{"name": s.name, "kind": s.kind, "groups": s.fold.groups or None, "po": s.fold.po or None,
-                          "period": s.fold.period or None, "period_cycles": s.fold.period_cycles or None,
-                          "kh": s.layer.weight.shape[2], "kw": s.layer.weight.shape[3], "pads": list(s.layer.pads)}
-                         for s in stages]}
+              "stages": [_stage_entry(s) for s in stages]}
     files["srhw_rtl.json"] = json.dumps(config, indent=2, sort_keys=True) + "\n"
     return files

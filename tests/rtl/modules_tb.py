@@ -168,6 +168,43 @@ async def fifo(dut):
 
 
 @cocotb.test()
+async def fork(dut):
+    """Random valid and two independent random readies: each output gets every word once, in
+    order, and the fork never takes a word while either output still holds the last one."""
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    rng = random.Random(4)
+    dut.rst_n.value = 0
+    dut.s_valid.value = 0
+    dut.m0_ready.value = 0
+    dut.m1_ready.value = 0
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst_n.value = 1
+    words = [rng.randrange(1 << P["W"]) for _ in range(300)]
+    sent, got0, got1 = 0, [], []
+    for _ in range(5000):
+        await FallingEdge(dut.clk)
+        offer = sent < len(words) and rng.random() < 0.7
+        dut.s_valid.value = int(offer)
+        if offer:
+            dut.s_data.value = words[sent]
+        dut.m0_ready.value = int(rng.random() < 0.6)
+        dut.m1_ready.value = int(rng.random() < 0.4)
+        await Timer(1, unit="ns")
+        took = offer and int(dut.s_ready.value)
+        if int(dut.m0_valid.value) and int(dut.m0_ready.value):
+            got0.append(int(dut.m0_data.value))
+        if int(dut.m1_valid.value) and int(dut.m1_ready.value):
+            got1.append(int(dut.m1_data.value))
+        await RisingEdge(dut.clk)
+        sent += int(bool(took))
+        assert len(got0) >= sent - 1 and len(got1) >= sent - 1  # at most one word inside
+        if len(got0) == len(got1) == len(words):
+            break
+    assert got0 == words and got1 == words
+
+
+@cocotb.test()
 async def linebuf(dut):
     """Column steps over a frame of random pixels: the column at (y, x) holds rows y-KH+1..y."""
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())

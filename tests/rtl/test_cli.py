@@ -33,12 +33,6 @@ def test_sim_needs_rtl(exported, tmp_path):
     assert res.returncode == 2 and "WIDTHxHEIGHT" in res.stderr
 
 
-def test_rtl_refuses_a_residual_model_by_name(exported, tmp_path):
-    res = srhw("compile", str(exported("residual_rgb", "dynamo")), "--rtl", "-o", str(tmp_path / "out"))
-    assert res.returncode == 2 and "RTL backend" in res.stderr and "Add" in res.stderr, res.stderr
-    assert not (tmp_path / "out").exists()
-
-
 def test_a_failing_tool_ends_in_one_error_line_with_its_log(exported, tmp_path):
     """g++, Verilator and Yosys on broken sources: the tool's own errors first, then one
     `srhw: error:` line naming the tool and the full log, exit 2, no traceback."""

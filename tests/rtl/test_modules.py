@@ -38,6 +38,11 @@ def test_fifo(sim, tmp_path):
 
 
 @pytest.mark.parametrize("sim", SIMS)
+def test_fork(sim, tmp_path):
+    _run(sim, "srhw_fork", {"W": 10}, "fork", tmp_path)
+
+
+@pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("kh,width", [(3, 7), (5, 4), (2, 1)])
 def test_linebuf(sim, kh, width, tmp_path):
     params = {"KH": kh, "PW": 10, "DEPTH": 16, "XW": 16}

@@ -54,11 +54,11 @@ def test_shipped_models_bit_exact(tmp_path, name, fold, shared_quantization):
 
 
 @pytest.mark.parametrize("name,fold", [("fsrcnn_x2_odd", {"fold_groups": 2}), ("espcn_x2_rgb", {"fold_groups": 2}),
-                                       ("fsrcnn_x3", {"fold_groups": 2}), ("fsrcnn_x2", {"fold_period": (3, 7)}),
-                                       ("espcn_x3", {"fold_period": (2, 5)})])
+                                       ("fsrcnn_x3", {"fold_groups": 2}), ("fsrcnn_x2", {"fold_period": (3, 7)})])
 def test_small_variants_bit_exact(exported, tmp_path, name, fold):
     """A cropped output (2H-1: one pixel per beat), RGB in and out, x3; and the scheduled fold
-    (P positions in T cycles, srhw_conv_sched.v) on every conv, with PReLU and with tanh."""
+    (P positions in T cycles, srhw_conv_sched.v) on every conv, with PReLU (with tanh: the
+    banked ESPCN x3 below)."""
     out = _compile(exported(name, "dynamo"), tmp_path / "out", **fold)
     kinds = {st["kind"] for st in json.loads((out / "rtl/srhw_rtl.json").read_text())["stages"]}
     assert kinds == ({"sched"} if "fold_period" in fold else {"conv"})
@@ -67,16 +67,40 @@ def test_small_variants_bit_exact(exported, tmp_path, name, fold):
 
 def test_lanes_in_several_banks_bit_exact(exported, tmp_path, monkeypatch):
     """A scheduled layer's lanes split into banks of whole outputs (srhw_lanes.v, one module per
-    bank, which `srhw synth` takes apart) compute what one module does: ESPCN x3 (tanh), P=2 in T=5,
-    at most 24 lanes a bank."""
+    bank, which `srhw synth` takes apart) compute what one module does: ESPCN x3 (tanh), P=2 in T=5
+    on every conv, at most 24 lanes a bank."""
     from srhw.backends import rtl as rtl_backend
 
     monkeypatch.setattr(rtl_backend, "LANES_PER_BANK", 24)
     out = _compile(exported("espcn_x3", "dynamo"), tmp_path / "out", fold_period=(2, 5))
     cfg = json.loads((out / "rtl/srhw_rtl.json").read_text())
+    assert {st["kind"] for st in cfg["stages"]} == {"sched"}
     banks = re.findall(r"^module (srhw_lanes_\w+) ", (out / "rtl/srhw_lanes.v").read_text(), re.MULTILINE)
     assert len(banks) > 2 * len(cfg["stages"]), banks
     assert sorted(banks) == sorted(b for bs in cfg["banks"].values() for b in bs)
+    _check(run_sim(out))
+
+
+@pytest.mark.parametrize("name,fold,forks", [
+    ("edsr_x2", {}, {"s_l01_conv": 2, "s_l04_add": 1}),
+    pytest.param("residual_rgb", {"fold_period": (2, 5)}, {"s_l00_conv": 1}, marks=pytest.mark.slow),
+    pytest.param("edsr_x3", {"fold_period": (2, 5)}, {"s_l01_conv": 2, "s_l04_add": 1}, marks=pytest.mark.slow)])
+def test_residual_networks_bit_exact(exported, tmp_path, name, fold, forks):
+    """Skip connections in the RTL: Add stages (srhw_add.v) and a chain of two-way forks for a value
+    read by several layers (srhw_fork.v; TinyEDSR's head output has three readers: the first
+    block, its Add and the global skip), every stream's FIFO as deep as the dataflow model says,
+    the long skip deeper than the branch beside it. EDSR: mean shift (an Affine), residual
+    blocks, sub-pixel tail; the scheduled fold (P = 2 in T = 5) with -m slow."""
+    out = _compile(exported(name, "dynamo"), tmp_path / "out", **fold)
+    cfg = json.loads((out / "rtl/srhw_rtl.json").read_text())
+    assert "add" in {st["kind"] for st in cfg["stages"]}
+    top = (out / "rtl/srhw_top.v").read_text()
+    assert len(re.findall(r"srhw_fork #\(", top)) == sum(forks.values())
+    depths = {m[1]: int(m[0]) for m in re.findall(r"srhw_fifo #\(\.W\(\d+\), \.DEPTH\((\d+)\)\) u_(\w+)_fifo", top)}
+    assert depths == {k: v for k, v in cfg["fifo_depths"].items() if not k.endswith("_sums")}
+    for value, n in forks.items():  # the skip (the last reader) waits for the whole block: the deepest branch
+        branches = [depths[f"{value}_r{k}"] for k in range(n + 1)]
+        assert branches[-1] == max(branches) > branches[0], branches
     _check(run_sim(out))
 
 

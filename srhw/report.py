@@ -82,6 +82,7 @@ def hls_summary(fold) -> dict:
 
 def dataflow_summary(rate) -> dict:
     """The streams' depths and the rate the dataflow model certifies (srhw.backends.dataflow)."""
+    from srhw.backends.dataflow import DEEP_FIFO
     from srhw.backends.folding import BRAM18_BITS
 
     streams = [{"name": n, "depth": d, "width": rate.bits[n], "bits": d * rate.bits[n],
@@ -95,8 +96,6 @@ def dataflow_summary(rate) -> dict:
             "projected_cycles_per_frame": round(rate.projected, 1), "ideal_cycles_per_full_frame": round(rate.ideal_full, 1),
             "projected_efficiency": round(rate.efficiency_full, 4), "converged": rate.converged}
 
-
-DEEP_FIFO = 64  # deeper FIFOs are counted in block RAM, shallower ones in LUTs / SRLs
 
 
 def summary_of(q: QGraph, rows: list[dict], fold=None, structure=None, rate=None) -> dict:

@@ -33,6 +33,8 @@ from srhw.fixed import conv_out_size
 EXTERNAL_IN, EXTERNAL_OUT = "<in>", "<out>"
 MIN_DEPTH = 2   # hls::stream's default depth
 SUMS_DEPTH = 1  # a scheduled stage's periods of sums between its MAC and output sides
+DEEP_FIFO = 64  # deeper FIFOs go to block RAM in both backends (BIND_STORAGE impl=bram, srhw_fifo_bram.v);
+                # shallower ones to LUTs / SRLs
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from srhw.backends.dataflow import MIN_DEPTH, fork_chain
+from srhw.backends.dataflow import DEEP_FIFO, MIN_DEPTH, fork_chain
 from srhw.backends.epilogue import Epilogue, epilogue_of
 from srhw.backends.hls_check import Summary, check_project
 from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, OUT_PORT, Plan, output_tail, schedule_tables
@@ -275,7 +275,7 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]],
         "in_channels": q.input_channels, "hr_channels": tail.hr_channels, "scale": tail.scale,
         "crd": "true" if tail.mode == "CRD" else "false", "ppc": plan.ppc, "crop_b": tail.crop_bottom,
         "crop_r": tail.crop_right, "max_w": t.max_w, "fixed": t.fixed_size,
-        "depths": {n: depths.get(n, MIN_DEPTH) for n in names},
+        "depths": {n: depths.get(n, MIN_DEPTH) for n in names}, "deep_fifo": DEEP_FIFO,
         "clock_ns": f"{1000.0 / t.clock_mhz:.3f}",
     }
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "hls")), undefined=StrictUndefined,

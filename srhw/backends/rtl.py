@@ -20,7 +20,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import epilogue_of
-from srhw.backends.dataflow import MIN_DEPTH, SUMS_DEPTH, Latency, fork_chain
+from srhw.backends.dataflow import DEEP_FIFO, MIN_DEPTH, SUMS_DEPTH, Latency, fork_chain
 from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, StageFold, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
@@ -30,7 +30,7 @@ from srhw.resources import rtl_dir, templates_dir
 
 TOP = "srhw_top"
 LIBRARY = ("srhw_fifo.v", "srhw_linebuf.v", "srhw_tree.v", "srhw_mac.v", "srhw_requant.v", "srhw_conv.v",
-           "srhw_conv_sched.v", "srhw_add.v", "srhw_fork.v", "srhw_video_in.v", "srhw_video_out.v",
+           "srhw_conv_sched.v", "srhw_add.v", "srhw_fork.v", "srhw_fifo_bram.v", "srhw_video_in.v", "srhw_video_out.v",
            "srhw_axil_ctrl.v")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,60}")
 LPR = 2         # adder levels per register stage in every adder tree (srhw_tree.v)
@@ -340,6 +340,11 @@ class TopStream:
     h: str
     w: str
 
+    @property
+    def fifo(self) -> str:
+        """The FIFO module: block RAM past DEEP_FIFO entries (as the HLS top binds it)."""
+        return "srhw_fifo_bram" if self.depth > DEEP_FIFO else "srhw_fifo"
+
 
 @dataclass
 class TopBlock:
@@ -417,7 +422,7 @@ def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
             "out_keep_all": f"{(1 << (tail.hr_channels * plan.ppc)) - 1:x}",
             "mode": tail.mode, "ppc": plan.ppc, "crop_b": tail.crop_bottom, "crop_r": tail.crop_right,
             "max_w": t.max_w, "fixed": t.fixed_size, "in_w": t.in_w, "in_h": t.in_h,
-            "axil_aw": 6, "blocks": blocks, "streams": streams, "tail": streams[last]}
+            "axil_aw": 6, "blocks": blocks, "streams": streams, "tail": streams[last], "deep_fifo": DEEP_FIFO}
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "rtl")), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     files = {f"{TOP}.v": env.get_template("srhw_top.v.j2").render(**view),

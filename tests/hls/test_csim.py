@@ -5,6 +5,7 @@ Every case compiles a model, renders OUT/hls/, builds it with -Wall -Wextra and 
 testbench on odd, non-square, all-255, checkerboard and noise frames, under full-rate and
 folded plans. The testbench compares every pixel and the TUSER/TLAST framing.
 """
+import re
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,10 @@ def test_csim_bit_exact(exported, tmp_path, name, exporter, channels, bits, fold
     if name.startswith("fsrcnn"):  # PReLU tensors: zero points in the epilogues, padding with them
         assert res.summary["tensors_with_zero_points"] >= 2
         assert any(l.pad_code is not None and any(l.pads) for l in res.qgraph.layers if hasattr(l, "pads"))
+    if name.startswith(("edsr", "residual")):  # a skip's FIFO deeper than 64 is bound to block RAM
+        top = (out / "hls" / "srhw_top.cpp").read_text()
+        deep = {n for n, d in re.findall(r"STREAM variable=(\w+) depth=(\d+)", top) if int(d) > 64}
+        assert deep and deep == set(re.findall(r"BIND_STORAGE variable=(\w+) type=fifo impl=bram", top))
     r = run_csim(out)
     assert r.passed, r.output
     assert r.output.count("0 framing errors") == 4

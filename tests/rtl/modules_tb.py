@@ -165,6 +165,31 @@ async def fifo(dut):
         if len(got) == len(words):
             break
     assert got == words
+    # a reader that waits: the FIFO takes exactly DEPTH words, then gives them back one per cycle
+    words = [rng.randrange(1 << P["W"]) for _ in range(P["DEPTH"] + 5)]
+    dut.m_ready.value = 0
+    taken = 0
+    for _ in range(3 * len(words)):
+        await FallingEdge(dut.clk)
+        dut.s_valid.value = int(taken < len(words))
+        dut.s_data.value = words[min(taken, len(words) - 1)]
+        await Timer(1, unit="ns")
+        took = int(dut.s_ready.value) and taken < len(words)
+        await RisingEdge(dut.clk)
+        taken += took
+    assert taken == P["DEPTH"]
+    await FallingEdge(dut.clk)
+    dut.s_valid.value = 0
+    for _ in range(3):  # the last words written reach the output buffer
+        await FallingEdge(dut.clk)
+    got = []
+    dut.m_ready.value = 1
+    for _ in range(P["DEPTH"]):
+        await Timer(1, unit="ns")
+        assert int(dut.m_valid.value), len(got)
+        got.append(int(dut.m_data.value))
+        await FallingEdge(dut.clk)
+    assert got == words[: P["DEPTH"]]
 
 
 @cocotb.test()

@@ -33,8 +33,10 @@ def test_requant(sim, act, tmp_path):
 
 
 @pytest.mark.parametrize("sim", SIMS)
-def test_fifo(sim, tmp_path):
-    _run(sim, "srhw_fifo", {"W": 12, "DEPTH": 3}, "fifo", tmp_path)
+@pytest.mark.parametrize("module,depth", [("srhw_fifo", 3), ("srhw_fifo_bram", 5), ("srhw_fifo_bram", 70)])
+def test_fifo(sim, module, depth, tmp_path):
+    """The LUT FIFO and the block-RAM one (a depth that is not a power of two, and a deep one)."""
+    _run(sim, module, {"W": 12, "DEPTH": depth}, "fifo", tmp_path)
 
 
 @pytest.mark.parametrize("sim", SIMS)

@@ -96,7 +96,10 @@ def test_residual_networks_bit_exact(exported, tmp_path, name, fold, forks):
     assert "add" in {st["kind"] for st in cfg["stages"]}
     top = (out / "rtl/srhw_top.v").read_text()
     assert len(re.findall(r"srhw_fork #\(", top)) == sum(forks.values())
-    depths = {m[1]: int(m[0]) for m in re.findall(r"srhw_fifo #\(\.W\(\d+\), \.DEPTH\((\d+)\)\) u_(\w+)_fifo", top)}
+    fifos = re.findall(r"(srhw_fifo\w*) #\(\.W\(\d+\), \.DEPTH\((\d+)\)\) u_(\w+)_fifo", top)
+    depths = {name: int(d) for _, d, name in fifos}
+    assert all((m == "srhw_fifo_bram") == (int(d) > 64) for m, d, _ in fifos)  # deep ones in block RAM
+    assert any(m == "srhw_fifo_bram" for m, _, _ in fifos)
     assert depths == {k: v for k, v in cfg["fifo_depths"].items() if not k.endswith("_sums")}
     for value, n in forks.items():  # the skip (the last reader) waits for the whole block: the deepest branch
         branches = [depths[f"{value}_r{k}"] for k in range(n + 1)]

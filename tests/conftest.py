@@ -28,6 +28,10 @@ EXPORTERS = ["torchscript", "dynamo"]
 _QUANTIZED: dict = {}
 
 
+# One shipped model per architecture family and per scale: the default suite's C-simulations
+# and golden pins of shipped models take these; `pytest -m slow` takes all fifteen.
+EVERY_FAMILY_AND_SCALE = {"fsrcnn_x2", "fsrcnn_s_x3", "espcn_x4", "srcnn_915_x2"}
+
 @pytest.fixture
 def shared_quantization(monkeypatch):
     """srhw.compile quantizes a model once per test session for the same arguments, in the tests
@@ -156,6 +160,31 @@ class TinyEDSR(nn.Module):
         return self.tail(self.up(x + self.body_end(h))) + self.mean
 
 
+class TinyLapSRN(nn.Module):
+    """LapSRN's shape (Lai et al. 2017) at a small size, one level per x2: a feature branch (3x3
+    convs with LeakyReLU(0.2), a 4x4 stride-2 ConvTranspose) and an image branch (a 4x4 stride-2
+    ConvTranspose of the image), each level's output the upsampled image plus a conv of the
+    upsampled features; the next level reads both."""
+
+    def __init__(self, scale=2, n=8, depth=2):
+        super().__init__()
+        levels = {2: 1, 4: 2, 8: 3}[scale]
+        self.head = nn.Conv2d(1, n, 3, padding=1)
+        self.feat = nn.ModuleList(
+            nn.Sequential(*[m for _ in range(depth) for m in (nn.Conv2d(n, n, 3, padding=1), nn.LeakyReLU(0.2))],
+                          nn.ConvTranspose2d(n, n, 4, stride=2, padding=1), nn.LeakyReLU(0.2)) for _ in range(levels))
+        self.res = nn.ModuleList(nn.Conv2d(n, 1, 3, padding=1) for _ in range(levels))
+        self.img = nn.ModuleList(nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1) for _ in range(levels))
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x):
+        f = self.act(self.head(x))
+        for feat, res, img in zip(self.feat, self.res, self.img):
+            f = feat(f)
+            x = img(x) + res(f)
+        return x
+
+
 def randomize(model: nn.Module, seed: int = 0, slopes: tuple[float, float] = (-0.1, 0.4)) -> nn.Module:
     """Weights with realistic spread (and non-trivial PReLU slopes) so tests exercise them."""
     g = torch.Generator().manual_seed(seed)
@@ -274,6 +303,13 @@ def model_dir(tmp_path_factory) -> Path:
     return d
 
 
+# The tests simulate Verilator models on a few small frames, where compiling the model is most of
+# the time: at -O0 a build takes about a third of the time it takes at Verilator's default -Os
+# (simulation about twice as long). srhw.sim adds its own flags to MAKEFLAGS; OPT_* set by the
+# caller win.
+if "OPT_FAST" not in os.environ.get("MAKEFLAGS", ""):
+    os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0".strip()
+
 _CACHE: dict[tuple, Path] = {}
 
 
@@ -297,7 +333,14 @@ def exported(model_dir):
         "edsr_x2": lambda: (TinyEDSR(2), 3),
         "edsr_x3": lambda: (TinyEDSR(3), 3),
         "edsr_x4": lambda: (TinyEDSR(4), 3),
+        "lapsrn_x2": lambda: (TinyLapSRN(2), 1),
+        "lapsrn_x4": lambda: (TinyLapSRN(4), 1),
+        "lapsrn_x8": lambda: (TinyLapSRN(8, depth=1), 1),
     }
+    # seeds by a fixed order, new models at the end, so that adding one re-seeds no other
+    seeds = ["edsr_x2", "edsr_x3", "edsr_x4", "espcn_x2_rgb", "espcn_x3", "fsrcnn_steep", "fsrcnn_x2",
+             "fsrcnn_x2_odd", "fsrcnn_x3", "fsrcnn_x4", "residual_rgb", "shuffle_crd", "shuffle_dcr_rgb", "srcnn",
+             "srcnn_935", "srcnn_955", "lapsrn_x2", "lapsrn_x4", "lapsrn_x8"]
 
     def get(name: str, exporter: str) -> Path:
         """Weights seeded by the model's name and exporter (not by the order tests ask), the
@@ -309,7 +352,7 @@ def exported(model_dir):
                 if not path.exists():
                     model, channels, *hw = factories[name]()
                     slopes = (-0.5, 2.0) if name == "fsrcnn_steep" else (-0.1, 0.4)
-                    seed = 2 * sorted(factories).index(name) + EXPORTERS.index(exporter)
+                    seed = 2 * seeds.index(name) + EXPORTERS.index(exporter)
                     tmp = path.with_suffix(".part")
                     export(randomize(model, seed=seed, slopes=slopes), tmp, exporter, channels, *hw)
                     os.replace(tmp, path)

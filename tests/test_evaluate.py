@@ -12,7 +12,7 @@ from tests.conftest import cli
 
 def test_eval_two_images(two_images, tmp_path):
     out = tmp_path / "r.json"
-    res = cli("eval", "fsrcnn_x2", "--data", two_images, "--bits", "6,8", "--json", out)
+    res = cli("eval", "fsrcnn_s_x2", "--data", two_images, "--bits", "6,8", "--json", out)
     assert res.returncode == 0, res.stderr
     assert "W8A8" in res.stdout and "W6A6" in res.stdout and "bicubic" in res.stdout
     r = json.loads(out.read_text())
@@ -34,7 +34,7 @@ def test_eval_two_images(two_images, tmp_path):
 
 def test_sweep_two_widths(two_images, tmp_path):
     plot, js = tmp_path / "s.png", tmp_path / "s.json"
-    res = cli("sweep", "fsrcnn_x2", "--data", two_images, "--bits", "6:7", "--plot", plot, "--json", js)
+    res = cli("sweep", "fsrcnn_s_x2", "--data", two_images, "--bits", "6:7", "--plot", plot, "--json", js)
     assert res.returncode == 0, res.stderr
     s = json.loads(js.read_text())
     assert [b["bits"] for b in s["bits"]] == [6, 7]

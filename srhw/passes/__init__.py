@@ -32,12 +32,23 @@ def pipeline(input_range: InputRange = "auto", output_range: InputRange = "auto"
         ("fuse_prelu_pattern", fuse_prelu_pattern),
         ("lower_conv_transpose", lower_conv_transpose),
         ("pixel_boundary", partial(pixel_boundary, input_range=input_range, output_range=output_range)),
-        ("hoist_pointwise", hoist_pointwise),
-        ("subpixel_convs", subpixel_convs),
-        ("hoist_pointwise after subpixel_convs", hoist_pointwise),   # a moved conv's activation follows its shuffle
+        # in turn until neither moves anything: a moved conv's activation follows its shuffle, and
+        # the next conv moves once that activation has
+        ("hoist_pointwise and subpixel_convs", partial(until_fixed, [hoist_pointwise, subpixel_convs])),
         ("fuse_activations", fuse_activations),
         ("verify_supported", verify_supported),
     ]
+
+
+def until_fixed(passes: list[Pass], graph: ir.Graph, limit: int = 100) -> ir.Graph:
+    """The passes in turn until a round leaves the graph's nodes as they were."""
+    for _ in range(limit):
+        before = [id(n) for n in graph.nodes]
+        for step in passes:
+            graph = step(graph)
+        if [id(n) for n in graph.nodes] == before:
+            return graph
+    raise RuntimeError(f"passes {[p.__name__ for p in passes]} did not settle in {limit} rounds")
 
 
 def run_pipeline(graph: ir.Graph, steps: list[tuple[str, Pass]] | None = None) -> ir.Graph:

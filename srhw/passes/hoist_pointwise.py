@@ -6,10 +6,14 @@ drops them, so an operation that treats every value on its own commutes with bot
 - Relu, Tanh, Clip and LeakyRelu move unchanged;
 - PRelu and Affine (x * scale + bias, per channel: an output scale, an offset, a scalar bias)
   move with their per-channel parameters re-ordered by the channel mapping.
+- an Add of two tensors that come out of two DepthToSpace of one block size and mode (or two
+  Crops of one size) becomes one DepthToSpace of the Add of their inputs: both sides move the
+  same values to the same places.
 TensorFlow writes ESPCN this way (DepthToSpace, then tanh, then the x255 output scale); moved
 in front, the tanh fuses into the last convolution and the scale stays a per-channel stage
 before the upsampling, so the hardware ends in the depth-to-space stage as it does for a
-PyTorch export. An op whose DepthToSpace/Crop output has other readers stays where it is
+PyTorch export. LapSRN adds each level's upsampled image and upsampled residual after their
+two shuffles; the Add moves in front of one. An op whose DepthToSpace/Crop output has other readers stays where it is
 (moving it would change what they read); the backends name it in their refusal.
 """
 from __future__ import annotations
@@ -38,9 +42,28 @@ def _moved(graph: ir.Graph, op: ir.Op, layout: ir.Op, mid: str) -> tuple[list[ir
     return [], moved
 
 
+def _same_layout(a: ir.Op | None, b: ir.Op | None) -> bool:
+    if isinstance(a, ir.DepthToSpace) and isinstance(b, ir.DepthToSpace):
+        return (a.blocksize, a.mode) == (b.blocksize, b.mode)
+    return isinstance(a, ir.Crop) and isinstance(b, ir.Crop) and (a.bottom, a.right) == (b.bottom, b.right)
+
+
+def _add_step(graph: ir.Graph, op: ir.Add, prod: dict) -> ir.Graph | None:
+    """An Add of two shuffled (or cropped) tensors: the Add of their inputs, then one shuffle."""
+    la, lb = (prod.get(v) for v in op.inputs)
+    if op.act is not None or la is lb or not _same_layout(la, lb) or \
+            single_consumer(graph, la.output) is not op or single_consumer(graph, lb.output) is not op:
+        return None
+    mid = ir.NameGen(graph)(f"{op.output}_moved")
+    return splice(graph, [la, lb, op], [replace(op, inputs=(la.inputs[0], lb.inputs[0]), output=mid),
+                                        replace(la, inputs=(mid,) + la.inputs[1:], output=op.output)])
+
+
 def _step(graph: ir.Graph) -> ir.Graph | None:
     prod = graph.producers()
     for op in graph.nodes:
+        if isinstance(op, ir.Add) and (nxt := _add_step(graph, op, prod)) is not None:
+            return nxt
         if not isinstance(op, POINTWISE) or getattr(op, "act", None) is not None:
             continue   # an Affine with a fused activation: activations are fused after this pass
         layout = prod.get(op.inputs[0])

@@ -14,7 +14,7 @@ import pytest
 import srhw
 from srhw.backends.csim import run_csim
 from srhw.resources import zoo_dir
-from tests.conftest import pixels
+from tests.conftest import EVERY_FAMILY_AND_SCALE, pixels
 
 
 def frames(channels: int, min_side: int = 13) -> list[np.ndarray]:
@@ -40,12 +40,14 @@ CASES = [
     ("residual_rgb", "torchscript", 3, 8, 1),       # residual Add through a fork, x3
     ("residual_rgb", "dynamo", 3, 8, (2, 5)),
     ("edsr_x2", "dynamo", 3, 8, None),              # residual blocks, a skip read 3 times, HR tail conv
+    ("lapsrn_x2", "torchscript", 1, 8, (2, 5)),     # a pyramid level: ConvTranspose in both branches
     ("shuffle_dcr_rgb", "torchscript", 3, 8, None),  # DCR depth-to-space
     ("fsrcnn_steep", "dynamo", 1, 12, None),        # wide datapath, steep PReLU slopes
 ]
 
 
-SLOW_CASES = [("edsr_x3", "torchscript", 3, 8, (3, 7)), ("edsr_x4", "dynamo", 3, 8, None)]
+SLOW_CASES = [("edsr_x3", "torchscript", 3, 8, (3, 7)), ("edsr_x4", "dynamo", 3, 8, None),
+              ("lapsrn_x4", "dynamo", 1, 8, None), ("lapsrn_x8", "dynamo", 1, 8, None)]
 
 
 @pytest.mark.parametrize("name,exporter,channels,bits,fold",
@@ -84,9 +86,8 @@ def test_csim_symmetric_codes(exported, tmp_path, fold):
 
 
 SHIPPED = sorted(p.stem for p in zoo_dir().glob("*.onnx"))
-# In the default suite: every architecture family and every scale once (SRCNN 9-5-5 at full
-# size in test_csim_full_size_srcnn); the other shipped models run with `pytest -m slow`.
-EVERY_FAMILY_AND_SCALE = {"fsrcnn_x2", "fsrcnn_s_x3", "espcn_x4", "srcnn_915_x2"}
+# In the default suite: every architecture family and every scale once (EVERY_FAMILY_AND_SCALE;
+# SRCNN 9-5-5 at full size in test_csim_full_size_srcnn); the others with `pytest -m slow`.
 
 
 @pytest.mark.parametrize("name", [n if n in EVERY_FAMILY_AND_SCALE else pytest.param(n, marks=pytest.mark.slow)

@@ -7,19 +7,22 @@ import numpy as np
 
 from srhw import float_exec, ir
 from srhw.frontend import import_onnx
+from srhw import passes
 from srhw.passes import pipeline
 
 
 def around(path: Path, name: str, **kw) -> tuple[ir.Graph, ir.Graph]:
     """The graph of the ONNX file at `path` just before and just after the pass `name`, the
-    pipeline's earlier passes run first (each result checked by ir.check)."""
+    pipeline's earlier passes run first (each result checked by ir.check). A pass the pipeline
+    runs in turn with another until neither changes the graph ("a and b") runs here alone."""
     steps = pipeline(**kw)
     graph = import_onnx(path)
     ir.check(graph)
     for step_name, step in steps:
-        before, graph = graph, step(graph)
+        alone = step_name != name and name in step_name.split(" and ")
+        before, graph = graph, (getattr(passes, name) if alone else step)(graph)
         ir.check(graph)
-        if step_name == name:
+        if step_name == name or alone:
             return before, graph
     raise KeyError(name)
 

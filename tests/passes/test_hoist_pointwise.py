@@ -52,3 +52,38 @@ def test_a_shuffle_read_twice_keeps_its_readers_after_it(tmp_path):
     assert ops(after) == ops(before) and ops(after).index("DepthToSpace") < ops(after).index("Tanh")
     x = np.random.default_rng(5).normal(size=(1, 1, 4, 6))
     assert_close(output(after, x), ort_run(path, x))
+
+
+@pytest.mark.parametrize("mode", ["DCR", "CRD"])
+def test_an_add_of_two_shuffles_becomes_one_shuffle(tmp_path, mode):
+    """LapSRN's level output: the upsampled image plus the upsampled residual, each after its own
+    DepthToSpace of one block size and mode, is the shuffle of the sum of their inputs."""
+    rng = np.random.default_rng(6)
+    nodes = [helper.make_node("Conv", ["x", "wa"], ["ca"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["x", "wb"], ["cb"], pads=[1, 1, 1, 1]),
+             helper.make_node("DepthToSpace", ["ca"], ["da"], blocksize=2, mode=mode),
+             helper.make_node("DepthToSpace", ["cb"], ["db"], blocksize=2, mode=mode),
+             helper.make_node("Add", ["da", "db"], ["y"])]
+    inits = {k: rng.normal(size=(8, 1, 3, 3)).astype(np.float32) for k in ("wa", "wb")}
+    path = save(make_model(nodes, inits, [1, 1, "h", "w"], [1, 2, "H", "W"]), tmp_path / "m.onnx")
+    before, after = around(path, "hoist_pointwise", input_range="byte", output_range="byte")
+    assert ops(before).count("DepthToSpace") == 2 and ops(after).count("DepthToSpace") == 1, ops(after)
+    assert ops(after)[-1] == "DepthToSpace"
+    x = np.random.default_rng(7).normal(size=(1, 1, 5, 3))
+    assert_close(output(after, x), ort_run(path, x))
+    assert_close(output(after, x), output(before, x), tol=1e-9)
+
+
+def test_shuffles_of_another_size_stay(tmp_path):
+    """Two DepthToSpace of different block sizes put values in different places: nothing moves."""
+    rng = np.random.default_rng(8)
+    nodes = [helper.make_node("Conv", ["x", "wa"], ["ca"], pads=[1, 1, 1, 1]),
+             helper.make_node("DepthToSpace", ["ca"], ["da"], blocksize=2, mode="DCR"),
+             helper.make_node("DepthToSpace", ["ca"], ["db"], blocksize=2, mode="CRD"),
+             helper.make_node("Add", ["da", "db"], ["y"])]
+    inits = {"wa": rng.normal(size=(8, 1, 3, 3)).astype(np.float32)}
+    path = save(make_model(nodes, inits, [1, 1, "h", "w"], [1, 2, "H", "W"]), tmp_path / "m.onnx")
+    before, after = around(path, "hoist_pointwise", input_range="byte", output_range="byte")
+    assert ops(after) == ops(before)
+    x = np.random.default_rng(9).normal(size=(1, 1, 4, 4))
+    assert_close(output(after, x), ort_run(path, x))

@@ -12,7 +12,8 @@ from srhw.frontend import import_onnx
 from srhw.passes import pipeline
 from tests.conftest import EXPORTERS, ort_run, pixels
 
-MODELS = ["fsrcnn_x2", "espcn_x3", "srcnn", "shuffle_crd", "residual_rgb", "edsr_x3", "edsr_x4"]
+MODELS = ["fsrcnn_x2", "espcn_x3", "srcnn", "shuffle_crd", "residual_rgb", "edsr_x3", "edsr_x4", "lapsrn_x4",
+          "lapsrn_x8"]
 BYTE_INPUT = {"espcn_x3"}  # these models divide by 255 themselves
 
 

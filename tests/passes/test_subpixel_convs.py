@@ -69,3 +69,47 @@ def test_two_shuffles_after_a_conv_become_one(tmp_path, r1, m1, r2, m2):
     for h, wd in ((4, 5), (1, 2)):
         x = np.random.default_rng(h).normal(size=(1, 1, h, wd))
         assert_close(output(after, x), ort_run(path, x))
+
+
+def test_a_shuffle_read_by_two_convs_moves_both(tmp_path):
+    """LapSRN's upsampled features feed the level's residual conv and the next level: each conv
+    moves before its own copy of the shuffle; the pipeline's Add rule then joins the two."""
+    rng = np.random.default_rng(11)
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("DepthToSpace", ["c"], ["d"], blocksize=2, mode="CRD"),
+             helper.make_node("Conv", ["d", "wa"], ["a"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["d", "wb", "bb"], ["b"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["a", "b"], ["y"])]
+    inits = {"w1": rng.normal(size=(12, 1, 3, 3)).astype(np.float32),
+             "wa": rng.normal(size=(2, 3, 3, 3)).astype(np.float32),
+             "wb": rng.normal(size=(2, 3, 3, 3)).astype(np.float32), "bb": rng.normal(size=2).astype(np.float32)}
+    path = save(make_model(nodes, inits, [1, 1, "h", "w"], [1, 2, "H", "W"]), tmp_path / "m.onnx")
+    before, after = around(path, "subpixel_convs", input_range="byte", output_range="byte")
+    assert ops(after) == ["Conv", "Conv", "DepthToSpace", "Conv", "DepthToSpace", "Add"], ops(after)
+    for h, wd in ((4, 5), (1, 1)):
+        x = np.random.default_rng(h).normal(size=(1, 1, h, wd))
+        assert_close(output(after, x), ort_run(path, x))
+
+
+@pytest.mark.parametrize("m1,m2", [("DCR", "CRD"), ("CRD", "CRD")])
+def test_two_shuffles_merge_through_an_affine_and_an_add(tmp_path, m1, m2):
+    """DepthToSpace(2) -> DepthToSpace(2) where the first reads a per-channel scale of the sum of
+    two convs (LapSRN x4's image after both levels, once the pointwise ops have moved): one
+    DepthToSpace(4), the permutation pushed through the scale and the Add into both convs."""
+    rng = np.random.default_rng(12)
+    nodes = [helper.make_node("Conv", ["x", "wa", "ba"], ["ca"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["x", "wb"], ["cb"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["ca", "cb"], ["s"]),
+             helper.make_node("Mul", ["s", "scale"], ["m"]),
+             helper.make_node("DepthToSpace", ["m"], ["d1"], blocksize=2, mode=m1),
+             helper.make_node("DepthToSpace", ["d1"], ["y"], blocksize=2, mode=m2)]
+    inits = {"wa": rng.normal(size=(32, 1, 3, 3)).astype(np.float32), "ba": rng.normal(size=32).astype(np.float32),
+             "wb": rng.normal(size=(32, 1, 3, 3)).astype(np.float32),
+             "scale": rng.uniform(0.5, 2, size=(1, 32, 1, 1)).astype(np.float32)}
+    path = save(make_model(nodes, inits, [1, 1, "h", "w"], [1, 2, "H", "W"]), tmp_path / "m.onnx")
+    before, after = around(path, "subpixel_convs", input_range="byte", output_range="byte")
+    assert ops(after).count("DepthToSpace") == 1, ops(after)
+    assert next(n for n in after.nodes if isinstance(n, ir.DepthToSpace)).blocksize == 4
+    for h, wd in ((3, 5), (1, 2)):
+        x = np.random.default_rng(h).normal(size=(1, 1, h, wd))
+        assert_close(output(after, x), ort_run(path, x))

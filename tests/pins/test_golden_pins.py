@@ -2,11 +2,13 @@
 figure that moved; regenerate deliberately with `python -m tests.pins.regen`.
 
 These pins add to the independent checks (onnxruntime, the naive integer reference); they never
-replace them."""
+replace them. The default suite checks one model per family and scale at both widths; `pytest -m
+slow` checks them all."""
 import json
 
 import pytest
 
+from tests.conftest import EVERY_FAMILY_AND_SCALE
 from tests.pins.regen import BITS, PINS, compute, shipped_models
 
 PINNED = json.loads(PINS.read_text())
@@ -16,7 +18,8 @@ def test_every_shipped_model_is_pinned():
     assert sorted(PINNED) == shipped_models()
 
 
-@pytest.mark.parametrize("model", shipped_models())
+@pytest.mark.parametrize("model", [m if m in EVERY_FAMILY_AND_SCALE else pytest.param(m, marks=pytest.mark.slow)
+                                   for m in shipped_models()])
 @pytest.mark.parametrize("bits", BITS)
 def test_golden_output_is_pinned(model, bits, shared_quantization):
     pin = PINNED[model][f"W{bits}A{bits}"]

@@ -272,6 +272,34 @@ def fork_chain(stream: str, readers: int) -> list[tuple[str, tuple[str, str]]]:
     return forks
 
 
+def readers_of(q) -> tuple[dict[str, int], str]:
+    """Per value, the stages that read it (video_out reads the last value before the
+    upsampling, the pixel value), and that value. Both backends and the model fork by these."""
+    from srhw.qir import QCrop, QDepthToSpace
+
+    layers = [l for l in q.layers if not isinstance(l, (QDepthToSpace, QCrop))]
+    readers: dict[str, int] = {}
+    for l in layers:
+        for v in l.inputs:
+            readers[v] = readers.get(v, 0) + 1
+    pixel_value = layers[-1].output if layers else q.input
+    readers[pixel_value] = readers.get(pixel_value, 0) + 1
+    return readers, pixel_value
+
+
+def reader_streams(readers: dict[str, int]):
+    """stream(value, base) -> the stream of the value's next read, in reading order: `base` for a
+    value with one reader, else `{base}_r{k}` for its k-th (fork_chain's outputs)."""
+    taken: dict[str, int] = {}
+
+    def stream(value: str, base: str) -> str:
+        if readers.get(value, 0) <= 1:
+            return base
+        k = taken[value] = taken.get(value, -1) + 1
+        return f"{base}_r{k}"
+    return stream
+
+
 def _walk(h: int, w: int, pads: tuple[int, int, int, int], kh: int, kw: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The positions a conv walks (from row Y0 = min(PAD_T, KH - 1)): whether each reads a
     pixel (inside the image) and whether it writes an output; and the padded width."""
@@ -297,18 +325,12 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
     bits = {q.input: 8 * q.input_channels}
     size = {q.input: (h, w)}
     name_of = {q.input: "s_in"}
-    readers: dict[str, int] = {}
-    for l in q.layers:
-        if not isinstance(l, (QDepthToSpace, QCrop)):
-            for v in l.inputs:
-                readers[v] = readers.get(v, 0) + 1
-    pixel_value = next(l.output for l in reversed(q.layers) if not isinstance(l, (QDepthToSpace, QCrop)))
-    readers[pixel_value] = readers.get(pixel_value, 0) + 1
+    readers, pixel_value = readers_of(q)
+    next_stream = reader_streams(readers)
     n_px = h * w
     procs.append(Process("video_in", n_px, {"in": np.arange(n_px)}, {"s_in": np.arange(n_px)}, latency.video_in,
                          "video_in"))
     streams.append(Stream("in", EXTERNAL_IN, "video_in", bits[q.input]))
-    taken: dict[str, int] = {}
 
     def produced(value: str, proc: str, it: np.ndarray, width: int, hw: tuple[int, int]) -> None:
         """Register the stream of `value` written at iterations `it` of `proc`, forking it
@@ -326,11 +348,7 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
                 streams.append(Stream(o, fork.name, "", width))
 
     def consume(value: str, proc: str, it: np.ndarray) -> None:
-        base = name_of[value]
-        if readers.get(value, 0) > 1:
-            k = taken.get(value, 0)
-            taken[value] = k + 1
-            base = f"{base}_r{k}"
+        base = next_stream(value, name_of[value])
         procs_by[proc].reads[base] = it
         next(s for s in streams if s.name == base).consumer = proc
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from srhw.backends.dataflow import DEEP_FIFO, MIN_DEPTH, fork_chain
+from srhw.backends.dataflow import DEEP_FIFO, MIN_DEPTH, fork_chain, reader_streams, readers_of
 from srhw.backends.epilogue import Epilogue, epilogue_of
 from srhw.backends.hls_check import Summary, check_project
 from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, OUT_PORT, Plan, output_tail, schedule_tables
@@ -240,23 +240,16 @@ def render(q: QGraph, plan: Plan, vectors: list[tuple[np.ndarray, np.ndarray]],
                 raise ValueError(f"a fixed-size kernel ({t.in_w}x{t.in_h}) needs test frames of that size, not "
                                  f"{lr.shape[2]}x{lr.shape[1]}")
     # values read by more than one stage go through fork stages
-    readers: dict[str, int] = {}
-    for s in stages:
-        for v in s.inputs:
-            readers[v] = readers.get(v, 0) + 1
-    readers[pixel_value] = readers.get(pixel_value, 0) + 1
+    readers, _ = readers_of(q)
     forks = []
-    taken: dict[str, int] = {}
     for v, n in readers.items():   # n readers: a chain of n - 1 two-way forks (dataflow.fork_chain)
         for src, outs in fork_chain(streams[v], n):
             forks.append({"value": streams[v], "src": src, "outs": outs, "channels": int(q.frac_of(v).size),
                           "type": c_type(q.fmt_of(v)), "h": size[v][0], "w": size[v][1]})
+    next_stream = reader_streams(readers)
+
     def stream_for(v: str) -> str:
-        if readers.get(v, 0) <= 1:
-            return streams[v]
-        k = taken.get(v, 0)
-        taken[v] = k + 1
-        return f"{streams[v]}_r{k}"
+        return next_stream(v, streams[v])
     for s in stages:
         s.inputs = [stream_for(v) for v in s.inputs]
     pixel_stream = stream_for(pixel_value)

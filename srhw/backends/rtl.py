@@ -20,7 +20,8 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from srhw.backends.epilogue import epilogue_of
-from srhw.backends.dataflow import DEEP_FIFO, MIN_DEPTH, SUMS_DEPTH, Latency, fork_chain
+from srhw.backends.dataflow import (DEEP_FIFO, MIN_DEPTH, SUMS_DEPTH, Latency, fork_chain, reader_streams,
+                                    readers_of)
 from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, StageFold, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
@@ -360,16 +361,11 @@ def topology(q: QGraph, stages: list[RtlStage | RtlAdd], depths: dict[str, int])
     model and the HLS top name them (s_in, s_<layer>, a fork chain's _r<k>/_t<k>); and the
     stream the output stage reads."""
     layers = [l for l in q.layers if not isinstance(l, (QDepthToSpace, QCrop))]
-    readers: dict[str, int] = {}
-    for l in layers:
-        for v in l.inputs:
-            readers[v] = readers.get(v, 0) + 1
-    pixel_value = layers[-1].output if layers else q.input
-    readers[pixel_value] = readers.get(pixel_value, 0) + 1
+    readers, pixel_value = readers_of(q)
+    next_stream = reader_streams(readers)
     streams: dict[str, TopStream] = {}
     blocks: list[TopBlock] = []
     base: dict[str, str] = {}
-    taken: dict[str, int] = {}
 
     def produce(value: str, name: str, bits: int, h: str, w: str) -> None:
         base[value] = name
@@ -380,10 +376,7 @@ def topology(q: QGraph, stages: list[RtlStage | RtlAdd], depths: dict[str, int])
                 streams[o] = TopStream(o, bits, depths.get(o, MIN_DEPTH), h, w)
 
     def read(value: str) -> str:
-        if readers[value] == 1:
-            return base[value]
-        k = taken[value] = taken.get(value, -1) + 1
-        return f"{base[value]}_r{k}"
+        return next_stream(value, base[value])
 
     produce(q.input, "s_in", 8 * q.input_channels, "in_h", "in_w")
     for l, st in zip(layers, stages):

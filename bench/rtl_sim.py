@@ -14,8 +14,8 @@
 The 1080p60 plan, simulated on 1920-wide frames and synthesised, is bench/hls_plan.py.
 
     python bench/rtl_sim.py [--skip-synth] [--quick]
-(--quick, a smoke run: 16x16 frames folded to their own plan, which builds in a fraction of the
-full-rate design's time; no synthesis)
+(--quick, a smoke run: 8x8 frames folded to their own plan, which builds in a fraction of the
+full-rate design's time; no malformed-frame test, no synthesis)
 Writes bench/results/rtl_sim.{json,md}.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--skip-synth", action="store_true")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
-    n = 16 if args.quick else 64
+    n = 8 if args.quick else 64
     sessions = sessions_of(n, n)
     from skimage import data
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         r = srhw.compile("fsrcnn_s_x2", out=full, rtl=True, in_size=f"{n}x{n}", fold_groups=None if args.quick else 1,
                          progress=False, test_frames=[frame])
         compile_s = time.perf_counter() - t
-        sim = run_sim(full, sessions=sessions, reset_size=None)
+        sim = run_sim(full, sessions=sessions, reset_size=None, malformed_size=(6, 9) if not args.quick else None)
         if sim["failed"]:
             raise SystemExit(f"RTL simulation failed, see {sim['log']}")
         hr_pixels = sum(s["frames"] * n * n * 4 for s in sim["sessions"])

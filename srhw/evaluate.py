@@ -116,7 +116,20 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
             raise UsageError(f"'{model}' was compiled with --bits {q.meta.bits}, not {bits_list}")
         first = SimpleNamespace(qgraph=q, summary={"model": q.meta.model or Path(model).name})
         return evaluate_versions({f"W{q.meta.wbits}A{q.meta.abits}": (None, q)}, first, data, scale)
+    if scale is not None:  # a --scale the model contradicts fails before the compiles (seconds each)
+        resolve_scale(model_scale_of(model), scale)
     return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding), data, scale)
+
+
+def model_scale_of(model) -> int:
+    """The model's upscaling factor from its graph after the passes (no calibration)."""
+    from srhw.compiler import resolve_model
+    from srhw.frontend import import_onnx
+    from srhw.inspect_graph import lr_resolutions
+    from srhw.passes import pipeline, run_pipeline
+
+    graph = run_pipeline(import_onnx(resolve_model(model)), pipeline())
+    return lr_resolutions(graph)[graph.output]
 
 
 def images(data: Path) -> list[Path]:

@@ -14,14 +14,14 @@ def test_upscale_skimage_image_with_comparison(tmp_path):
     Image.fromarray(data.coffee()[:61, :83]).save(src)  # RGB, odd size
     out, fig, hr = tmp_path / "sr.png", tmp_path / "cmp.png", tmp_path / "hr.png"
     Image.fromarray(data.coffee()[:122, :166]).save(hr)
-    res = cli("upscale", "fsrcnn_x2", src, "-o", out, "--compare", fig, "--hr", hr)
+    res = cli("upscale", "fsrcnn_s_x2", src, "-o", out, "--compare", fig, "--hr", hr)
     assert res.returncode == 0, res.stderr
     sr = np.asarray(Image.open(out))
     assert sr.shape == (122, 166, 3) and sr.dtype == np.uint8
     assert Image.open(fig).size[0] > 4 * 122  # four panels side by side
     from srhw.upscale import upscale
 
-    info = upscale("fsrcnn_x2", src, tmp_path / "sr2.png", compare=tmp_path / "cmp2.png", hr=hr)
+    info = upscale("fsrcnn_s_x2", src, tmp_path / "sr2.png", compare=tmp_path / "cmp2.png", hr=hr)
     from skimage.metrics import peak_signal_noise_ratio
 
     from srhw.imaging import load_y
@@ -30,7 +30,7 @@ def test_upscale_skimage_image_with_comparison(tmp_path):
     assert info["scores"]["fixed W8A8"][0] == pytest.approx(peak_signal_noise_ratio(y_hr, y_sr, data_range=255))
     assert info["scores"]["float"][0] > info["scores"]["bicubic"][0]
     flt = tmp_path / "f.png"
-    assert cli("upscale", "fsrcnn_x2", src, "-o", flt, "--float").returncode == 0
+    assert cli("upscale", "fsrcnn_s_x2", src, "-o", flt, "--float").returncode == 0
     d = np.abs(np.asarray(Image.open(flt)).astype(int) - sr.astype(int))
     assert 0 < d.mean() < 3  # float and W8A8 close, not identical
 

@@ -12,7 +12,7 @@ from srhw.compiler import float_reference
 from srhw.qir import from_json, to_json
 from srhw.quant import calibrate, quantize
 from tests import reference_int
-from tests.conftest import compile_float, pixels, quantized
+from tests.conftest import EVERY_FAMILY_AND_SCALE, compile_float, pixels, quantized
 
 MODELS = ["fsrcnn_x2", "fsrcnn_x2_odd", "fsrcnn_steep", "fsrcnn_x3", "espcn_x3", "srcnn", "residual_rgb", "shuffle_dcr_rgb"]
 
@@ -105,7 +105,7 @@ def test_fast_float_path_equals_the_int64_path(exported, name, zero_points):
     _assert_same_codes({"float": golden.run(q, frame, keep_all=True)}, _int64_path(q, frame))
 
 
-@pytest.mark.parametrize("name", ["espcn_x2", "fsrcnn_x3", "srcnn_915_x2"])
+@pytest.mark.parametrize("name", sorted(EVERY_FAMILY_AND_SCALE))  # the models the pins quantize too
 def test_engines_agree_with_the_int64_path_on_zoo_models(name, monkeypatch, shared_quantization):
     """NumPy's BLAS and onnxruntime's MLAS (every float32 conv, and the auto split) give the
     codes of the plain int64 execution, on a shipped model with its real widths (64- and

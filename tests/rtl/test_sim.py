@@ -133,7 +133,7 @@ def test_residual_networks_bit_exact(exported, tmp_path, name, fold, forks):
 
 
 def test_a_wrong_weight_is_caught(exported, tmp_path):
-    out = _compile(exported("fsrcnn_x2", "dynamo"), tmp_path / "out", fold_groups=1)
+    out = _compile(exported("fsrcnn_x2", "dynamo"), tmp_path / "out", fold_groups=4)
     roms = out / "rtl/srhw_roms.v"
     text = roms.read_text()
     m = re.search(r"(w\[0 \+: \d+\] = \d+'h)([0-9a-f])", text)
@@ -187,7 +187,7 @@ def test_unpadded_srcnn_frames_fit_the_model(exported, tmp_path):
     """SRCNN 9-5-5 without padding takes 16 pixels from each axis: the default RTL sessions, the
     reset and the malformed frames are sized from that (interface.json's growth and
     min_in_size), the output is (h - 16) x (w - 16), bit-exact."""
-    out = _compile(exported("srcnn_955", "dynamo"), tmp_path / "out")
+    out = _compile(exported("srcnn_955", "dynamo"), tmp_path / "out", in_size="32x24")
     iface = json.loads((out / "interface.json").read_text())
     assert iface["growth"] == [-16, -16] and iface["min_in_size"] == [17, 17]
     r = run_sim(out)

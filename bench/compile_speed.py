@@ -30,7 +30,7 @@ PHASES = ("frontend_and_passes", "calibration", "quantize_one_method_nearest", "
           "compile_nearest_no_backend", "compile_no_backend", "compile_hls", "compile_hls_rtl")
 
 
-def measure(model: str, repeat: int, tmp: Path, warmup: int = 1) -> dict:
+def measure(model: str, repeat: int, tmp: Path, warmup: int = 1, phases: tuple[str, ...] = PHASES) -> dict:
     import srhw
     from srhw.compiler import load_frames, resolve_model, upscales
     from srhw.frontend import import_onnx
@@ -49,17 +49,16 @@ def measure(model: str, repeat: int, tmp: Path, warmup: int = 1) -> dict:
     def compile_to(**kw):
         srhw.compile(model, out=tmp / f"{model}_{next(runs)}", progress=False, **kw)
 
-    r = {"frontend_and_passes": timeit(lambda: run_pipeline(import_onnx(path), pipeline("auto", "auto")), repeat,
-                                       warmup),
-         "calibration": timeit(lambda: calibrate(graph, frames, kept=conv_input_lists(graph)), repeat, warmup),
-         "quantize_one_method_nearest": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames),
-                                               repeat, warmup),
-         "quantize_one_method": timeit(lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames,
-                                                        weight_rounding="gptq", float_in=float_in), repeat, warmup),
-         "compile_nearest_no_backend": timeit(lambda: compile_to(hls=False, weight_rounding="nearest"), repeat, warmup),
-         "compile_no_backend": timeit(lambda: compile_to(hls=False), repeat, warmup),
-         "compile_hls": timeit(lambda: compile_to(), repeat, warmup),
-         "compile_hls_rtl": timeit(lambda: compile_to(rtl=True), repeat, warmup)}
+    timed = {"frontend_and_passes": lambda: run_pipeline(import_onnx(path), pipeline("auto", "auto")),
+             "calibration": lambda: calibrate(graph, frames, kept=conv_input_lists(graph)),
+             "quantize_one_method_nearest": lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames),
+             "quantize_one_method": lambda: quantize(graph, stats, 8, 8, "percentile", frames=frames,
+                                                     weight_rounding="gptq", float_in=float_in),
+             "compile_nearest_no_backend": lambda: compile_to(hls=False, weight_rounding="nearest"),
+             "compile_no_backend": lambda: compile_to(hls=False),
+             "compile_hls": lambda: compile_to(),
+             "compile_hls_rtl": lambda: compile_to(rtl=True)}
+    r = {k: timeit(f, repeat, warmup) for k, f in timed.items() if k in phases}
     return r | {"calibration_frames": len(frames)}
 
 
@@ -114,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--warmup", type=int, default=1, help="untimed runs before the timed ones (0: a smoke run)")
     p.add_argument("--against", metavar="REF", help="also time compile + HLS at git revision REF, paired")
     p.add_argument("--only-against", action="store_true", help="with --against: only the paired timings")
+    p.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES), help="time only these (default: all)")
     args = p.parse_args(argv)
     res: dict = {"models": {}, "repeat": args.repeat, "warmup": args.warmup}
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,8 +129,9 @@ def main(argv: list[str] | None = None) -> None:
             write("compile_speed_against", res, table)
             return
         for model in args.models:
-            res["models"][model] = measure(model, args.repeat, Path(tmp), args.warmup)
-    rows = [f"| {m} | " + " | ".join(f"{r[k]['median_s']:.3f}" for k in PHASES) + " |" for m, r in res["models"].items()]
+            res["models"][model] = measure(model, args.repeat, Path(tmp), args.warmup, tuple(args.phases))
+    rows = [f"| {m} | " + " | ".join(f"{r[k]['median_s']:.3f}" if k in r else "-" for k in PHASES) + " |"
+            for m, r in res["models"].items()]
     frames = res["models"][args.models[0]]["calibration_frames"]
     table = "\n".join([
         (f"Seconds, median of {args.repeat} after {args.warmup} warm-up run(s). Calibration: the shipped default set ({frames} frames). "

@@ -54,7 +54,8 @@ FULL = [
 QUICK = {
     "zoo_quality": ["--quick", "--models", "fsrcnn_s_x2", "--bits", "8", "4"],
     "golden_speed": ["--models", "fsrcnn_s_x2", "--sizes", "64", "--repeat", "3"],
-    "compile_speed": ["--models", "fsrcnn_s_x2", "--repeat", "1", "--warmup", "0"],
+    "compile_speed": ["--models", "fsrcnn_s_x2", "--repeat", "1", "--warmup", "0", "--phases", "frontend_and_passes",
+                      "calibration", "quantize_one_method", "compile_hls_rtl"],
     "upscale_speed": ["--model", "fsrcnn_s_x2", "--repeat", "1"],
     "csim_models": ["--models", "fsrcnn_s_x2", "--size", "32", "--repeat", "1"],
     "rtl_sim": ["--quick", "--skip-synth"],

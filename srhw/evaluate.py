@@ -116,8 +116,9 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
             raise UsageError(f"'{model}' was compiled with --bits {q.meta.bits}, not {bits_list}")
         first = SimpleNamespace(qgraph=q, summary={"model": q.meta.model or Path(model).name})
         return evaluate_versions({f"W{q.meta.wbits}A{q.meta.abits}": (None, q)}, first, data, scale)
-    if scale is not None:  # a --scale the model contradicts fails before the compiles (seconds each)
-        resolve_scale(model_scale_of(model), scale)
+    # a --scale the model contradicts, an unreadable or too small image: errors before the compiles
+    for _ in hr_images(images(data), resolve_scale(model_scale_of(model), scale)):
+        pass
     return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding), data, scale)
 
 
@@ -142,6 +143,17 @@ def images(data: Path) -> list[Path]:
     return paths
 
 
+def hr_images(paths: list[Path], s: int):
+    """Each image's Y plane, cropped to a multiple of the scale, checked large enough to measure."""
+    for p in paths:
+        hr = modcrop(load_y(p), s)
+        if min(hr.shape) < 2 * s + 11:
+            raise UsageError(f"HR image '{p}' is {hr.shape[1]}x{hr.shape[0]} (cropped to a multiple of {s}); "
+                             f"measuring it at x{s} needs at least {2 * s + 11}x{2 * s + 11}: {s} shaved on each "
+                             f"side and SSIM's 11-pixel window")
+        yield hr
+
+
 def evaluate_versions(raw: dict[str, tuple], first, data: Path, scale: int | None = None) -> dict:
     """evaluate() on versions already compiled (compile_versions' result)."""
     paths = images(data)
@@ -156,12 +168,8 @@ def evaluate_versions(raw: dict[str, tuple], first, data: Path, scale: int | Non
 
     from tqdm import tqdm
 
-    for p in tqdm(paths, desc="evaluating", unit="image", leave=False, disable=not sys.stderr.isatty()):
-        hr = modcrop(load_y(p), s)
-        if min(hr.shape) < 2 * s + 11:
-            raise UsageError(f"HR image '{p}' is {hr.shape[1]}x{hr.shape[0]} (cropped to a multiple of {s}); "
-                             f"measuring it at x{s} needs at least {2 * s + 11}x{2 * s + 11}: {s} shaved on each "
-                             f"side and SSIM's 11-pixel window")
+    bar = tqdm(paths, desc="evaluating", unit="image", leave=False, disable=not sys.stderr.isatty())
+    for p, hr in zip(bar, hr_images(paths, s)):
         lr = lr_of(hr, s)
         bicubic = bicubic_up(lr, s)
         outs = {"bicubic": bicubic} | {k: u.run(bicubic if u.pre_upscale else lr) for k, u in ups.items()}

@@ -33,14 +33,24 @@ class NodeProblem:
 class UnsupportedModelError(SrhwError):
     """The model uses ops or attributes outside what srhw compiles; lists every problem."""
 
-    def __init__(self, problems: list[NodeProblem]) -> None:
+    def __init__(self, problems: list[NodeProblem], supported_ops: str | None = None) -> None:
         self.problems = list(problems)
+        self.supported_ops = supported_ops  # said once, after the problems, when an op is unknown
         super().__init__(self._message())
 
     def _message(self) -> str:
+        """Every node named once; problems with the same op and detail (twelve nodes of an op
+        srhw lacks, say) are one entry."""
         n = len(self.problems)
         head = f"unsupported model: {n} problem{'s' if n != 1 else ''}"
-        return head + "; " + "; ".join(str(p) for p in self.problems)
+        groups: dict[tuple[str, str], list[str]] = {}
+        for p in self.problems:
+            groups.setdefault((p.op, p.detail), []).append(p.node)
+        parts = [str(NodeProblem(nodes[0], op, detail)) if len(nodes) == 1 else
+                 f"nodes {', '.join(repr(printable(x)) for x in nodes)} ({printable(op)}): {detail}"
+                 for (op, detail), nodes in groups.items()]
+        tail = f"; supported ops (default domain): {self.supported_ops}" if self.supported_ops else ""
+        return head + "; " + "; ".join(parts) + tail
 
 
 class BackendError(SrhwError):

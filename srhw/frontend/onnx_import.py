@@ -410,14 +410,16 @@ def import_onnx(model_or_path) -> ir.Graph:
                                         "weights must be finite"))
 
     ctx = _Ctx(static)
+    unknown_op = False
     for node in g.node:
         if node.domain not in ("", "ai.onnx"):
-            problems.append(NodeProblem(node.name, f"{node.domain}:{node.op_type}",
-                                        f"custom-domain op; supported ops (default domain): {SUPPORTED}"))
+            problems.append(NodeProblem(node.name, f"{node.domain}:{node.op_type}", "custom-domain op"))
+            unknown_op = True
             continue
         handler = HANDLERS.get(node.op_type)
         if handler is None:
-            problems.append(NodeProblem(node.name, node.op_type, f"op not supported; supported ops: {SUPPORTED}"))
+            problems.append(NodeProblem(node.name, node.op_type, "op not supported"))
+            unknown_op = True
             continue
         try:
             _check_attr_types(node, version or OPSET_RANGE[1])
@@ -449,7 +451,7 @@ def import_onnx(model_or_path) -> ir.Graph:
         elif _dims(vi)[0] not in (1,) and not isinstance(_dims(vi)[0], str):
             problems.append(NodeProblem("<graph>", "input", f"'{vi.name}' has batch {_dims(vi)[0]}; supported: 1"))
     if problems:
-        raise UnsupportedModelError(problems)
+        raise UnsupportedModelError(problems, SUPPORTED if unknown_op else None)
     outputs = tuple(ir.TensorInfo(vi.name, _dims(vi)) for vi in g.output)
     graph = ir.Graph(nodes=tuple(nodes), inputs=inputs, outputs=outputs, name=g.name or "model")
     try:

@@ -49,8 +49,9 @@ def test_every_offending_node_is_listed(tmp_path):
     line = assert_user_error(srhw("compile", path, "-o", out), "6 problems", out=out)
     for needle in ["'grouped' (Conv): group=2", "'dilated' (Conv): dilations=[2, 2]", "'strided' (Conv): strides=[2, 2]",
                    "'pool' (MaxPool): op not supported", "'up' (ConvTranspose): strides=[2, 3]",
-                   "'custom' (com.example:Foo)", "supported ops:", "only group=1 is supported"]:
+                   "'custom' (com.example:Foo)", "supported ops", "only group=1 is supported"]:
         assert needle in line, needle
+    assert line.count("supported ops") == 1  # two unknown ops: the list of the supported ones once, at the end
 
 
 def test_nan_weights(tmp_path):

@@ -68,7 +68,15 @@ def lapsrn(scale: int, filters: int = 8, depth: int = 2) -> tf.keras.Model:
         img = tf.keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", name=f"l{level}_up_img")(img)
         img = tf.keras.layers.Add(name=f"l{level}_add")([img, res])
     y = tf.keras.layers.Rescaling(255.0, name="to_pixels")(img)
-    return tf.keras.Model(x_in, y, name=f"lapsrn_tf_x{scale}")
+    model = tf.keras.Model(x_in, y, name=f"lapsrn_tf_x{scale}")
+    bilinear = np.outer([0.25, 0.75, 0.75, 0.25], [0.25, 0.75, 0.75, 0.25])[:, :, None, None]
+    for layer in model.layers:  # the image branch starts as bilinear upsampling, the residuals small
+        if layer.name.endswith("_up_img"):
+            layer.set_weights([bilinear, np.zeros(1)])
+        elif layer.name.endswith("_residual"):
+            w, b = layer.get_weights()
+            layer.set_weights([w * 0.1, b])
+    return model
 
 
 def main() -> None:

@@ -60,13 +60,18 @@ def test_two_runs_are_byte_identical(compiled, exported, tmp_path):
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
 
 
+# For the compiles these tests make only to have an srhw output to work on: one calibration
+# method and nearest weight rounding (a third of a default compile's quantization time).
+QUICK_QUANT = ("--calib-method", "max", "--weight-rounding", "nearest")
+
+
 def test_existing_output_needs_force(exported, tmp_path):
     out = tmp_path / "o"
-    assert srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out).returncode == 0
+    assert srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, *QUICK_QUANT).returncode == 0
     res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--bits", "6")
     assert res.returncode == 2 and "--force" in res.stderr and "earlier srhw output" in res.stderr
     assert json.loads((out / "summary.json").read_text())["bits"] == 8
-    res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--force", "--bits", "6")
+    res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--force", "--bits", "6", *QUICK_QUANT)
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in out.iterdir()) == [".srhw-output", "hls", "interface.json", "ir.json", "report.md",
                                                      "summary.json"]
@@ -114,7 +119,7 @@ def test_force_never_replaces_what_srhw_did_not_write(user_files, tmp_path, case
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / ".profile").write_text("x")
     if case == "symlink":  # even a link to srhw's own output is refused: the link is not followed
-        assert srhw_cli("compile", "fsrcnn_s_x2", "-o", tmp_path / "compiled").returncode == 0
+        assert srhw_cli("compile", "fsrcnn_s_x2", "-o", tmp_path / "compiled", "--no-hls", *QUICK_QUANT).returncode == 0
         (tmp_path / "link").symlink_to(tmp_path / "compiled")
     before = tree(tmp_path)
     res = subprocess.run([sys.executable, "-m", "srhw.cli", "compile",
@@ -131,7 +136,7 @@ def test_force_never_replaces_what_srhw_did_not_write(user_files, tmp_path, case
 
 def test_force_refuses_an_srhw_output_that_holds_the_model(tmp_path):
     out = tmp_path / "o"
-    assert srhw_cli("compile", "fsrcnn_s_x2", "-o", out).returncode == 0
+    assert srhw_cli("compile", "fsrcnn_s_x2", "-o", out, "--no-hls", *QUICK_QUANT).returncode == 0
     shutil.copy(resolve_model("fsrcnn_s_x2"), out / "model.onnx")
     res = srhw_cli("compile", out / "model.onnx", "-o", out, "--force")
     assert res.returncode == 2 and "holds the input" in res.stderr, res.stderr
@@ -140,7 +145,7 @@ def test_force_refuses_an_srhw_output_that_holds_the_model(tmp_path):
 
 def test_failed_compile_leaves_existing_output_untouched(exported, tmp_path):
     out = tmp_path / "o"
-    assert srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out).returncode == 0
+    assert srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, *QUICK_QUANT).returncode == 0
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     res = srhw_cli("compile", exported("espcn_x3", "dynamo"), "-o", out, "--force", "--calib", tmp_path / "missing")
     assert res.returncode == 2

@@ -54,7 +54,9 @@ def _check(r: dict, frames: int = 6, malformed: bool = True) -> None:
 
 
 @pytest.mark.parametrize("name,fold,harness", [pytest.param("fsrcnn_s_x2", 1, "full", marks=pytest.mark.slow),
-                                               ("fsrcnn_s_x2", None, "model"), ("espcn_x2", None, "model")])
+                                               ("fsrcnn_s_x2", None, "model"),
+                                               # ESPCN at full width: the TensorFlow ESPCN below
+                                               pytest.param("espcn_x2", None, "model", marks=pytest.mark.slow)])
 def test_shipped_models_bit_exact(tmp_path, name, fold, harness, shared_quantization):
     """fold 1: full rate (every conv computes all outputs each cycle; with -m slow, and on a small
     model below); None: the plan for a 32x24 input at 60 fps, which folds every conv down to one
@@ -84,7 +86,7 @@ def test_small_variants_bit_exact(exported, tmp_path, name, fold):
     out = _compile(exported(name, "dynamo"), tmp_path / "out", **fold)
     kinds = {st["kind"] for st in json.loads((out / "rtl/srhw_rtl.json").read_text())["stages"]}
     assert kinds == ({"sched"} if "fold_period" in fold else {"conv"})
-    if name == "espcn_x2_rgb":  # RGB through the same top as the others: the model's frames only
+    if name in ("espcn_x2_rgb", "fsrcnn_x3"):  # RGB, x3: through the same top as the others, the model's frames
         _run_model(out)
     else:
         _check(run_sim(out))
@@ -103,7 +105,7 @@ def test_lanes_in_several_banks_bit_exact(exported, tmp_path, monkeypatch):
     banks = re.findall(r"^module (srhw_lanes_\w+) ", (out / "rtl/srhw_lanes.v").read_text(), re.MULTILINE)
     assert len(banks) > 2 * len(cfg["stages"]), banks
     assert sorted(banks) == sorted(b for bs in cfg["banks"].values() for b in bs)
-    _check(run_sim(out))
+    _run_model(out)
 
 
 @pytest.mark.parametrize("name,fold,forks", [

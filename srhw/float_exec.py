@@ -13,7 +13,7 @@ from srhw import ir
 from srhw.fixed import conv_out_size
 from srhw.ir import (Abs, Add, Affine, Binary, Cast, ClipAct, Clip, Concat, Constant, Conv, ConvTranspose,
                      Crop, DepthToSpace, Gather, Identity, LeakyRelu, Neg, PRelu, PReluAct, Relu, ReluAct,
-                     Reshape, Shape, Slice, Squeeze, Tanh, TanhAct, Transpose, Unsqueeze)
+                     Pad, Reshape, Shape, Slice, SplitPart, Squeeze, Tanh, TanhAct, Transpose, Unsqueeze)
 
 
 def run(graph: ir.Graph, inputs: dict[str, np.ndarray] | np.ndarray, keep_all: bool = False) -> dict[str, np.ndarray]:
@@ -104,6 +104,33 @@ def _(op: Slice, x, starts, ends, axes=None, steps=None):
 
 
 @evaluate.register
+def _(op: SplitPart, x, split=None):
+    n = x.shape[op.axis]
+    if split is not None or op.sizes is not None:
+        sizes = [int(v) for v in (split if split is not None else op.sizes)]
+    else:  # ONNX: equal parts, the last one smaller when they do not divide
+        part = -(-n // op.parts)
+        sizes = [part] * (op.parts - 1) + [n - part * (op.parts - 1)]
+    start = sum(sizes[: op.index])
+    index = [slice(None)] * x.ndim
+    index[op.axis] = slice(start, start + sizes[op.index])
+    return x[tuple(index)]
+
+
+@evaluate.register
+def _(op: Pad, x, pads=None, value=None, axes=None):
+    pads = [int(p) for p in (pads if pads is not None else op.pads)]
+    axes = list(range(x.ndim)) if axes is None else [int(a) % x.ndim for a in axes]
+    width = [(0, 0)] * x.ndim
+    for k, a in enumerate(axes):
+        width[a] = (pads[k], pads[k + len(axes)])
+    if op.mode != "constant" or min(pads) < 0:
+        raise NotImplementedError(f"Pad mode={op.mode} with pads {pads}")
+    fill = 0 if value is None or np.size(value) == 0 else np.asarray(value).reshape(())
+    return np.pad(x, width, constant_values=fill)
+
+
+@evaluate.register
 def _(op: Reshape, x, shape):
     target = [int(s) for s in shape]
     if not op.allowzero:
@@ -139,6 +166,8 @@ def _(op: Binary, a, b):
         return a - b
     if op.kind == "Mul":
         return a * b
+    if op.kind in ("Max", "Min"):  # shape arithmetic (sizes); dynamic sizes compare as large
+        return np.maximum(a, b) if op.kind == "Max" else np.minimum(a, b)
     if a.dtype.kind in "iuO" and b.dtype.kind in "iuO":
         return a // b  # ONNX integer Div truncates; shapes are positive so floor agrees
     return a / b

@@ -68,6 +68,25 @@ class Slice(Op):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class SplitPart(Op):
+    """Output `index` of an ONNX Split into `parts` along `axis` (one op per output: the IR's ops
+    have one output each); inputs: data[, split sizes]; `sizes` for the attribute form."""
+
+    axis: int
+    index: int
+    parts: int
+    sizes: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Pad(Op):
+    """inputs: data, pads[, constant value[, axes]] (ONNX Pad); `pads` for the attribute form."""
+
+    mode: str = "constant"
+    pads: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Reshape(Op):
     """inputs: data, shape"""
 
@@ -91,9 +110,9 @@ class Unsqueeze(Op):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Binary(Op):
-    """Elementwise Add/Sub/Mul/Div with numpy broadcasting; inputs: a, b."""
+    """Elementwise Add/Sub/Mul/Div/Max/Min with numpy broadcasting; inputs: a, b."""
 
-    kind: Literal["Add", "Sub", "Mul", "Div"]
+    kind: Literal["Add", "Sub", "Mul", "Div", "Max", "Min"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -207,7 +226,7 @@ class ClipAct:
 
 Activation = ReluAct | PReluAct | TanhAct | ClipAct
 
-RAW_OPS = (Constant, Identity, Cast, Shape, Gather, Concat, Slice, Reshape, Transpose, Squeeze, Unsqueeze,
+RAW_OPS = (Constant, Identity, Cast, Shape, Gather, Concat, Slice, SplitPart, Pad, Reshape, Transpose, Squeeze, Unsqueeze,
            Binary, Abs, Neg, ConvTranspose, Relu, LeakyRelu, PRelu, Tanh, Clip, DepthToSpace)
 CANONICAL_OPS = (Constant, Conv, DepthToSpace, Crop, Affine, Add, Relu, PRelu, Tanh, Clip)
 

@@ -1,7 +1,12 @@
 """Every benchmark script runs to the end with the arguments `python bench/run_all.py --quick`
 gives it (a smoke test: no timing is asserted; the figures come from the full run), one test per
 script so that they spread over the suite's workers; and `run_all.py --render` rebuilds the
-committed BENCHMARKS.md from the committed results, so the page and bench/results agree."""
+committed BENCHMARKS.md from the committed results, so the page and bench/results agree.
+
+The scripts whose quick run takes half a minute or more (they compile several designs, build
+with Verilator or hls4ml, or train) run with `-m slow` and in `python bench/run_all.py --quick`;
+what they measure is tested on its own in the default suite (RTL and C simulation, upscale,
+eval, the quantizer)."""
 from __future__ import annotations
 
 import json
@@ -18,7 +23,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from run_all import FULL, QUICK  # noqa: E402
 
 
-@pytest.mark.parametrize("script", [script for _, script, _ in FULL])
+SLOW_QUICK = {"rtl_sim", "hls4ml_peer", "upscale_speed", "zoo_quality", "weight_rounding", "compile_speed"}
+
+
+@pytest.mark.parametrize("script", [pytest.param(script, marks=pytest.mark.slow) if script in SLOW_QUICK else script
+                                    for _, script, _ in FULL])
 def test_quick_step(tmp_path, script):
     results = tmp_path / "results"
     env = dict(os.environ, SRHW_BENCH_RESULTS=str(results))

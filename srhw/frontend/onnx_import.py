@@ -233,6 +233,34 @@ def Slice(ctx, node):
     return ir.Slice(name=node.name, inputs=tuple(node.input), output=node.output[0])
 
 
+def Split(ctx, node, *, axis=0, split=None, num_outputs=None):
+    """One SplitPart per output (the IR's ops have one output each)."""
+    parts = len(node.output)
+    return [ir.SplitPart(name=f"{node.name}/{k}" if parts > 1 else node.name, inputs=tuple(node.input[:2]),
+                         output=out, axis=int(axis), index=k, parts=parts,
+                         sizes=None if split is None else tuple(int(v) for v in split))
+            for k, out in enumerate(node.output) if out]
+
+
+def Pad(ctx, node, *, mode="constant", pads=None, value=None):
+    if isinstance(mode, bytes):
+        mode = mode.decode()
+    if mode != "constant":
+        raise _Reject(f"mode={mode}; supported: constant (zero) padding")
+    return ir.Pad(name=node.name, inputs=tuple(node.input), output=node.output[0], mode=mode,
+                  pads=None if pads is None else tuple(int(p) for p in pads))
+
+
+def _two_inputs(kind: str) -> Callable:
+    def handler(ctx, node):
+        if len(node.input) != 2:
+            raise _Reject(f"{len(node.input)} inputs; supported: two")
+        return ir.Binary(name=node.name, inputs=tuple(node.input), output=node.output[0], kind=kind)
+
+    handler.__name__ = kind
+    return handler
+
+
 def Reshape(ctx, node, *, allowzero=0):
     return ir.Reshape(name=node.name, inputs=tuple(node.input[:2]), output=node.output[0], allowzero=int(allowzero))
 
@@ -260,8 +288,8 @@ def Unsqueeze(ctx, node, *, axes=None):
 
 HANDLERS: dict[str, Callable] = {f.__name__: f for f in (
     Conv, ConvTranspose, DepthToSpace, Relu, LeakyRelu, PRelu, Tanh, Clip, Abs, Neg, Identity, Dropout, Cast,
-    Constant, Shape, Gather, Concat, Slice, Reshape, Transpose, Squeeze, Unsqueeze,
-    _binary("Add"), _binary("Sub"), _binary("Mul"), _binary("Div"))}
+    Constant, Shape, Gather, Concat, Slice, Split, Pad, Reshape, Transpose, Squeeze, Unsqueeze,
+    _binary("Add"), _binary("Sub"), _binary("Mul"), _binary("Div"), _two_inputs("Max"), _two_inputs("Min"))}
 SUPPORTED = ", ".join(sorted(HANDLERS))
 
 
@@ -423,7 +451,8 @@ def import_onnx(model_or_path) -> ir.Graph:
             continue
         try:
             _check_attr_types(node, version or OPSET_RANGE[1])
-            nodes.append(handler(ctx, node, **_attrs(node)))
+            made = handler(ctx, node, **_attrs(node))
+            nodes.extend(made if isinstance(made, list) else [made])
         except _Reject as e:
             problems.append(NodeProblem(node.name, node.op_type, str(e)))
         except TypeError as e:  # an attribute the handler's signature does not know

@@ -80,6 +80,12 @@ class _Normalizer:
         self.names = ir.NameGen(graph)
         self.emitted_consts: set[str] = set()
         self.d2s_cache: dict[tuple, str] = {}
+        # readers of each raw value other than Shape (which reads only its size)
+        self.data_readers: dict[str, int] = {}
+        for n in graph.nodes:
+            if not isinstance(n, ir.Shape):
+                for i in set(n.inputs):
+                    self.data_readers[i] = self.data_readers.get(i, 0) + 1
 
     # ------------------------------------------------------------------ helpers
     def canonical_axes(self, src: str) -> Axes:
@@ -250,6 +256,14 @@ class _Normalizer:
                 self.views[node.output] = View(x.source, tuple(() if i in new else next(it) for i in range(rank)))
             case ir.Binary():
                 self.binary(node)
+            case ir.Slice():
+                self.crop(node, x)
+            case ir.Pad():
+                pads = node.pads if node.pads is not None else self.static_input(ins[1], "pads")
+                if any(int(p) != 0 for p in pads):
+                    raise _Fail(f"pads={[int(p) for p in pads]} on an image tensor; supported: all zero (what "
+                                "tf2onnx writes after a Conv2DTranspose) or padding in the Conv itself")
+                self.views[node.output] = x
             case ir.Relu() | ir.LeakyRelu() | ir.Tanh() | ir.Abs() | ir.Clip():
                 self.new_value(replace(node, inputs=(x.source,)), x.source, x.axes)
             case ir.Neg():
@@ -278,7 +292,63 @@ class _Normalizer:
             raise _Fail(f"the {what} input must be constant or computed from shapes")
         return self.static[name]
 
+    def crop(self, node: ir.Slice, x: View) -> None:
+        """A Slice of an image tensor's H and W axes (steps 1): right after a ConvTranspose whose
+        output nothing else reads, it becomes that ConvTranspose's pads (ONNX's pads crop the
+        full output: what tf2onnx computes for a dynamic `padding="same"` Conv2DTranspose);
+        a crop of the bottom and right edges elsewhere becomes a Crop."""
+        ins = node.inputs
+        starts, ends = self.static_input(ins[1], "starts"), self.static_input(ins[2], "ends")
+        axes = self.static_input(ins[3], "axes") if len(ins) > 3 and ins[3] else range(len(starts))
+        steps = self.static_input(ins[4], "steps") if len(ins) > 4 and ins[4] else [1] * len(starts)
+        rank = len(x.axes)
+        cut = {"H": [0, 0], "W": [0, 0]}
+        for start, end, a, step in zip(starts, ends, axes, steps):
+            a = int(a) % rank
+            axis = x.axes[a]
+            if int(step) != 1 or len(axis) != 1 or axis[0].kind not in ("H", "W"):
+                raise _Fail(f"a slice of axis {a} of a {self.describe(x)} tensor (step {step}); supported: "
+                            "crops of the H and W axes with step 1")
+            size = axis[0].size
+            if not isinstance(start, Sym) and int(start) < 0:
+                start = size + int(start)
+            if not isinstance(end, Sym) and int(end) >= 2**62:
+                end = size
+            elif not isinstance(end, Sym) and int(end) < 0:
+                end = size + int(end)
+            top, bottom = start, size - end
+            if isinstance(top, Sym) or isinstance(bottom, Sym) or int(top) < 0 or int(bottom) < 0:
+                raise _Fail(f"starts/ends {start}..{end} of an axis of size {size}: the crop must be a fixed "
+                            "number of pixels at each edge")
+            cut[axis[0].kind] = [int(top), int(bottom)]
+        (top, bottom), (left, right) = cut["H"], cut["W"]
+        src = x.source
+        made = next((k for k, op in enumerate(self.out) if op.output == src), None)
+        if made is not None and isinstance(self.out[made], ir.ConvTranspose) and self.data_readers.get(src) == 1:
+            op = self.out[made]
+            t, l, b, r = op.pads
+            self.out[made] = replace(op, pads=(t + top, l + left, b + bottom, r + right))
+            h, w = self.hw[src]
+            self.hw[src] = (h - top - bottom, w - left - right)
+        elif top == left == 0:
+            if bottom or right:
+                src = self.materialize(x, node)
+                self.new_value(ir.Crop(name=node.name, inputs=(src,), output=node.output, bottom=bottom, right=right),
+                               src, (), hw=(self.hw[src][0] - bottom, self.hw[src][1] - right))
+                self.views[node.output] = View(node.output, self.canonical_axes(node.output))
+                return
+        else:
+            raise _Fail(f"a crop of {top} rows at the top and {left} columns at the left; supported: such a crop "
+                        "right after a ConvTranspose (it becomes its pads), else bottom and right edges only")
+        size = {"H": self.hw[src][0], "W": self.hw[src][1]}
+        self.views[src] = View(src, self.canonical_axes(src))
+        self.views[node.output] = View(src, tuple(tuple(Atom(a.kind, size[a.kind]) if a.kind in size else a for a in ax)
+                                                  for ax in x.axes))
+
     def binary(self, node: ir.Binary) -> None:
+        if node.kind in ("Max", "Min"):
+            raise _Fail(f"{node.kind} of an image tensor; supported in shape arithmetic (use Relu or Clip "
+                        "on images)")
         a, b = node.inputs
         if a in self.views and b in self.views:
             va, vb = self.views[a], self.views[b]

@@ -146,3 +146,57 @@ def test_tensorflow_espcn_with_tanh_after_the_shuffle(scale):
     assert isinstance(last.act, ir.TanhAct)
     for h, w in ((9, 14), (16, 11)):
         assert_float_matches_ort(path, g, pixels(1, h, w, seed=h))
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_tensorflow_edsr(scale):
+    """EDSR from Keras through tf2onnx (tests/data/tf2onnx/make_residual.py): NHWC RGB, the mean
+    shift as a Sub and a Div by constants (an Affine at each end), the residual scaled by a Mul,
+    residual blocks and the global skip as Adds, x4 as two depth-to-space stages (which the
+    passes merge into one x4 shuffle at the end, the conv between them made sub-pixel)."""
+    path = TF_ESPCN / f"edsr_tf_x{scale}.onnx"
+    g = compile_float(path)
+    assert g.boundary.input_layout == ("N", "H", "W", "C")
+    ops = [n.op_type for n in g.compute_nodes()]
+    assert ops.count("Add") == 3 and ops.count("DepthToSpace") == 1 and ops[-1] == "DepthToSpace", ops
+    assert next(n for n in g.nodes if isinstance(n, ir.DepthToSpace)).blocksize == scale
+    for h, w in ((9, 14), (16, 11)):
+        assert_float_matches_ort(path, g, pixels(3, h, w, seed=h))
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_tensorflow_lapsrn(scale):
+    """LapSRN from Keras through tf2onnx: LeakyReLU written as relu(x) - 0.2 * relu(-x) (a Sub of
+    two tensors) becomes the convs' PReLU; each `padding="same"` Conv2DTranspose comes with the
+    shape arithmetic tf2onnx writes for dynamic sizes (Shape, Max, Split, Pad of zeros, a Slice of
+    the full output), which becomes the ConvTranspose's pads."""
+    path = TF_ESPCN / f"lapsrn_tf_x{scale}.onnx"
+    g = compile_float(path)
+    levels = scale.bit_length() - 1
+    ops = [n.op_type for n in g.compute_nodes()]
+    assert "Slice" not in ops and "Pad" not in ops and ops.count("Add") == levels, ops
+    assert all(isinstance(n.act, ir.PReluAct) for n in g.nodes if isinstance(n, ir.Conv) and n.act is not None)
+    for h, w in ((9, 14), (16, 11)):
+        assert_float_matches_ort(path, g, pixels(1, h, w, seed=h))
+
+
+@pytest.mark.parametrize("op,needle", [
+    ("pad", "pads=[0, 0, 1, 1, 0, 0, 1, 1] on an image tensor; supported: all zero"),
+    ("slice", "a crop of 1 rows at the top and 0 columns at the left; supported: such a crop right after a "
+              "ConvTranspose"),
+    ("max", "Max of an image tensor; supported in shape arithmetic")])
+def test_what_the_shape_ops_do_not_do_to_images(tmp_path, op, needle):
+    """Pad, Slice and Max are taken for what tf2onnx's shape arithmetic needs; on image data
+    beyond that they are refused, naming the node and what is supported."""
+    from srhw.errors import UnsupportedModelError
+
+    extra = {"pad": [helper.make_node("Pad", ["c", "pads"], ["y"], name="the_pad")],
+             "slice": [helper.make_node("Slice", ["c", "one", "big", "two"], ["y"], name="the_slice")],
+             "max": [helper.make_node("Max", ["c", "zero"], ["y"], name="the_max")]}[op]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], name="conv")] + extra
+    inits = {"w": rng.normal(0, 0.3, (1, 1, 3, 3)), "pads": np.array([0, 0, 1, 1, 0, 0, 1, 1]),
+             "one": np.array([1]), "big": np.array([2**62]), "two": np.array([2]), "zero": np.array(0.0, np.float32)}
+    path = save(make_model(nodes, inits, [1, 1, "h", "w"], [1, 1, "oh", "ow"], opset=13), tmp_path / f"{op}.onnx")
+    with pytest.raises(UnsupportedModelError) as e:
+        compile_float(path)
+    assert f"'the_{op}'" in str(e.value) and needle in str(e.value), str(e.value)

@@ -176,14 +176,24 @@ def test_unpadded_srcnn_compiles_with_vectors_that_fit(exported, tmp_path, name,
 TF_ESPCN = Path(__file__).resolve().parents[1] / "data" / "tf2onnx"
 
 
-@pytest.mark.parametrize("scale", [3, pytest.param(2, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow)])
-def test_csim_tensorflow_espcn(tmp_path, scale):
-    """ESPCN as TensorFlow writes it (tf2onnx, NHWC, tanh and x255 after the DepthToSpace):
-    the x255 is a per-channel stage before the upsampling, the tanh the last conv's epilogue."""
+TF_MODELS = ["espcn_tf_x2", "espcn_tf_x3", "espcn_tf_x4", "edsr_tf_x2", "edsr_tf_x3", "edsr_tf_x4", "lapsrn_tf_x2",
+             "lapsrn_tf_x4", "lapsrn_tf_x8"]
+
+
+@pytest.mark.parametrize("name", [n if n == "espcn_tf_x3" else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in TF_MODELS])
+def test_csim_tensorflow(tmp_path, name):
+    """ESPCN, EDSR and LapSRN as TensorFlow writes them (tf2onnx, NHWC, tests/data/tf2onnx): for
+    ESPCN (tanh and x255 after the DepthToSpace) the x255 is a per-channel stage before the
+    upsampling, the tanh the last conv's epilogue. The TF EDSR and LapSRN differ from the PyTorch
+    ones C-simulated above only in what the frontend reads (tests/frontend/test_tf2onnx.py):
+    with -m slow."""
     out = tmp_path / "out"
-    res = srhw.compile(str(TF_ESPCN / f"espcn_tf_x{scale}.onnx"), out=out, progress=False, in_size="64x48",
-                       fps=40000, test_frames=frames(1), method="percentile", weight_rounding="nearest")
-    assert [l.kind for l in res.qgraph.layers] == ["Conv", "Conv", "Conv", "Affine", "DepthToSpace"]
+    channels = 3 if name.startswith("edsr") else 1
+    res = srhw.compile(str(TF_ESPCN / f"{name}.onnx"), out=out, progress=False, in_size="64x48",
+                       fps=40000, test_frames=frames(channels), method="percentile", weight_rounding="nearest")
+    if name.startswith("espcn"):
+        assert [l.kind for l in res.qgraph.layers] == ["Conv", "Conv", "Conv", "Affine", "DepthToSpace"]
     r = run_csim(out)
     assert r.passed, r.output
     assert r.output.count("0 framing errors") == 4

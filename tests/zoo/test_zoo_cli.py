@@ -32,7 +32,8 @@ def _noise_images(d, seed, shape):
     return d, rng
 
 
-@pytest.mark.parametrize("name", ["fsrcnn_s_x3", "srcnn_915_x2", "espcn_x2"])
+@pytest.mark.parametrize("name", ["fsrcnn_s_x3"] + [pytest.param(n, marks=pytest.mark.slow)
+                                                     for n in ("srcnn_915_x2", "espcn_x2")])
 def test_training_smoke(name, tmp_path):
     """One-step training of each architecture family on two generated images, export, compile."""
     import srhw

@@ -117,9 +117,8 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
         first = SimpleNamespace(qgraph=q, summary={"model": q.meta.model or Path(model).name})
         return evaluate_versions({f"W{q.meta.wbits}A{q.meta.abits}": (None, q)}, first, data, scale)
     # a --scale the model contradicts, an unreadable or too small image: errors before the compiles
-    for _ in hr_images(images(data), resolve_scale(model_scale_of(model), scale)):
-        pass
-    return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding), data, scale)
+    hrs = list(hr_images(images(data), resolve_scale(model_scale_of(model), scale)))
+    return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding), data, scale, hrs)
 
 
 def model_scale_of(model) -> int:
@@ -154,8 +153,10 @@ def hr_images(paths: list[Path], s: int):
         yield hr
 
 
-def evaluate_versions(raw: dict[str, tuple], first, data: Path, scale: int | None = None) -> dict:
-    """evaluate() on versions already compiled (compile_versions' result)."""
+def evaluate_versions(raw: dict[str, tuple], first, data: Path, scale: int | None = None,
+                      hrs: list[np.ndarray] | None = None) -> dict:
+    """evaluate() on versions already compiled (compile_versions' result); `hrs`: the images of
+    `data` as hr_images gives them, when the caller has read them already."""
     paths = images(data)
     if first.qgraph.input_channels != 1:
         raise UsageError("srhw eval measures Y-channel models (1 input channel); this model takes "
@@ -169,7 +170,7 @@ def evaluate_versions(raw: dict[str, tuple], first, data: Path, scale: int | Non
     from tqdm import tqdm
 
     bar = tqdm(paths, desc="evaluating", unit="image", leave=False, disable=not sys.stderr.isatty())
-    for p, hr in zip(bar, hr_images(paths, s)):
+    for p, hr in zip(bar, hrs if hrs is not None else hr_images(paths, s)):
         lr = lr_of(hr, s)
         bicubic = bicubic_up(lr, s)
         outs = {"bicubic": bicubic} | {k: u.run(bicubic if u.pre_upscale else lr) for k, u in ups.items()}

@@ -183,6 +183,8 @@ def Clip(ctx, node, *, min=None, max=None):  # noqa: A002 - ONNX attribute names
 
 def _binary(kind: str) -> Callable:
     def handler(ctx, node):
+        if len(node.input) != 2:  # Max and Min are variadic in ONNX
+            raise _Reject(f"{len(node.input)} inputs; supported: two")
         return ir.Binary(name=node.name, inputs=tuple(node.input[:2]), output=node.output[0], kind=kind)
 
     handler.__name__ = kind
@@ -251,16 +253,6 @@ def Pad(ctx, node, *, mode="constant", pads=None, value=None):
                   pads=None if pads is None else tuple(int(p) for p in pads))
 
 
-def _two_inputs(kind: str) -> Callable:
-    def handler(ctx, node):
-        if len(node.input) != 2:
-            raise _Reject(f"{len(node.input)} inputs; supported: two")
-        return ir.Binary(name=node.name, inputs=tuple(node.input), output=node.output[0], kind=kind)
-
-    handler.__name__ = kind
-    return handler
-
-
 def Reshape(ctx, node, *, allowzero=0):
     return ir.Reshape(name=node.name, inputs=tuple(node.input[:2]), output=node.output[0], allowzero=int(allowzero))
 
@@ -289,7 +281,7 @@ def Unsqueeze(ctx, node, *, axes=None):
 HANDLERS: dict[str, Callable] = {f.__name__: f for f in (
     Conv, ConvTranspose, DepthToSpace, Relu, LeakyRelu, PRelu, Tanh, Clip, Abs, Neg, Identity, Dropout, Cast,
     Constant, Shape, Gather, Concat, Slice, Split, Pad, Reshape, Transpose, Squeeze, Unsqueeze,
-    _binary("Add"), _binary("Sub"), _binary("Mul"), _binary("Div"), _two_inputs("Max"), _two_inputs("Min"))}
+    _binary("Add"), _binary("Sub"), _binary("Mul"), _binary("Div"), _binary("Max"), _binary("Min"))}
 SUPPORTED = ", ".join(sorted(HANDLERS))
 
 

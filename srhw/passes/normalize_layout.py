@@ -330,6 +330,7 @@ class _Normalizer:
             self.out[made] = replace(op, pads=(t + top, l + left, b + bottom, r + right))
             h, w = self.hw[src]
             self.hw[src] = (h - top - bottom, w - left - right)
+            self.views[src] = View(src, self.canonical_axes(src))
         elif top == left == 0:
             if bottom or right:
                 src = self.materialize(x, node)
@@ -341,7 +342,6 @@ class _Normalizer:
             raise _Fail(f"a crop of {top} rows at the top and {left} columns at the left; supported: such a crop "
                         "right after a ConvTranspose (it becomes its pads), else bottom and right edges only")
         size = {"H": self.hw[src][0], "W": self.hw[src][1]}
-        self.views[src] = View(src, self.canonical_axes(src))
         self.views[node.output] = View(src, tuple(tuple(Atom(a.kind, size[a.kind]) if a.kind in size else a for a in ax)
                                                   for ax in x.axes))
 

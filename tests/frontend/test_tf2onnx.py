@@ -200,3 +200,18 @@ def test_what_the_shape_ops_do_not_do_to_images(tmp_path, op, needle):
     with pytest.raises(UnsupportedModelError) as e:
         compile_float(path)
     assert f"'the_{op}'" in str(e.value) and needle in str(e.value), str(e.value)
+
+
+def test_a_slice_of_the_bottom_and_right_edges_is_a_crop(tmp_path):
+    """A Slice that drops the last row and column of the upsampled image (not after a
+    ConvTranspose) becomes a Crop, computing what onnxruntime computes."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+             helper.make_node("DepthToSpace", ["c"], ["d"], blocksize=2, mode="CRD", name="d2s"),
+             helper.make_node("Slice", ["d", "zeros", "minus_one", "hw"], ["y"], name="crop")]
+    inits = {"w": rng.normal(0, 0.3, (4, 1, 3, 3)), "zeros": np.array([0, 0]), "minus_one": np.array([-1, -1]),
+             "hw": np.array([2, 3])}
+    path = save(make_model(nodes, inits, [1, 1, "h", "w"], [1, 1, "oh", "ow"], opset=13), tmp_path / "crop.onnx")
+    g = compile_float(path)
+    crops = [n for n in g.nodes if isinstance(n, ir.Crop)]
+    assert len(crops) == 1 and (crops[0].bottom, crops[0].right) == (1, 1)
+    assert_float_matches_ort(path, g, pixels(1, 7, 10))

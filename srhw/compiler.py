@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from srhw import float_exec, golden, ir
-from srhw.errors import UsageError
+from srhw.errors import BackendError, UsageError
 from srhw.frontend import import_onnx
 from srhw.imaging import list_images, load_rgb, load_y, psnr
 from srhw.options import CompileOptions
@@ -130,6 +130,9 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
             rtl_backend.check(q)
         fold = plan(q, target, fold_groups, fold_period)
         rate = certify(q, fold, latency=rtl_backend.latency(q, fold))  # depths; the rate under blocking semantics
+        if not rate.converged:  # the derived depths deadlock: writing this design out would ship a hang
+            raise BackendError("the FIFO depths srhw derived for this network deadlock in its dataflow model "
+                               "(a bug in srhw: please report it with the model); no design was written")
         files["interface.json"] = json.dumps(kernel_interface(q, fold, hls_backend.TOP), indent=2) + "\n"
         if rtl:
             files |= {f"rtl/{k}": v for k, v in rtl_backend.render(q, fold, rate.depths).items()}

@@ -185,10 +185,14 @@ def derive_depths(net: Network, input_interval: float, frames: int = 3) -> dict[
     - into the output stage, besides, what the last stage writes while the output stage emits
       HR rows 1..R-1 of an LR row from its row buffer and reads nothing: (R - 1) HR rows of
       beats at the writer's rate;
-    - out of a fork (a skip connection), what the longer path's latency needs: the depth at
-      which the fork never waits in a run with unbounded FIFOs and the input at the planned
-      rate (one LR pixel per `input_interval` cycles), since a fork that waits starves the
-      other path.
+    - out of a fork (a skip connection) and into the join that adds its paths back, besides,
+      what the longer path's latency needs: the depth at which no write waits in a run with
+      unbounded FIFOs and the input at the planned rate (one LR pixel per `input_interval`
+      cycles). A path that waits backs up into the fork, and a fork that waits starves the
+      other path. Where the short path is a bare FIFO the rows gather at the fork's output;
+      where it holds a stage, they gather in that stage's output into the join (a fork's
+      outputs alone would deadlock there: the stage fills its 4-deep output and stops reading).
+      A stage inside a path keeps the rule above: waiting there delays both paths alike.
 
     The certificate is a run with these depths (`simulate`)."""
     procs = {p.name: p for p in net.processes}
@@ -201,7 +205,6 @@ def derive_depths(net: Network, input_interval: float, frames: int = 3) -> dict[
         runs = np.diff(np.concatenate([[-1], breaks, [a.size - 1]]))
         return int(runs.max()) if runs.max() < 64 else 1  # a continuous stream is no burst
 
-    free = None
     depths: dict[str, int] = {}
     for s in net.streams:
         if s.producer == EXTERNAL_IN or s.consumer == EXTERNAL_OUT:
@@ -209,21 +212,31 @@ def derive_depths(net: Network, input_interval: float, frames: int = 3) -> dict[
         if s.name.endswith("_sums"):  # the output side takes a period into its own buffer at once
             depths[s.name] = SUMS_DEPTH
             continue
-        if s.producer.startswith("fork_"):
-            if free is None:
-                pixels = len(next(iter(procs["video_in"].reads.values())))
-                frame = max(max(p.iterations for p in net.processes), math.ceil(pixels * input_interval))
-                free = simulate(Network(net.processes, [Stream(x.name, x.producer, x.consumer, x.bits, None)
-                                                        for x in net.streams], net.rows, net.scale, net.beats_per_row),
-                                frames, input_interval=input_interval, frame_interval=frame)
-            depths[s.name] = max(MIN_DEPTH, free.needed_depth[s.name])
+        if s.producer.startswith("fork_"):  # passes each element on as it takes it: its need is the skip's
+            depths[s.name] = MIN_DEPTH
             continue
         w, r = procs[s.producer].writes[s.name], procs[s.consumer].reads[s.name]
         d = 2 * (burst(w) + burst(r))
         if s.consumer == "video_out":  # at the writer's stage's rate
             d += math.ceil(procs[s.producer].rate * _idle_run(r))
         depths[s.name] = max(MIN_DEPTH, d)
+    skips = skip_streams(net)
+    if skips:
+        pixels = len(next(iter(procs["video_in"].reads.values())))
+        frame = max(max(p.iterations for p in net.processes), math.ceil(pixels * input_interval))
+        free = simulate(Network(net.processes, [Stream(x.name, x.producer, x.consumer, x.bits, None)
+                                                for x in net.streams], net.rows, net.scale, net.beats_per_row),
+                        frames, input_interval=input_interval, frame_interval=frame)
+        for name in skips:
+            depths[name] = max(depths[name], free.needed_depth[name])
     return depths
+
+
+def skip_streams(net: Network) -> set[str]:
+    """The streams at the ends of a skip connection's paths: out of a fork, and into a join (a
+    process that reads two streams that are not a scheduled stage's sums)."""
+    joins = {p.name for p in net.processes if sum(not s.endswith("_sums") for s in p.reads) > 1}
+    return {s.name for s in net.streams if s.producer.startswith("fork_") or s.consumer in joins}
 
 
 def _idle_run(reads: np.ndarray) -> int:

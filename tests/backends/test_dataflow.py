@@ -5,12 +5,13 @@ was written; a process that waits stalls as a whole), then the depths and the ce
 import numpy as np
 import pytest
 
-from srhw.backends.dataflow import (EXTERNAL_IN, EXTERNAL_OUT, Network, Process, Stream, certify, kernel_network,
-                                    simulate, with_depths)
+from srhw.backends.dataflow import (EXTERNAL_IN, EXTERNAL_OUT, Network, Process, Stream, certify, derive_depths,
+                                    kernel_network, simulate, with_depths)
 
 
-def step_by_step(net: Network, frames: int) -> dict[str, list[int]]:
-    """Every process's event times, one cycle at a time (latency 0, input at full rate)."""
+def step_by_step(net: Network, frames: int, give_up: int = 100_000) -> dict[str, list[int]] | None:
+    """Every process's event times, one cycle at a time (latency 0, input at full rate); None
+    when nothing has moved for `give_up` cycles (a deadlock)."""
     procs = {p.name: p for p in net.processes}
     stream = {s.name: s for s in net.streams}
     plan = {}
@@ -31,8 +32,10 @@ def step_by_step(net: Network, frames: int) -> dict[str, list[int]]:
     it = {p: 0 for p in procs}
     times = {p: [] for p in procs}
     total = {p: procs[p].iterations * frames for p in procs}
-    t = 0
+    t = last_move = 0
     while any(it[p] < total[p] for p in procs):
+        if t - last_move > give_up:
+            return None
         done = []
         for name in procs:
             i = it[name]
@@ -56,6 +59,7 @@ def step_by_step(net: Network, frames: int) -> dict[str, list[int]]:
             if i in plan[name]:
                 times[name].append(t)
             it[name] += 1
+            last_move = t
         t += 1
     return times
 
@@ -135,3 +139,37 @@ def test_depths_and_certificate_of_a_shipped_model():
     net = kernel_network(q, p, 12, 1920, latency(q, p))
     short = simulate(with_depths(net, {k: 2 for k in c.depths}), 2)
     assert max(pr.iterations for pr in net.processes) / short.period < 0.9
+
+
+def _skip(lag: int, n: int = 100) -> Network:
+    """video_in -> fork -> (long: a stage that writes element k once it has read k + lag, as a
+    conv writes a row after the rows below it; short: a stage that writes each element as it
+    reads it) -> add, LapSRN's shape: a feature branch of convs against an image branch of one."""
+    every = np.arange(n)
+    procs = [Process("video_in", n, {"in": every}, {"s_in": every}, 0),
+             Process("fork_s_in", n, {"s_in": every}, {"s_in_r0": every, "s_in_r1": every}, 0),
+             Process("long", n + lag, {"s_in_r0": every}, {"s_long": every + lag}, 0),
+             Process("short", n, {"s_in_r1": every}, {"s_short": every}, 0),
+             Process("add", n, {"s_long": every, "s_short": every}, {"out": every}, 0)]
+    streams = [Stream("in", EXTERNAL_IN, "video_in", 8), Stream("s_in", "video_in", "fork_s_in", 8),
+               Stream("s_in_r0", "fork_s_in", "long", 8), Stream("s_in_r1", "fork_s_in", "short", 8),
+               Stream("s_long", "long", "add", 8), Stream("s_short", "short", "add", 8),
+               Stream("out", "add", EXTERNAL_OUT, 8)]
+    return Network(procs, streams, 1, 1, n)
+
+
+def test_a_skip_whose_short_path_holds_a_stage_gets_its_depth_into_the_join():
+    """The short path runs `lag` elements ahead of the long one; those elements wait in the
+    short stage's output into the join, so that stream takes the depth (lag, one more for the
+    cycle a write waits on its read). Sized at the fork's outputs alone, the short stage fills
+    its output, stops reading, the fork stops and the long path starves: a deadlock, which the
+    cycle-by-cycle run shows and the solver's run reports as not converging."""
+    lag = 12
+    net = _skip(lag)
+    depths = derive_depths(net, input_interval=1.0)
+    assert depths["s_short"] >= lag and depths["s_long"] <= 4
+    assert step_by_step(with_depths(net, depths), 2) is not None
+    assert simulate(with_depths(net, depths), 2).converged
+    forks_only = dict(depths, s_short=4)
+    assert step_by_step(with_depths(net, forks_only), 2, give_up=200) is None
+    assert not simulate(with_depths(net, forks_only), 2).converged

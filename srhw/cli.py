@@ -160,6 +160,8 @@ def _compile(args: argparse.Namespace) -> int:
         flag = "" if h["projected_fps"] >= h["fps_target"] else f" -- below the {h['fps_target']:g} fps target, see report.md"
         if not h["fits_dsp_slices"]:  # not even the most folded plan fits the part
             flag += f" -- more multipliers than the {h['board']}'s {h['dsp_slices']} DSP slices"
+            if "deepest_fold_multipliers" in h:
+                flag += f" at any rate (the deepest fold takes {h['deepest_fold_multipliers']})"
         fit = h.get("fitted_to_dsp")
         fitted = f"{fit['requested_multipliers']} multipliers would exceed the {h['board']}'s {h['dsp_slices']} DSP " \
                  f"slices; folded to fit at {fit['fps']:g} fps: " if fit else ""

@@ -59,7 +59,7 @@ def hls_summary(fold) -> dict:
     t = fold.target
     asked = fold.requested.target if fold.requested else t   # the rate asked for (a plan folded to fit runs slower)
     fitted = {"fitted_to_dsp": {"requested_multipliers": fold.requested.multipliers, "fps": round(t.fps, 2)}} \
-        if fold.requested else {}
+        if fold.requested else {"deepest_fold_multipliers": fold.deepest} if fold.deepest else {}
     return {"board": t.board, "part": t.part, "dsp_slices": t.dsp, "fits_dsp_slices": fold.multipliers <= t.dsp,
             "clock_mhz": t.clock_mhz, "fps_target": asked.fps,
             "in_size": f"{t.in_w}x{t.in_h}", "max_width": t.max_w, "pixels_per_beat_out": fold.ppc,
@@ -86,9 +86,10 @@ def dataflow_summary(rate) -> dict:
     from srhw.backends.folding import BRAM18_BITS
 
     streams = [{"name": n, "depth": d, "width": rate.bits[n], "bits": d * rate.bits[n],
-                "bram18": math.ceil(d * rate.bits[n] / BRAM18_BITS) if d > DEEP_FIFO else 0}
+                "bram18": math.ceil(d * rate.bits[n] / BRAM18_BITS) if d > DEEP_FIFO else 0, "skip": n in rate.skips}
                for n, d in rate.depths.items()]
     return {"streams": streams, "fifo_bits": sum(s["bits"] for s in streams),
+            "skip_fifo_bits": sum(s["bits"] for s in streams if s["skip"]),
             "fifo_bram18": sum(s["bram18"] for s in streams), "model_rows": rate.rows,
             "model_cycles_per_frame": rate.period, "ideal_cycles_per_frame": rate.ideal,
             "model_efficiency": round(rate.efficiency, 4), "cycles_per_lr_row": round(rate.per_row, 2),

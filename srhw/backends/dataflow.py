@@ -188,7 +188,7 @@ def derive_depths(net: Network, input_interval: float, frames: int = 3) -> dict[
     - out of a fork (a skip connection) and into the join that adds its paths back, besides,
       what the longer path's latency needs: the depth at which no write waits in a run with
       unbounded FIFOs and the input at the planned rate (one LR pixel per `input_interval`
-      cycles). A path that waits backs up into the fork, and a fork that waits starves the
+      cycles) or at the slowest stage's pace where that is faster. A path that waits backs up into the fork, and a fork that waits starves the
       other path. Where the short path is a bare FIFO the rows gather at the fork's output;
       where it holds a stage, they gather in that stage's output into the join (a fork's
       outputs alone would deadlock there: the stage fills its 4-deep output and stops reading).
@@ -223,7 +223,11 @@ def derive_depths(net: Network, input_interval: float, frames: int = 3) -> dict[
     skips = skip_streams(net)
     if skips:
         pixels = len(next(iter(procs["video_in"].reads.values())))
-        frame = max(max(p.iterations for p in net.processes), math.ceil(pixels * input_interval))
+        pace = max(p.iterations for p in net.processes)
+        # at the faster of the planned rate and the kernel's own pace: a skip sized for a slow
+        # plan alone would throttle a kernel that can run faster (the certificate's full-rate run)
+        input_interval = min(input_interval, pace / pixels)
+        frame = max(pace, math.ceil(pixels * input_interval))
         free = simulate(Network(net.processes, [Stream(x.name, x.producer, x.consumer, x.bits, None)
                                                 for x in net.streams], net.rows, net.scale, net.beats_per_row),
                         frames, input_interval=input_interval, frame_interval=frame)
@@ -465,6 +469,7 @@ class Certificate:
     height: int
     ideal_full: float                 # the slowest stage's cycles per frame of `height` rows
     converged: bool
+    skips: frozenset = frozenset()    # the streams at the ends of skip connections (skip_streams)
 
     @property
     def overhead(self) -> float:
@@ -506,4 +511,4 @@ def certify(q, plan, rows: int = 12, frames: int = 2, latency: Latency = Latency
     ideal_full = max(p.iterations + (t.in_h - rows) * slope[p.name] for p in net.processes)
     return Certificate(depths, {s.name: s.bits for s in net.streams}, rows, run.period,
                        max(p.iterations for p in net.processes), per_row_cycles(run.row_ends, net.scale), t.in_h,
-                       ideal_full, run.converged)
+                       ideal_full, run.converged, frozenset(skip_streams(net)))

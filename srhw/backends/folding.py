@@ -123,6 +123,7 @@ class Plan:
     ppc: int
     requested: "Plan | None" = None  # the plan at the requested rate, where it needs more multipliers
                                      # than the part has DSPs and this one is folded down to fit
+    deepest: int = 0                 # where no rate fits: the multipliers of the deepest fold there is
 
     @property
     def multipliers(self) -> int:
@@ -144,9 +145,15 @@ class Plan:
 
 
 def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
-               period_forced: tuple[int, int] | None) -> StageFold:
+               period_forced: tuple[int, int] | None, capped: bool = False) -> StageFold:
     """The cheaper of the two folds for the target: output groups (whole cycles per pixel) or
-    a schedule of P positions in T cycles (any fraction, zero weights skipped)."""
+    a schedule of P positions in T cycles (any fraction, zero weights skipped).
+
+    `capped`: where the budget allows more than MAX_PERIOD_CYCLES per period, a schedule of that
+    many cycles is a candidate too (the stage then runs faster than it needs to). Without it a
+    slower target can cost more multipliers than a faster one (a 64-cycle schedule gives way to
+    a one-output-per-cycle group fold), which the search for the rate that fits a part needs
+    not to happen."""
     o, i, kh, kw = l.weight.shape
     pt, pl, pb, pr = l.pads
     overhead = (t.in_h + pt + pb) * (t.in_w + pl + pr) / (t.in_h * t.in_w)
@@ -165,6 +172,8 @@ def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
         return best
     for p in range(1, MAX_PERIOD + 1):
         cycles = math.floor(p * t.budget / overhead + 1e-9)
+        if capped:
+            cycles = min(cycles, MAX_PERIOD_CYCLES)
         if cycles < p or cycles > MAX_PERIOD_CYCLES:
             continue
         f = _sched_fold(l, p, cycles, overhead, common)
@@ -258,21 +267,21 @@ def plan(q: QGraph, t: Target, groups: int | None = None, period: tuple[int, int
     best = None
     for _ in range(40):
         mid = (lo + hi) / 2
-        trial = _plan(q, replace(t, fps=mid), None, None)
+        trial = _plan(q, replace(t, fps=mid), None, None, capped=True)
         if trial.multipliers <= t.dsp:
             lo, best = mid, trial
         else:
             hi = mid
-    if best is None:  # not even one multiplier per conv fits (a part with almost no DSPs)
-        return wanted
+    if best is None:  # even the deepest fold needs more multipliers than the part has
+        return replace(wanted, deepest=_plan(q, replace(t, fps=t.fps * 1e-6), None, None, capped=True).multipliers)
     return replace(best, requested=wanted)
 
 
-def _plan(q: QGraph, t: Target, groups: int | None, period: tuple[int, int] | None) -> Plan:
+def _plan(q: QGraph, t: Target, groups: int | None, period: tuple[int, int] | None, capped: bool = False) -> Plan:
     stages = []
     for l in q.layers:
         if isinstance(l, QConv):
-            stages.append(_conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups, period))
+            stages.append(_conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups, period, capped))
         elif isinstance(l, (QAffine, QAdd)):
             stages.append(StageFold(l.name, 1, l.out_frac.size, l.out_frac.size if isinstance(l, QAffine) else 0,
                                     1.0, 0, 0, 0))

@@ -95,3 +95,35 @@ def test_a_plan_too_large_for_the_part_is_folded_to_the_highest_rate_that_fits(e
     assert plan(q, replace(small, fps=fitted.target.fps * 1.01, dsp=10**9)).multipliers > small.dsp
     assert plan(q, replace(small, dsp=10**9)).requested is None       # it fits: nothing changes
     assert plan(q, small, groups=1).requested is None                 # a forced fold is taken as given
+
+
+
+def test_a_slow_fit_still_finds_the_rate_that_fits(tmp_path):
+    """3x3 convs 1 -> 16 -> 16 -> 16 -> 1 (144 products per output of the middle two) on a part
+    with 120 DSP slices: only schedules of 48 cycles or more fit (3 lanes per output, 108
+    multipliers), about 3 fps at 1080p. Below 2.2 fps each stage's budget passes 64 cycles,
+    where one output per cycle (all 144 products in parallel) costs 433 multipliers in all: the
+    search takes the 64-cycle schedules there too, so a lower rate never costs more, and finds
+    the rate that fits (without them it found none)."""
+    from dataclasses import replace
+
+    from onnx import helper
+
+    from srhw.quant import calibrate, quantize
+    from tests.conftest import compile_float, make_model, pixels, save
+
+    rng = np.random.default_rng(0)
+    nodes, inits, x = [], {"w0": rng.normal(0, 0.3, (16, 1, 3, 3))}, "x"
+    nodes.append(helper.make_node("Conv", ["x", "w0"], ["c0"], pads=[1, 1, 1, 1]))
+    for k in range(1, 4):
+        inits[f"w{k}"] = rng.normal(0, 0.1, (16 if k < 3 else 1, 16, 3, 3))
+        nodes += [helper.make_node("Relu", [f"c{k - 1}"], [f"r{k}"]),
+                  helper.make_node("Conv", [f"r{k}", f"w{k}"], ["y" if k == 3 else f"c{k}"], pads=[1, 1, 1, 1])]
+    graph = compile_float(save(make_model(nodes, inits, [1, 1, "h", "w"], [1, 1, "h", "w"]), tmp_path / "m.onnx"))
+    q = quantize(graph, calibrate(graph, [pixels(1, 24, 31, seed=0)]), 8, 8, "max")
+    t = replace(make_target(in_size="1920x1080", fps=60), dsp=120)
+    fitted = plan(q, t)
+    assert fitted.requested is not None and fitted.multipliers <= 120
+    assert 2.5 < fitted.target.fps < 3.5 and fitted.projected_fps >= fitted.target.fps * (1 - 1e-9)
+    none = plan(q, replace(t, dsp=50))  # below the deepest fold (104): the plan at the asked rate, and what it would take
+    assert none.requested is None and none.deepest == 104 and none.multipliers == plan(q, replace(t, dsp=10**9)).multipliers

@@ -421,6 +421,10 @@ def import_onnx(model_or_path) -> ir.Graph:
                 continue
             arr = np.asarray(val)
             static[node.output[0]] = arr.astype(np.float64) if arr.dtype.kind == "f" else arr
+        elif node.op_type == "Identity" and node.input and node.input[0] in static:
+            # the TorchScript exporter writes one initializer for identical weights (two layers
+            # initialised alike) and gives the other layer an Identity of it
+            static[node.output[0]] = static[node.input[0]]
 
     for name, arr in static.items():
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):

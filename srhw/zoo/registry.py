@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class ZooEntry:
     name: str
-    arch: str                       # fsrcnn | srcnn | espcn
+    arch: str                       # fsrcnn | srcnn | espcn | edsr | lapsrn
     scale: int
     kwargs: dict = field(default_factory=dict)
     title: str = ""
@@ -26,6 +26,10 @@ class ZooEntry:
             return models.SRCNN(**self.kwargs)
         if self.arch == "espcn":
             return models.ESPCN(scale=self.scale, **self.kwargs)
+        if self.arch == "edsr":
+            return models.EDSR(scale=self.scale, **self.kwargs)
+        if self.arch == "lapsrn":
+            return models.LapSRN(scale=self.scale, **self.kwargs)
         raise ValueError(self.arch)
 
 
@@ -38,6 +42,13 @@ def _entries() -> dict[str, ZooEntry]:
                   ZooEntry(f"srcnn_915_x{s}", "srcnn", s, {"f2": 1}, "SRCNN 9-1-5 (64,32)"),
                   ZooEntry(f"espcn_x{s}", "espcn", s, {}, "ESPCN (64,32, tanh)")):
             out[e.name] = e
+    # the papers' sizes (trainable here; a CPU run is days) and the smaller variants shipped
+    for s in (2, 3, 4):
+        out[f"edsr_x{s}"] = ZooEntry(f"edsr_x{s}", "edsr", s, {}, "EDSR baseline (64, 16)")
+    out["edsr_s_x2"] = ZooEntry("edsr_s_x2", "edsr", 2, {"feats": 32, "blocks": 4}, "EDSR-s (32, 4)")
+    for s in (2, 4, 8):
+        out[f"lapsrn_x{s}"] = ZooEntry(f"lapsrn_x{s}", "lapsrn", s, {}, "LapSRN (64, d10)")
+    out["lapsrn_s_x4"] = ZooEntry("lapsrn_s_x4", "lapsrn", 4, {"feats": 32, "depth": 3}, "LapSRN-s (32, d3)")
     return out
 
 

@@ -113,7 +113,7 @@ def test_a_slow_fit_still_finds_the_rate_that_fits(tmp_path):
     from tests.conftest import compile_float, make_model, pixels, save
 
     rng = np.random.default_rng(0)
-    nodes, inits, x = [], {"w0": rng.normal(0, 0.3, (16, 1, 3, 3))}, "x"
+    nodes, inits = [], {"w0": rng.normal(0, 0.3, (16, 1, 3, 3))}
     nodes.append(helper.make_node("Conv", ["x", "w0"], ["c0"], pads=[1, 1, 1, 1]))
     for k in range(1, 4):
         inits[f"w{k}"] = rng.normal(0, 0.1, (16 if k < 3 else 1, 16, 3, 3))

@@ -33,7 +33,7 @@ def _noise_images(d, seed, shape):
 
 
 @pytest.mark.parametrize("name", ["fsrcnn_s_x3"] + [pytest.param(n, marks=pytest.mark.slow)
-                                                     for n in ("srcnn_915_x2", "espcn_x2")])
+                                                     for n in ("srcnn_915_x2", "espcn_x2", "edsr_s_x2", "lapsrn_s_x4")])
 def test_training_smoke(name, tmp_path):
     """One-step training of each architecture family on two generated images, export, compile."""
     import srhw
@@ -43,7 +43,7 @@ def test_training_smoke(name, tmp_path):
     d, _ = _noise_images(tmp_path / "train", 0, (60, 72))
     run = tmp_path / "run"
     res = cli("zoo", "train", name, "--data", d, "--val", d, "--run-dir", run, "--steps", "1", "--batch", "2",
-              "--ckpt-every", "1")
+              "--ckpt-every", "1", "--lr-patch", "12")  # x4: 48x48 HR patches from the 60x72 images
     assert res.returncode == 0, res.stderr
     rec = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
     assert rec[-1]["step"] == 1 and np.isfinite(rec[-1]["loss"]) and rec[-1]["val_psnr"] > 0
@@ -106,3 +106,28 @@ def test_training_init_shipped_starts_from_the_packaged_weights(tmp_path):
     res = cli("zoo", "train", "fsrcnn_s_x2", "--run-dir", tmp_path / "b", "--steps", "1", "--init-shipped",
               "--init", run, "--data", d)
     assert res.returncode == 2 and "exclude each other" in res.stderr
+
+
+def test_residual_architectures_upscale_as_their_papers_do():
+    """EDSR's sub-pixel upsampler (x4: two x2 stages) and LapSRN's pyramid give the scale's
+    size, and a fresh LapSRN (residual convs near zero, image branch initialised to bilinear)
+    is bilinear upsampling away from the border, level by level (torch's interpolate, the
+    independent path)."""
+    import torch
+
+    from srhw.zoo.registry import ZOO
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 1, 12, 10)
+    for name, scale in (("edsr_s_x2", 2), ("edsr_x3", 3), ("edsr_x4", 4), ("lapsrn_s_x4", 4)):
+        with torch.no_grad():
+            assert ZOO[name].build().eval()(x).shape == (1, 1, 12 * scale, 10 * scale)
+    lap = ZOO["lapsrn_s_x4"].build().eval()
+    with torch.no_grad():
+        for res in lap.residuals:
+            res.weight.zero_()
+        want = torch.nn.functional.interpolate(torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear"),
+                                               scale_factor=2, mode="bilinear")
+        got = lap(x)
+    assert torch.allclose(got[..., 6:-6, 6:-6], want[..., 6:-6, 6:-6], atol=1e-6)
+    assert not torch.allclose(got, want, atol=1e-3)  # the border differs: zero padding, not edge replication

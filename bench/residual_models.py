@@ -1,0 +1,166 @@
+"""EDSR and LapSRN at the papers' sizes, end to end: the zoo architectures (EDSR baseline, 64
+features, 16 residual blocks, x2/x3/x4; LapSRN, 64 features, depth 10 per level, x2/x4/x8),
+exported by both of PyTorch's exporters, compiled, and run bit for bit.
+
+Per model:
+1. Weights: the architecture's own initialisation under a fixed seed (what is measured is the
+   graph and the hardware, not the picture; `srhw zoo train NAME` trains any of them, and the
+   zoo ships smaller trained variants, measured in bench/zoo_quality.py).
+2. Export with the TorchScript and the dynamo exporter; each against PyTorch in onnxruntime on
+   a 64x64 frame. Compile both; their golden outputs on the frame must be equal.
+3. The TorchScript export planned for the 64x64 frame at 60 fps (the folds a small frame
+   gets): compile time, C-simulation (g++ build + run) and RTL simulation (Verilator build +
+   one frame), both bit for bit against the golden model.
+4. The plan for the default frame (output 4K UHD) at 60 fps on a ZCU102 and an Alveo U250
+   (the same quantized model): multipliers, the frame rate that fits the part as the dataflow
+   model certifies it, or, where no rate fits, what the deepest fold takes; skip FIFO bits.
+
+    python bench/residual_models.py [--models edsr_x2 ...] [--size 64] [--skip-rtl]
+Writes bench/results/residual_models.{json,md}. Hours on a 2-core CPU for all six.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write
+
+MODELS = ["edsr_x2", "edsr_x3", "edsr_x4", "lapsrn_x2", "lapsrn_x4", "lapsrn_x8"]
+BOARDS = ["zcu102", "u250"]
+
+
+def torch_model(name: str):
+    import torch
+
+    from srhw.zoo.registry import ZOO
+
+    torch.manual_seed(0)
+    return ZOO[name].build().eval()
+
+
+def export_both(model, folder: Path, n: int) -> dict[str, Path]:
+    import warnings
+
+    import torch
+
+    x = torch.rand(1, 1, n, n)
+    paths = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = paths["torchscript"] = folder / "torchscript.onnx"
+        torch.onnx.export(model, (x,), str(p), dynamo=False, opset_version=17, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {2: "h", 3: "w"}, "y": {2: "oh", 3: "ow"}})
+        p = paths["dynamo"] = folder / "dynamo.onnx"
+        dims = {2: torch.export.Dim("h", min=8, max=4096), 3: torch.export.Dim("w", min=8, max=4096)}
+        torch.onnx.export(model, (x,), str(p), dynamo=True, input_names=["x"], output_names=["y"],
+                          dynamic_shapes={"x": dims}, external_data=False, verbose=False)
+    return paths
+
+
+def ort_error(path: Path, model, frame: np.ndarray) -> float:
+    """Largest |onnxruntime - PyTorch| on the frame (values in [0, 1])."""
+    import onnxruntime as ort
+    import torch
+
+    x = frame[None].astype(np.float32) / 255.0
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).numpy()
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    return float(np.abs(got - ref).max())
+
+
+def measure(name: str, n: int, frame: np.ndarray, tmp: Path, rtl: bool) -> dict:
+    import srhw
+    from srhw import golden
+    from srhw.backends import rtl as rtl_backend
+    from srhw.backends.csim import run_csim
+    from srhw.backends.dataflow import certify
+    from srhw.backends.folding import make_target, plan
+    from srhw.report import layer_rows, summary_of
+    from srhw.sim import run_sim
+
+    model = torch_model(name)
+    folder = tmp / name
+    folder.mkdir()
+    paths = export_both(model, folder, n)
+    row: dict = {"onnxruntime_vs_torch_max_abs": {k: ort_error(p, model, frame) for k, p in paths.items()}}
+    outs = {}
+    for exporter, path in paths.items():
+        t = time.perf_counter()
+        res = srhw.compile(str(path), out=folder / exporter, rtl=rtl and exporter == "torchscript",
+                           in_size=f"{n}x{n}", progress=False, test_frames=[frame])
+        row.setdefault("compile_s", {})[exporter] = time.perf_counter() - t
+        outs[exporter] = golden.run(res.qgraph, frame)
+    if not np.array_equal(outs["torchscript"], outs["dynamo"]):
+        raise SystemExit(f"{name}: the two exports' golden outputs differ")
+    s = res.summary
+    row |= {"parameters": s["parameters"], "macs_per_lr_pixel": s["macs_per_lr_pixel"],
+            "psnr_fixed_vs_float_db": s["psnr_fixed_vs_float_db"],
+            "frame_plan": {"multipliers": s["hls"]["multipliers"], "skip_fifo_bits": s["hls"]["dataflow"]["skip_fifo_bits"]}}
+    out = folder / "torchscript"
+    c = run_csim(out, timeout=3600)
+    if not c.passed:
+        raise SystemExit(f"C-simulation of {name} failed:\n{c.output[-3000:]}")
+    row["csim"] = {"build_s": c.build_seconds, "run_s": c.run_seconds}
+    if rtl:
+        t = time.perf_counter()
+        sim = run_sim(out, sessions=[{"size": [n, n], "patterns": ["noise"]}], reset_size=None, malformed_size=None)
+        if sim["failed"]:
+            raise SystemExit(f"RTL simulation of {name} failed: {sim}")
+        row["rtl_sim"] = {"build_and_run_s": time.perf_counter() - t, "frames": sim.get("frames")}
+    for board in BOARDS:  # the same quantized model, planned as `srhw compile --board B` plans it
+        t = time.perf_counter()
+        q = res.qgraph
+        fold = plan(q, make_target(board=board, in_size=None, scale=q.scale))
+        rate = certify(q, fold, latency=rtl_backend.latency(q, fold))
+        h = summary_of(q, layer_rows(q), fold, rate=rate)["hls"]
+        row.setdefault("plans", {})[board] = {
+            "in_size": h["in_size"], "multipliers": h["multipliers"], "dsp_slices": h["dsp_slices"],
+            "fps_target": h["fps_target"], "modelled_fps": h["modelled_fps"], "converged": rate.converged,
+            "deepest_fold_multipliers": h.get("deepest_fold_multipliers"),
+            "skip_fifo_bits": h["dataflow"]["skip_fifo_bits"], "fifo_bram18": h["dataflow"]["fifo_bram18"],
+            "plan_s": time.perf_counter() - t}
+    return row
+
+
+def main(argv: list[str] | None = None) -> None:
+    from skimage import data
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--models", nargs="+", default=MODELS)
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--skip-rtl", action="store_true")
+    args = p.parse_args(argv)
+    n = args.size
+    frame = np.ascontiguousarray(data.camera()[160:160 + n, 128:128 + n])[None]
+    res: dict = {"frame": f"{n}x{n}", "models": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            res["models"][name] = measure(name, n, frame, Path(tmp), not args.skip_rtl)
+            print(name, res["models"][name], flush=True)
+    rows = []
+    for m, r in res["models"].items():
+        rtl = f"{r['rtl_sim']['build_and_run_s']:.0f}" if "rtl_sim" in r else "-"
+        plans = " | ".join(f"no fit (deepest {r['plans'][b]['deepest_fold_multipliers']})"
+                           if r["plans"][b]["deepest_fold_multipliers"] else
+                           f"{r['plans'][b]['multipliers']} / {r['plans'][b]['modelled_fps']:.2f}" for b in BOARDS)
+        rows.append(f"| {m} | {r['parameters']} | {r['macs_per_lr_pixel']} | {r['psnr_fixed_vs_float_db']:.1f} | "
+                    f"{r['compile_s']['torchscript']:.0f} | {r['csim']['build_s']:.0f} + {r['csim']['run_s']:.1f} | {rtl} | "
+                    f"{plans} | {r['plans']['zcu102']['skip_fifo_bits']} |")
+    table = "\n".join([
+        f"The papers' sizes, both exporters, bit-exact on one {n}x{n} LR frame (C-sim and RTL sim against the golden "
+        "model). Seconds; plans for the frame whose output is 4K UHD at 60 fps (multipliers / frame rate the dataflow "
+        "model certifies); skip FIFO bits of the ZCU102 plan.", "",
+        "| model | parameters | MACs / LR pixel | W8A8 vs float, dB | compile | C-sim build + run | RTL sim | "
+        "ZCU102 | U250 | skip FIFO bits |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *rows])
+    write("residual_models", res, table)
+
+
+if __name__ == "__main__":
+    main()

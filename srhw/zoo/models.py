@@ -1,7 +1,7 @@
 """PyTorch definitions of the zoo architectures (torch is an optional extra).
 
-Every model maps Y in [0, 1] to Y in [0, 1]. FSRCNN, ESPCN, EDSR and LapSRN take the LR image and upscale
-inside; SRCNN takes the bicubic-upscaled image (MATLAB imresize) and keeps its size (zero
+Every model maps Y in [0, 1] to Y in [0, 1]. FSRCNN, ESPCN, EDSR and LapSRN take the LR image
+and upscale inside; SRCNN takes the bicubic-upscaled image (MATLAB imresize) and keeps its size (zero
 padding 'same', so that whole frames go through; the paper's valid convolutions only shrink
 the border).
 """

@@ -97,7 +97,6 @@ def test_a_plan_too_large_for_the_part_is_folded_to_the_highest_rate_that_fits(e
     assert plan(q, small, groups=1).requested is None                 # a forced fold is taken as given
 
 
-
 def test_a_slow_fit_still_finds_the_rate_that_fits(tmp_path):
     """3x3 convs 1 -> 16 -> 16 -> 16 -> 1 (144 products per output of the middle two) on a part
     with 120 DSP slices: only schedules of 48 cycles or more fit (3 lanes per output, 108
@@ -125,5 +124,9 @@ def test_a_slow_fit_still_finds_the_rate_that_fits(tmp_path):
     fitted = plan(q, t)
     assert fitted.requested is not None and fitted.multipliers <= 120
     assert 2.5 < fitted.target.fps < 3.5 and fitted.projected_fps >= fitted.target.fps * (1 - 1e-9)
-    none = plan(q, replace(t, dsp=50))  # below the deepest fold (104): the plan at the asked rate, and what it would take
-    assert none.requested is None and none.deepest == 104 and none.multipliers == plan(q, replace(t, dsp=10**9)).multipliers
+    # 50 DSPs: below the deepest fold, which by hand takes at most 9 (conv 1 -> 16: one output per
+    # cycle, 9 products) + 2 x 16 x ceil(144 / 64) + ceil(144 / 64) = 108 multipliers (fewer where
+    # quantization zeroed weights): the plan at the asked rate, and what the deepest one takes
+    none = plan(q, replace(t, dsp=50))
+    assert none.requested is None and 50 < none.deepest <= 108
+    assert none.multipliers == plan(q, replace(t, dsp=10**9)).multipliers

@@ -110,6 +110,12 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
         check_output_dir(out, force, (model_path,))
     q, graph, frames = quantize_model(model_path, opts, progress=progress)
     target = opts.target(q.scale) if opts.hls or opts.rtl else None
+    if target is not None:
+        need_h, need_w = q.min_input_size()
+        if target.in_h < need_h or target.in_w < need_w:  # a layer would have no output to plan for
+            raise UsageError(f"the model takes {need_w - 1}x{need_h - 1} pixels away (unpadded convolutions), so "
+                             f"its frames must be at least {need_w}x{need_h}; the planned frame is "
+                             f"{target.in_w}x{target.in_h} (raise --in-size)")
     hls, rtl, fold_groups, fold_period = opts.hls, opts.rtl, opts.fold_groups, opts.fold_period
 
     from srhw.report import layer_rows, render_report, summary_of
@@ -143,10 +149,7 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
                 frames_tb = csim_frames(q.input_channels, (target.in_h, target.in_w), (target.in_h, target.in_w))
             else:  # odd and non-square sizes, plus a real crop, none wider than the kernel's line buffers;
                 # each larger by what an unpadded network takes away, so that every layer has output
-                mw, (eh, ew) = target.max_w, (v - 1 for v in q.min_input_size())
-                if ew + 1 > mw:
-                    raise UsageError(f"the model needs frames at least {ew + 1} pixels wide; the kernel's widest "
-                                     f"is {mw} (raise --max-width or --in-size)")
+                mw, (eh, ew) = target.max_w, (need_h - 1, need_w - 1)  # max_w >= in_w >= need_w, checked above
                 frames_tb = csim_frames(q.input_channels, (23 + eh, min(37 + ew, mw)), (17 + eh, min(13 + ew, mw))) \
                     + [np.ascontiguousarray(frames[0][:, :48 + eh, :min(64 + ew, mw)])]
             vectors = [(f, golden.run(q, f)) for f in frames_tb]

@@ -231,6 +231,18 @@ def test_bad_hardware_flags(exported, tmp_path, flags, message):
     assert not out.exists()
 
 
+def test_a_frame_smaller_than_an_unpadded_model_takes_away_is_refused(exported, tmp_path):
+    """SRCNN 9-1-5 without padding takes 8 + 0 + 4 = 12 pixels from each side's total: a 12-pixel-high
+    frame leaves its last conv no rows, and a 13x13 one leaves one pixel."""
+    out = tmp_path / "o"
+    res = srhw_cli("compile", exported("srcnn", "dynamo"), "-o", out, "--in-size", "16x12", "--rtl")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "frames must be at least 13x13; the planned frame is 16x12" in res.stderr, res.stderr
+    assert not out.exists()
+    res = srhw_cli("compile", exported("srcnn", "dynamo"), "-o", out, "--in-size", "13x13", "--rtl", "--no-hls")
+    assert res.returncode == 0, res.stderr
+
+
 @pytest.mark.parametrize("args,message", [
     (["eval", "fsrcnn_x2", "--data", "/nonexistent"], "does not exist"),
     (["sweep", "fsrcnn_x2", "--data", ".", "--bits", "2:5"], "--bits must lie in 4..16"),

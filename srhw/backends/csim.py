@@ -8,6 +8,7 @@ located in the generated project.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -55,12 +56,69 @@ def find_project(out: Path) -> Path:
 
 def cxx_command(sources: list[Path], include: Path, exe: Path, cxx: str | None = None, opt: str = "-O2") -> list[str]:
     """The C-simulation compile line: C++14, -Wall -Wextra, srhw's headers from `include`,
-    the vendor headers as system includes."""
+    the vendor headers as system includes (precompiled, see `precompiled_header`)."""
     compiler = cxx or os.environ.get("CXX") or shutil.which("g++")
     if not compiler:
         raise SrhwError("C-simulation needs g++ (apt-get install g++) or $CXX")
-    return [compiler, "-std=c++14", opt, "-Wall", "-Wextra", "-Wno-unknown-pragmas", "-I", str(include),
-            "-isystem", str(ap_include_dir()), *map(str, sources), "-o", str(exe)]
+    flags = ["-std=c++14", opt, "-Wall", "-Wextra", "-Wno-unknown-pragmas", "-isystem", str(ap_include_dir())]
+    pch = precompiled_header(compiler, flags)
+    return [compiler, *flags, "-I", str(include), *(["-include", str(pch)] if pch else []),
+            *map(str, sources), "-o", str(exe)]
+
+
+# What every generated project includes from outside itself: parsing these is about 2 s of each
+# translation unit's build (two per project), the same for every project.
+PCH_HEADER = """\
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+#include "ap_int.h"
+#include "ap_fixed.h"
+#include "hls_stream.h"
+"""
+
+
+def precompiled_header(compiler: str, flags: list[str]) -> Path | None:
+    """The vendor and standard headers precompiled by GCC for exactly these flags, built once into
+    the srhw cache ($SRHW_CACHE_DIR, ~/.cache/srhw) under a key of the compiler, its version, the
+    flags and the headers' files; None where that cannot be had (not GCC, no writable cache, a
+    failed build). The build is the same with or without it: `-include` of the plain header gives
+    the same declarations, and GCC falls back to the header when a .gch does not match. A C-sim
+    build takes about 5 s instead of 8 (fsrcnn_x2, this machine)."""
+    from srhw.designs import cache_dir
+
+    try:
+        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30).stdout
+        if "Free Software Foundation" not in version:  # GCC's .gch format; clang's differs
+            return None
+        key = hashlib.sha256("\0".join([str(Path(compiler).resolve()), version, *flags, PCH_HEADER]).encode())
+        ap = ap_include_dir()
+        for f in sorted(ap.rglob("*.h")):
+            st = f.stat()
+            key.update(f"{f.relative_to(ap)}:{st.st_size}:{st.st_mtime_ns}".encode())
+        home = cache_dir() / "pch" / key.hexdigest()[:20]
+        header = home / "srhw_csim_pch.h"
+        if (home / "srhw_csim_pch.h.gch").is_file():
+            return header
+        home.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=home.parent, prefix=".build-") as tmp:
+            (Path(tmp) / header.name).write_text(PCH_HEADER, encoding="utf-8")
+            build = subprocess.run([compiler, *flags, "-x", "c++-header", str(Path(tmp) / header.name),
+                                    "-o", str(Path(tmp) / f"{header.name}.gch")],
+                                   capture_output=True, text=True, timeout=300)
+            if build.returncode != 0:
+                return None
+            try:
+                os.replace(tmp, home)  # whole or not at all; another process may have won the race
+            except OSError:
+                pass
+        return header if (home / "srhw_csim_pch.h.gch").is_file() else None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def run_csim(out: Path, cxx: str | None = None, opt: str = "-O2", timeout: float = 600.0) -> CsimResult:

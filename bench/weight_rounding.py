@@ -51,7 +51,7 @@ def measure(models: list[str], images: Path) -> None:
         res["models"][model] = {}
         for r in ROUNDINGS:
             t = time.perf_counter()
-            versions, first = compile_versions(model, [8], weight_rounding=r)
+            versions, first = compile_versions(model, [8], weight_rounding=r, use_cache=False)
             seconds = time.perf_counter() - t
             q = first.qgraph
             m = evaluate_versions(versions, first, images)["mean"]

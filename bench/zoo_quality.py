@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         res: dict = {"models": {}, "sets": list(sets), "bits": bits}
         for name in names:
             t = time.perf_counter()
-            versions = compile_versions(name, bits)  # once per model, for both sets
+            versions = compile_versions(name, bits, use_cache=False)  # once per model, for both sets
             res["models"][name] = {s: evaluate_versions(*versions, d, ZOO[name].scale)["mean"] for s, d in sets.items()}
             res["models"][name]["seconds"] = time.perf_counter() - t
             res["models"][name]["date"] = date.today().isoformat()

@@ -24,6 +24,25 @@ nn = torch.nn
 EXPORTERS = ["torchscript", "dynamo"]
 
 
+# ------------------------------------------------------------------- the run's srhw cache
+@pytest.fixture(scope="session", autouse=True)
+def srhw_cache(tmp_path_factory):
+    """One srhw cache (designs, precompiled C-sim headers) for the whole run, shared by the xdist
+    workers and the `srhw` commands they start: tests never read or fill the user's ~/.cache/srhw,
+    and a design one test compiled through the CLI is there for the next. Tests of the cache
+    itself set their own $SRHW_CACHE_DIR."""
+    base = tmp_path_factory.getbasetemp()
+    d = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "srhw-cache"
+    d.mkdir(exist_ok=True)
+    before = os.environ.get("SRHW_CACHE_DIR")
+    os.environ["SRHW_CACHE_DIR"] = str(d)
+    yield d
+    if before is None:
+        os.environ.pop("SRHW_CACHE_DIR", None)
+    else:
+        os.environ["SRHW_CACHE_DIR"] = before
+
+
 # ------------------------------------------------------------------- shared quantization
 _QUANTIZED: dict = {}
 

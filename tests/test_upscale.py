@@ -42,8 +42,8 @@ def test_upscale_y_matches_golden(tmp_path, shared_quantization):
 
     img = data.camera()[:40, :57]
     Image.fromarray(img).save(tmp_path / "g.png")
-    assert cli("upscale", "fsrcnn_x2", tmp_path / "g.png", "-o", tmp_path / "o.png").returncode == 0
-    q = srhw.compile("fsrcnn_x2", progress=False, hls=False).qgraph
+    assert cli("upscale", "fsrcnn_s_x2", tmp_path / "g.png", "-o", tmp_path / "o.png").returncode == 0
+    q = srhw.compile("fsrcnn_s_x2", progress=False, hls=False).qgraph
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "o.png")), golden.run(q, img[None])[0])
 
 
@@ -79,10 +79,9 @@ def test_upscale_reuses_a_compiled_design_and_the_cache(tmp_path, monkeypatch):
     assert res.returncode == 2 and "compiled design" in res.stderr
 
 
-def test_upscale_a_folder_with_one_design(two_images, tmp_path, monkeypatch):
+def test_upscale_a_folder_with_one_design(two_images, tmp_path):
     """A folder (or several images) goes into an output folder, NAME.png each, with one design:
     each file equal to the one-image upscale."""
-    monkeypatch.setenv("SRHW_CACHE_DIR", str(tmp_path / "cache"))
     res = cli("upscale", "fsrcnn_s_x2", two_images, "-o", tmp_path / "out")
     assert res.returncode == 0 and "2 images" in res.stdout, res.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".srhw-output", "astro.png", "camera.png"]

@@ -45,22 +45,10 @@ def torch_model(name: str):
 
 
 def export_both(model, folder: Path, n: int) -> dict[str, Path]:
-    import warnings
+    from srhw.zoo.export import export_onnx
 
-    import torch
-
-    x = torch.rand(1, 1, n, n)
-    paths = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = paths["torchscript"] = folder / "torchscript.onnx"
-        torch.onnx.export(model, (x,), str(p), dynamo=False, opset_version=17, input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {2: "h", 3: "w"}, "y": {2: "oh", 3: "ow"}})
-        p = paths["dynamo"] = folder / "dynamo.onnx"
-        dims = {2: torch.export.Dim("h", min=8, max=4096), 3: torch.export.Dim("w", min=8, max=4096)}
-        torch.onnx.export(model, (x,), str(p), dynamo=True, input_names=["x"], output_names=["y"],
-                          dynamic_shapes={"x": dims}, external_data=False, verbose=False)
-    return paths
+    return {e: export_onnx(model, folder / f"{e}.onnx", e, hw=(n, n), names=("x", "y"))
+            for e in ("torchscript", "dynamo")}
 
 
 def ort_error(path: Path, model, frame: np.ndarray) -> float:

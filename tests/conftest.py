@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -235,17 +234,9 @@ def randomize(model: nn.Module, seed: int = 0, slopes: tuple[float, float] = (-0
 
 
 def export(model: nn.Module, path: Path, exporter: str, channels: int = 1, hw=(16, 20)) -> Path:
-    x = torch.rand(1, channels, *hw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if exporter == "dynamo":
-            dims = {2: torch.export.Dim("h", min=8, max=2048), 3: torch.export.Dim("w", min=8, max=2048)}
-            torch.onnx.export(model, (x,), str(path), dynamo=True, input_names=["x"], output_names=["y"],
-                              dynamic_shapes={"x": dims}, external_data=False, verbose=False)
-        else:
-            torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=17, input_names=["x"],
-                              output_names=["y"], dynamic_axes={"x": {2: "h", 3: "w"}, "y": {2: "oh", 3: "ow"}})
-    return path
+    from srhw.zoo.export import export_onnx
+
+    return export_onnx(model, path, exporter, channels, hw, names=("x", "y"))
 
 
 # ------------------------------------------------------------------------- onnx helpers

@@ -14,18 +14,39 @@ from srhw.zoo.registry import ZOO, ZooEntry
 from srhw.zoo.train import schedule_text
 
 
+EXPORTERS = ("dynamo", "torchscript")
+
+
+def export_onnx(model, out: Path, exporter: str = "dynamo", channels: int = 1, hw: tuple[int, int] = (32, 32),
+                names: tuple[str, str] = ("lr_y", "hr_y")) -> Path:
+    """A PyTorch SR model [N, C, H, W] -> [N, C, sH, sW] to ONNX with dynamic height and width, by
+    either of PyTorch's exporters: "dynamo" (torch.export, PyTorch's default) or "torchscript"
+    (opset 17), traced on a random `hw` frame."""
+    import torch
+
+    if exporter not in EXPORTERS:
+        raise ValueError(f"exporter must be one of {', '.join(EXPORTERS)}, not {exporter!r}")
+    x = torch.rand(1, channels, *hw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if exporter == "dynamo":
+            dims = {2: torch.export.Dim("h", min=8, max=4096), 3: torch.export.Dim("w", min=8, max=4096)}
+            torch.onnx.export(model, (x,), str(out), dynamo=True, input_names=[names[0]], output_names=[names[1]],
+                              dynamic_shapes={"x": dims}, external_data=False, verbose=False)
+        else:
+            torch.onnx.export(model, (x,), str(out), dynamo=False, opset_version=17, input_names=[names[0]],
+                              output_names=[names[1]],
+                              dynamic_axes={names[0]: {2: "h", 3: "w"}, names[1]: {2: "oh", 3: "ow"}})
+    return Path(out)
+
+
 def export_entry(entry: ZooEntry, state_path: Path, out: Path) -> None:
     import torch
 
     model = entry.build()
     model.load_state_dict(torch.load(state_path, map_location="cpu"))
     model.eval()
-    x = torch.rand(1, 1, 32, 32)
-    dims = {2: torch.export.Dim("h", min=8, max=4096), 3: torch.export.Dim("w", min=8, max=4096)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), str(out), dynamo=True, input_names=["lr_y"], output_names=["hr_y"],
-                          dynamic_shapes={"x": dims}, external_data=False, verbose=False)
+    export_onnx(model, out)
 
 
 def main(argv: list[str] | None = None) -> None:

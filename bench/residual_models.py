@@ -66,10 +66,9 @@ def ort_error(path: Path, model, frame: np.ndarray) -> float:
 def measure(name: str, n: int, frame: np.ndarray, tmp: Path, rtl: bool) -> dict:
     import srhw
     from srhw import golden
-    from srhw.backends import rtl as rtl_backend
     from srhw.backends.csim import run_csim
-    from srhw.backends.dataflow import certify
-    from srhw.backends.folding import make_target, plan
+    from srhw.backends.folding import make_target
+    from srhw.compiler import plan_and_certify
     from srhw.report import layer_rows, summary_of
     from srhw.sim import run_sim
 
@@ -105,8 +104,7 @@ def measure(name: str, n: int, frame: np.ndarray, tmp: Path, rtl: bool) -> dict:
     for board in BOARDS:  # the same quantized model, planned as `srhw compile --board B` plans it
         t = time.perf_counter()
         q = res.qgraph
-        fold = plan(q, make_target(board=board, in_size=None, scale=q.scale))
-        rate = certify(q, fold, latency=rtl_backend.latency(q, fold))
+        fold, rate = plan_and_certify(q, make_target(board=board, in_size=None, scale=q.scale))
         h = summary_of(q, layer_rows(q), fold, rate=rate)["hls"]
         row.setdefault("plans", {})[board] = {
             "in_size": h["in_size"], "multipliers": h["multipliers"], "dsp_slices": h["dsp_slices"],

@@ -127,15 +127,12 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
     if target is not None:
         from srhw.backends import hls as hls_backend
         from srhw.backends import rtl as rtl_backend
-        from srhw.backends.folding import kernel_interface, plan
-
-        from srhw.backends.dataflow import certify
+        from srhw.backends.folding import kernel_interface
 
         hls_backend.check_shape(q)  # the plan and both backends take [stages] -> DepthToSpace? -> Crop?
         if rtl:
             rtl_backend.check(q)
-        fold = plan(q, target, fold_groups, fold_period)
-        rate = certify(q, fold, latency=rtl_backend.latency(q, fold))  # depths; the rate under blocking semantics
+        fold, rate = plan_and_certify(q, target, fold_groups, fold_period)
         if not rate.converged:  # the derived depths deadlock: writing this design out would ship a hang
             raise BackendError("the FIFO depths srhw derived for this network deadlock in its dataflow model "
                                "(a bug in srhw: please report it with the model); no design was written")
@@ -163,6 +160,18 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
                         "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | files,
                   force, (model_path,))
     return CompileResult(q, graph, summary, report)
+
+
+def plan_and_certify(q: QGraph, target, fold_groups: int | None = None, fold_period: tuple[int, int] | None = None):
+    """The folding plan for `target` (srhw.backends.folding) and its dataflow certificate
+    (srhw.backends.dataflow: every FIFO's depth, and the rate under blocking semantics with the
+    RTL's stage latencies). `rate.converged` False means the derived depths deadlock."""
+    from srhw.backends import rtl as rtl_backend
+    from srhw.backends.dataflow import certify
+    from srhw.backends.folding import plan
+
+    fold = plan(q, target, fold_groups, fold_period)
+    return fold, certify(q, fold, latency=rtl_backend.latency(q, fold))
 
 
 def quantize_model(path: Path, opts: CompileOptions, progress: bool) -> tuple[QGraph, ir.Graph, list[np.ndarray]]:

@@ -18,6 +18,11 @@ def _bits(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
 
 
+def _no_cache_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-cache", action="store_true",
+                   help="compile the model again instead of reusing the design cache ($SRHW_CACHE_DIR, ~/.cache/srhw)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="srhw", description="Compile super-resolution CNNs to bit-exact fixed-point hardware.")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
@@ -80,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fixed-point widths to measure, e.g. 8 or 6,8 (default 8; a compiled directory's own)")
     e.add_argument("--calib", default=None, help="folder of calibration images (default: the shipped set)")
     e.add_argument("--json", default=None, help="also write the results as JSON to this file")
+    _no_cache_flag(e)
 
     u = sub.add_parser("upscale", help="upscale images with the golden model (or float)")
     u.add_argument("model", help="ONNX file, zoo name, or a directory written by srhw compile")
@@ -95,9 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--calib", default=None)
     u.add_argument("--compare", default=None, help="write a bicubic | float | fixed figure of aligned crops")
     u.add_argument("--hr", default=None, help="ground-truth HR image to add to the --compare figure")
-    u.add_argument("--no-cache", action="store_true",
-                   help="compile the model again instead of reusing the design cache ($SRHW_CACHE_DIR, "
-                        "~/.cache/srhw)")
+    _no_cache_flag(u)
 
     w = sub.add_parser("sweep", help="PSNR versus bit width: a table, JSON and a PNG plot")
     w.add_argument("model", help="ONNX file or zoo name")
@@ -107,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--calib", default=None)
     w.add_argument("--plot", default="sweep.png", help="PNG plot to write (default sweep.png)")
     w.add_argument("--json", default=None, help="also write the results as JSON to this file")
+    _no_cache_flag(w)
 
     z = sub.add_parser("zoo", help="the shipped model zoo: list, export, train")
     zs = z.add_subparsers(dest="zoo_command", required=True)
@@ -212,7 +217,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     if args.json is not None:
         check_output_file(args.json, "--json")
-    res = evaluate(args.model, args.data, args.scale, parse_bits(args.bits) if args.bits else None, args.calib)
+    res = evaluate(args.model, args.data, args.scale, parse_bits(args.bits) if args.bits else None, args.calib,
+                   use_cache=not args.no_cache)
     print(table(res))
     if args.json is not None:
         _write_json(args.json, res)
@@ -243,7 +249,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
     if args.json is not None:
         check_output_file(args.json, "--json")
-    res = sweep(args.model, args.data, parse_bits(args.bits), args.scale, args.calib, args.plot)
+    res = sweep(args.model, args.data, parse_bits(args.bits), args.scale, args.calib, args.plot,
+                use_cache=not args.no_cache)
     print(table(res))
     print(f"plot: {args.plot}")
     if args.json is not None:

@@ -107,9 +107,10 @@ def compile_versions(model, bits_list: list[int], calib=None, weight_rounding: s
 
 
 def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] | None = None, calib=None,
-             weight_rounding: str = "gptq") -> dict:
+             weight_rounding: str = "gptq", use_cache: bool = True) -> dict:
     """Per-image and mean PSNR/SSIM of bicubic, float and each fixed-point width. `model` may be a
-    directory `srhw compile` wrote: then its design alone (no float model beside it), at its width."""
+    directory `srhw compile` wrote: then its design alone (no float model beside it), at its width.
+    `use_cache`: take the designs from the design cache (see compile_versions)."""
     from srhw.designs import is_compiled_dir
 
     images(data)  # a bad folder fails before the compiles
@@ -125,7 +126,8 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
         return evaluate_versions({f"W{q.meta.wbits}A{q.meta.abits}": (None, q)}, first, data, scale)
     # a --scale the model contradicts, an unreadable or too small image: errors before the compiles
     hrs = list(hr_images(images(data), resolve_scale(model_scale_of(model), scale)))
-    return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding), data, scale, hrs)
+    return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding, use_cache), data,
+                             scale, hrs)
 
 
 def model_scale_of(model) -> int:

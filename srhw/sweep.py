@@ -25,10 +25,11 @@ def parse_bits(text: str) -> list[int]:
     return bits
 
 
-def sweep(model, data: Path, bits: list[int], scale: int | None = None, calib=None, plot: Path | None = None) -> dict:
+def sweep(model, data: Path, bits: list[int], scale: int | None = None, calib=None, plot: Path | None = None,
+          use_cache: bool = True) -> dict:
     if plot is not None:
         check_output_file(plot, "--plot")
-    res = evaluate(model, data, scale, bits, calib)
+    res = evaluate(model, data, scale, bits, calib, use_cache=use_cache)
     m = res["mean"]
     out = {"model": res["model"], "data": res["data"], "scale": res["scale"], "images": res["images"],
            "bicubic": m["bicubic"], "float": m["float"],

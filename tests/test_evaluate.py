@@ -54,3 +54,20 @@ def test_eval_of_a_compiled_design(two_images, tmp_path):
     assert set(da["mean"]) == {"bicubic", "W8A8"} and da["mean"]["W8A8"] == db["mean"]["W8A8"]
     res = cli("eval", out, "--data", two_images, "--bits", "6")
     assert res.returncode == 2 and "compiled with --bits 8" in res.stderr
+
+
+def test_eval_takes_its_designs_from_the_design_cache(two_images, monkeypatch):
+    """`srhw eval` compiles a model once per width: the next evaluation (or `srhw upscale`) reads
+    the design cache, with the same figures; use_cache=False (`--no-cache`) compiles again."""
+    import srhw
+    from srhw.evaluate import evaluate
+
+    first = evaluate("fsrcnn_s_x2", two_images, bits_list=[8])  # compiled now, or cached by an earlier test
+
+    def no_compile(*a, **k):
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(srhw, "compile", no_compile)
+    assert evaluate("fsrcnn_s_x2", two_images, bits_list=[8])["mean"] == first["mean"]
+    with pytest.raises(AssertionError, match="compiled again"):
+        evaluate("fsrcnn_s_x2", two_images, bits_list=[8], use_cache=False)

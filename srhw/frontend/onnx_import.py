@@ -375,6 +375,30 @@ def _dims(vi) -> tuple[int | str, ...]:
                  for d in t.shape.dim)
 
 
+# Ops of models that are quantized already: QDQ pairs (onnxruntime's quantize_static, PyTorch's
+# PT2E export, TensorRT's QAT toolkits), the QOperator form and QONNX/FINN's quantizers.
+QUANTIZATION_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "QLinearAdd", "ConvInteger",
+                    "MatMulInteger", "DynamicQuantizeLinear"}
+QONNX_DOMAINS = {"qonnx.custom_op.general", "finn.custom_op.general"}
+
+
+def _quantization_problem(g) -> NodeProblem | None:
+    """One problem for a model that is quantized already, naming its quantizer nodes and the way on."""
+    nodes = [n for n in g.node if (n.domain in ("", "ai.onnx") and n.op_type in QUANTIZATION_OPS)
+             or n.domain in QONNX_DOMAINS]
+    if not nodes:
+        return None
+    ops = sorted({n.op_type for n in nodes})
+    qonnx = any(n.domain in QONNX_DOMAINS for n in nodes)
+    form = ("QONNX quantizer" if qonnx else "quantize/dequantize node") + ("s" if len(nodes) > 1 else "")
+    shown = ", ".join(repr(n.name) for n in nodes[:3]) + (f" and {len(nodes) - 3} more" if len(nodes) > 3 else "")
+    return NodeProblem(nodes[0].name, "/".join(ops),
+                       f"the model is quantized already ({len(nodes)} {form}: {shown}); srhw imports float models "
+                       "and quantizes them itself (calibrated fixed point with an overflow certificate, --bits N): "
+                       "give it the float model from before quantization (before quantize_static, PT2E's convert "
+                       "or the QONNX export)")
+
+
 def import_onnx(model_or_path) -> ir.Graph:
     """ONNX ModelProto or path -> raw IR `Graph`. Raises one error listing every problem."""
     if isinstance(model_or_path, (str, Path)):
@@ -432,6 +456,10 @@ def import_onnx(model_or_path) -> ir.Graph:
             bad = int(np.size(arr) - np.isfinite(arr).sum())
             problems.append(NodeProblem(users[0], "initializer", f"'{name}' holds {bad} NaN/Inf value(s); "
                                         "weights must be finite"))
+
+    quantized = _quantization_problem(g)
+    if quantized is not None:  # every other problem would follow from it (integer weights, say)
+        raise UnsupportedModelError([quantized])
 
     ctx = _Ctx(static)
     unknown_op = False

@@ -152,3 +152,33 @@ def test_golden_on_a_too_small_frame_raises_a_clear_error(exported):
     r = srhw.compile(exported("srcnn", "torchscript"), progress=False)
     with pytest.raises(FrameTooSmallError):
         srhw.run_golden(r.qgraph, np.zeros((10, 30), np.uint8))
+
+
+def test_a_model_quantized_already_is_named_as_such(tmp_path, exported):
+    """A QDQ model as onnxruntime's quantize_static writes it, and a QONNX Quant node: one problem
+    that says the model is quantized and asks for the float model, not a list of the consequences."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Frames(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"x": rng.random((1, 1, 16, 20), dtype=np.float32)} for _ in range(2)])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    qdq = tmp_path / "qdq.onnx"
+    quantize_static(str(exported("espcn_x3", "torchscript")), str(qdq), Frames(), quant_format=QuantFormat.QDQ,
+                    weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+    line = assert_user_error(srhw("compile", qdq, "-o", tmp_path / "o"), "unsupported model: 1 problem",
+                             "(DequantizeLinear/QuantizeLinear): the model is quantized already",
+                             "quantize/dequantize nodes", "give it the float model", out=tmp_path / "o")
+    assert "weight must be a constant" not in line
+    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["q"], name="quant_in", domain="qonnx.custom_op.general",
+                              signed=0, narrow=0, rounding_mode="ROUND"),
+             helper.make_node("Conv", ["q", "w", "bias"], ["y"], name="c", pads=[1, 1, 1, 1])]
+    m = make_model(nodes, {"s": np.float32(1 / 256), "z": np.float32(0), "b": np.float32(8),
+                           "w": rng.normal(size=(1, 1, 3, 3)), "bias": np.zeros(1)},
+                   [1, 1, 8, 8], [1, 1, 8, 8], extra_opsets={"qonnx.custom_op.general": 1})
+    assert_user_error(srhw("compile", save(m, tmp_path / "qonnx.onnx"), "-o", tmp_path / "o"),
+                      "node 'quant_in' (Quant): the model is quantized already (1 QONNX quantizer: 'quant_in')",
+                      out=tmp_path / "o")

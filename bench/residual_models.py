@@ -21,6 +21,7 @@ Writes bench/results/residual_models.{json,md}. Hours on a 2-core CPU for all si
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -126,10 +127,12 @@ def main(argv: list[str] | None = None) -> None:
     n = args.size
     frame = np.ascontiguousarray(data.camera()[160:160 + n, 128:128 + n])[None]
     res: dict = {"frame": f"{n}x{n}", "models": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in args.models:
-            res["models"][name] = measure(name, n, frame, Path(tmp), not args.skip_rtl)
-            print(name, res["models"][name], flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="srhw-residual-"))
+    for name in args.models:  # a failure leaves its exports, designs and logs in `tmp` to look at
+        res["models"][name] = measure(name, n, frame, tmp, not args.skip_rtl)
+        print(name, res["models"][name], flush=True)
+        shutil.rmtree(tmp / name)
+    shutil.rmtree(tmp)
     rows = []
     for m, r in res["models"].items():
         rtl = f"{r['rtl_sim']['build_and_run_s']:.0f}" if "rtl_sim" in r else "-"

@@ -236,7 +236,12 @@ async def _session(dut, key: str):
 
 
 def _budget(tb: Bench, h: int, w: int) -> int:
-    return 200 * (h + 8) * (w + 8) * tb.rtl["scale"] ** 2 + 20000
+    """Cycles a frame may take before the harness calls it a hang: 200 per output pixel of a
+    slightly larger frame or, for srhw's RTL, four times the dataflow model's cycles per LR pixel
+    (a design folded for a low rate spends far more than 200 cycles on a pixel)."""
+    pixels = (h + 8) * (w + 8)
+    return int(max(200 * pixels * tb.rtl["scale"] ** 2, 4 * pixels * (tb.cfg.get("ideal_cycles_per_lr_pixel") or 0))) \
+        + 20000
 
 
 @cocotb.test()

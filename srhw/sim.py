@@ -196,7 +196,11 @@ def run_sim(out_dir: str | Path, rtl_dir: str | Path | None = None, top: str | N
     sessions = sessions if sessions is not None else default_sessions(interface)
     models = [model_of(out / "ir.json", rtl_cfg, interface, s) for s in sessions] if rtl_cfg else [None] * len(sessions)
     sessions = [s | ({"ideal_cycles_per_frame": m["ideal_cycles_per_frame"]} if m else {}) for s, m in zip(sessions, models)]
+    # what the harness allows a frame before it calls the design hung scales with this
+    cpp = max((m["ideal_cycles_per_frame"] / (s["size"][0] * s["size"][1]) for s, m in zip(sessions, models) if m),
+              default=None)
     cfg = {"ir": str(out / "ir.json"), "rtl": interface, "results": str(results), "sessions": sessions,
+           "ideal_cycles_per_lr_pixel": cpp,
            "reset_session": {"size": list(reset_size)} if reset_size is not None else None,
            "malformed_session": {"size": list(malformed_size)} if malformed_size is not None else None}
     (build / "sim_config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")

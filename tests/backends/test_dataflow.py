@@ -173,3 +173,40 @@ def test_a_skip_whose_short_path_holds_a_stage_gets_its_depth_into_the_join():
     forks_only = dict(depths, s_short=4)
     assert step_by_step(with_depths(net, forks_only), 2, give_up=200) is None
     assert not simulate(with_depths(net, forks_only), 2).converged
+
+
+def test_skip_depths_hold_on_frames_taller_than_the_certified_ones(tmp_path):
+    """A global skip around fourteen padded 3x3 convs: the feature path's first output row needs
+    fourteen rows below it, so the skip buffers fourteen rows. Depths derived on frames shorter
+    than that stop at the frame's size; the certificate's frames are tall enough, and its depths
+    run a 48-row frame without a deadlock."""
+    import torch
+    from torch import nn
+
+    import srhw
+    from srhw.backends.folding import make_target, plan
+    from srhw.backends.rtl import latency
+    from srhw.zoo.export import export_onnx
+
+    class DeepSkip(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(),
+                                      *[m for _ in range(12) for m in (nn.Conv2d(2, 2, 3, padding=1), nn.ReLU())],
+                                      nn.Conv2d(2, 1, 3, padding=1))
+
+        def forward(self, x):
+            return x + self.body(x)
+
+    torch.manual_seed(0)
+    path = export_onnx(DeepSkip().eval(), tmp_path / "deep_skip.onnx", "torchscript", names=("x", "y"))
+    q = srhw.compile(str(path), progress=False, hls=False, weight_rounding="nearest").qgraph
+    p = plan(q, make_target(in_size="24x48", scale=1))
+    c = certify(q, p, latency=latency(q, p))
+    tall = kernel_network(q, p, 48, 24, latency(q, p))
+    assert c.converged and simulate(with_depths(tall, c.depths), 2).converged
+    assert c.rows >= 14 + 4
+    short = dict(c.depths)   # what 12-row frames give: the skip stops at 12 rows of 24 beats
+    skip = max(c.skips, key=lambda s: c.depths[s])
+    short[skip] = min(short[skip], 12 * 24)
+    assert not simulate(with_depths(tall, short), 2).converged

@@ -503,7 +503,7 @@ def certify(q, plan, rows: int = 12, frames: int = 2, latency: Latency = Latency
     # Rows the convolutions read below the row they output, summed over every conv (a bound on
     # any path): a frame of fewer rows ends before the longest path's first output, and a skip
     # stream's depth derived on it stops at the frame's size, too shallow for taller frames (a
-    # LapSRN level, eleven 3x3 convs on the feature path, deadlocks at 64 rows on 12-row depths).
+    # LapSRN level, thirteen 3x3 convs on the feature path, deadlocks at 64 rows on 12-row depths).
     # An unpadded network's shrinkage is part of it.
     lookahead = sum(max(0, l.weight.shape[2] - 1 - l.pads[0]) for l in q.layers if isinstance(l, QConv))
     rows = max(2, min(max(rows, lookahead + 4), t.in_h))

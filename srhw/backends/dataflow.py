@@ -189,8 +189,8 @@ def derive_depths(net: Network, input_interval: float, frames: int = 3) -> dict[
       what the longer path's latency needs: the depth at which no write waits in a run with
       unbounded FIFOs and the input at the planned rate (one LR pixel per `input_interval`
       cycles) or at the slowest stage's pace where that is faster. A path that waits backs up
-      into the fork, and a fork that waits starves the other path. Where the short path is a bare FIFO the rows gather at the fork's output;
-      where it holds a stage, they gather in that stage's output into the join (a fork's
+      into the fork, and a fork that waits starves the other path. Where the short path is a
+      bare FIFO the rows gather at the fork's output; where it holds a stage, they gather in that stage's output into the join (a fork's
       outputs alone would deadlock there: the stage fills its 4-deep output and stops reading).
       A stage inside a path keeps the rule above: waiting there delays both paths alike.
 

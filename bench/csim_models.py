@@ -1,4 +1,4 @@
-"""C-simulation per zoo model: `srhw csim` (g++ -O2 with the open ap_types) of the HLS kernel
+"""C-simulation per zoo model: `srhw csim` (g++ -O1 with the open ap_types) of the HLS kernel
 planned for 1080p60 -> xR at 300 MHz, on one LR frame (a crop of scikit-image's camera), bit
 for bit against the golden model. Build and run times are medians of --repeat.
 

@@ -18,6 +18,16 @@ def _bits(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
 
 
+def _layer_bits(text: str) -> tuple[str, int | None, int | None]:
+    """LAYER=W6A12 (or =W6, =A12) -> (LAYER, 6, 12)."""
+    import re
+
+    m = re.fullmatch(r"(.+)=(?:W(\d+))?(?:A(\d+))?", text.strip())
+    if not m or (m.group(2) is None and m.group(3) is None):
+        raise argparse.ArgumentTypeError(f"must be LAYER=W<bits>A<bits> (or =W<bits>, =A<bits>), not {text!r}")
+    return m.group(1), *(None if g is None else int(g) for g in m.group(2, 3))
+
+
 def _no_cache_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="compile the model again instead of reusing the design cache ($SRHW_CACHE_DIR, ~/.cache/srhw)")
@@ -34,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--bits", type=_bits, default=8, help="weight and activation width, 4..16 (default 8)")
     c.add_argument("--wbits", type=_bits, default=None, help="weight width, overrides --bits")
     c.add_argument("--abits", type=_bits, default=None, help="activation width, overrides --bits")
+    c.add_argument("--layer-bits", type=_layer_bits, action="append", default=[], metavar="LAYER=WnAm",
+                   help="one layer's weight and/or activation width (e.g. l03_conv=A12 or node_conv2d=W4A6), "
+                        "the layer named by its ONNX node or its srhw name in report.md; repeat per layer")
     c.add_argument("--calib", default=None, help="folder of calibration images (default: the shipped set)")
     c.add_argument("--calib-method", default="auto", help="auto (best PSNR), max, percentile or mse")
     c.add_argument("--input-range", default="auto", help="model input range: auto, unit ([0,1]) or byte ([0,255])")
@@ -155,9 +168,9 @@ def _compile(args: argparse.Namespace) -> int:
                               clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
                               max_width=args.max_width, weight_granularity=args.weight_granularity,
                               weight_rounding=args.weight_rounding, fixed_size=args.fixed_size, rtl=args.rtl,
-                              zero_points=args.zero_points)
+                              zero_points=args.zero_points, layer_bits=tuple(args.layer_bits))
     s = result.summary
-    print(f"wrote {args.out}: {s['layers']} layers, W{s['wbits']}A{s['abits']}, {s['macs_per_lr_pixel']} MACs/LR px, "
+    print(f"wrote {args.out}: {s['layers']} layers, {s['widths']}, {s['macs_per_lr_pixel']} MACs/LR px, "
           f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "
           f"({s['calibration_method']} calibration)")
     if "hls" in s:

@@ -103,7 +103,9 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
     (the same fit, keeping at zero every weight whose nearest code is zero, so the hardware needs no
     more multipliers than with nearest rounding) or "nearest" (each weight to its nearest code,
     then the measured bias correction). `zero_points` (default): centre each signed activation read
-    only by convs on its calibrated range (srhw.quant.zero_points); off: symmetric codes."""
+    only by convs on its calibrated range (srhw.quant.zero_points); off: symmetric codes.
+    `layer_bits`: widths of single layers, ((layer, wbits or None, abits or None), ...), the layer
+    named by its ONNX node or its srhw name (l03_conv); the others keep wbits/abits."""
     opts = CompileOptions(**fields) if options is None else replace(options, **fields)
     model_path = resolve_model(model)
     if out is not None:
@@ -196,7 +198,8 @@ def quantize_model(path: Path, opts: CompileOptions, progress: bool) -> tuple[QG
     scored = {}
     for m in tqdm(candidates, desc="quantizing", unit="method", disable=not progress, leave=False):
         q = quantize(graph, stats, wb, ab, m, frames=frames, granularity=opts.weight_granularity,
-                     weight_rounding=opts.weight_rounding, zero_points=opts.zero_points, float_in=float_in)
+                     weight_rounding=opts.weight_rounding, zero_points=opts.zero_points, float_in=float_in,
+                     layer_bits=opts.layer_bits)
         scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]

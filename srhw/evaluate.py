@@ -123,7 +123,7 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
         if bits_list and bits_list != [q.meta.bits]:
             raise UsageError(f"'{model}' was compiled with --bits {q.meta.bits}, not {bits_list}")
         first = SimpleNamespace(qgraph=q, summary={"model": q.meta.model or Path(model).name})
-        return evaluate_versions({f"W{q.meta.wbits}A{q.meta.abits}": (None, q)}, first, data, scale)
+        return evaluate_versions({q.meta.widths: (None, q)}, first, data, scale)
     # a --scale the model contradicts, an unreadable or too small image: errors before the compiles
     hrs = list(hr_images(images(data), resolve_scale(model_scale_of(model), scale)))
     return evaluate_versions(*compile_versions(model, bits_list or [8], calib, weight_rounding, use_cache), data,

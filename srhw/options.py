@@ -17,7 +17,7 @@ RANGES = ("auto", "unit", "byte")
 GRANULARITIES = ("output", "kernel")
 # the fields the quantized graph depends on (the rest choose the hardware built from it)
 QUANTIZATION_FIELDS = ("bits", "wbits", "abits", "calib", "method", "input_range", "output_range",
-                       "weight_granularity", "weight_rounding", "zero_points")
+                       "weight_granularity", "weight_rounding", "zero_points", "layer_bits")
 
 
 class OptionError(UsageError):
@@ -34,6 +34,23 @@ def check_bits(name: str, value: int | None) -> None:
     lo, hi = BITS_RANGE
     if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi):
         raise OptionError(f"{name} must be an integer in {lo}..{hi}, not {value!r}", name)
+
+
+def check_layer_bits(layer_bits) -> None:
+    """Per-layer widths: a tuple of (layer name, weight bits or None, activation bits or None),
+    at least one width given, each in BITS_RANGE. Whether the names are layers of the model is
+    checked where the model is known (srhw.quant.quantize.layer_widths)."""
+    lo, hi = BITS_RANGE
+    if not isinstance(layer_bits, tuple):
+        raise OptionError(f"layer_bits must be a tuple of (layer, weight bits, activation bits), not {layer_bits!r}",
+                          "layer_bits")
+    for entry in layer_bits:
+        ok = isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[0], str) and entry[0] \
+            and any(v is not None for v in entry[1:]) \
+            and all(v is None or (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi) for v in entry[1:])
+        if not ok:
+            raise OptionError(f"layer_bits: {entry!r} is not (layer name, weight bits, activation bits) with "
+                              f"widths in {lo}..{hi} or None, one of them given", "layer_bits")
 
 
 def check_choice(name: str, value, choices: tuple) -> None:
@@ -65,6 +82,7 @@ class CompileOptions:
     fixed_size: bool = False
     fold_groups: int | None = None       # one fold on every conv (tests and sweeps)
     fold_period: tuple[int, int] | None = None
+    layer_bits: tuple = ()               # per-layer widths (srhw.quant.quantize.layer_widths)
 
     def __post_init__(self) -> None:
         from srhw.quant import METHODS
@@ -73,6 +91,7 @@ class CompileOptions:
         check_bits("bits", self.bits)
         check_bits("wbits", self.wbits)
         check_bits("abits", self.abits)
+        check_layer_bits(self.layer_bits)
         check_choice("method", self.method, ("auto",) + tuple(METHODS))
         check_choice("weight_rounding", self.weight_rounding, tuple(WEIGHT_ROUNDINGS))
         check_choice("weight_granularity", self.weight_granularity, GRANULARITIES)

@@ -193,6 +193,7 @@ class QMeta:
     weight_granularity: str = "output"
     weight_rounding: str = "nearest"
     zero_points: bool = False
+    layer_bits: tuple | None = None   # ((layer, wbits, abits), ...): the layers of their own widths
     model: str | None = None
     bits: int | None = None
     calibration_frames: int | None = None
@@ -206,7 +207,18 @@ class QMeta:
     @classmethod
     def from_dict(cls, d: dict) -> "QMeta":
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        kw = {k: v for k, v in d.items() if k in names}
+        if kw.get("layer_bits") is not None:
+            kw["layer_bits"] = tuple(tuple(e) for e in kw["layer_bits"])
+        return cls(**kw)
+
+    @property
+    def widths(self) -> str:
+        """W8A8, or W8A8 with the layers of their own widths: "W8A8; l03_conv W4A8, l05_conv W8A12"."""
+        label = f"W{self.wbits}A{self.abits}"
+        if self.layer_bits:
+            label += "; " + ", ".join(f"{n} W{w}A{a}" for n, w, a in self.layer_bits)
+        return label
 
 
 @dataclass(frozen=True, eq=False)

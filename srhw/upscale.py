@@ -79,7 +79,7 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
     q = d.qgraph
     if d.float_graph is None and bits is not None and bits != q.meta.bits:
         raise UsageError(f"'{model}' was compiled with --bits {q.meta.bits}, not {bits}")
-    fixed = f"W{q.meta.wbits}A{q.meta.abits}"
+    fixed = q.meta.widths
     if q.input_channels != 1:
         raise UsageError(f"srhw upscale runs Y-channel models; this one takes {q.input_channels} channels")
     s = resolve_scale(q.scale, scale)

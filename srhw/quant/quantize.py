@@ -28,7 +28,7 @@ from srhw import ir
 from srhw.errors import QuantizationError
 from srhw.fixed import (PIXEL, Fmt, accumulator_bound, aligned_add_bound, epilogue_shift, frac_for_range, product_bound,
                         quantize_real, round_half_up, rounding_bound, signed_width)
-from srhw.options import check_choice
+from srhw.options import OptionError, check_choice, check_layer_bits
 from srhw.qir import (Certificate, ClipAct, NoAct, PReluAct, QAct, QAdd, QAffine, QBoundary, QConv, QCrop, QDepthToSpace,
                       QGraph, QLayer, QMeta,
                       ReluAct, TanhAct, check)
@@ -75,11 +75,66 @@ def pixel_output_producer(graph: ir.Graph) -> str:
     return v
 
 
+# per-layer widths: (layer, weight bits or None, activation bits or None), the layer named by
+# its ONNX node or its srhw name (l03_conv); None keeps the graph's wbits / abits
+LayerBits = tuple[tuple[str, int | None, int | None], ...]
+
+
+def layer_name(idx: int, node: ir.Op) -> str:
+    """The quantized layer's name: its position among the compute nodes and its kind."""
+    return f"l{idx:02d}_{type(node).__name__.lower()}"
+
+
+def layer_widths(graph: ir.Graph, layer_bits: LayerBits, wbits: int, abits: int) -> dict[str, tuple[int, int]]:
+    """Node name -> (weight bits, activation bits) of every compute node: `wbits`/`abits`
+    unless `layer_bits` names the layer. A layer without weights (Add) takes no weight width;
+    one that passes its input's codes on (DepthToSpace, Crop) takes none; the layer that
+    writes the output pixels keeps their 8 bits."""
+    nodes = list(graph.compute_nodes())
+    names = {layer_name(k, n): n for k, n in enumerate(nodes)} | {n.name: n for n in nodes}
+    pixel_out = pixel_output_producer(graph)
+    out = {n.name: (wbits, abits) for n in nodes}
+    check_layer_bits(layer_bits)
+    seen: dict[str, str] = {}
+    for name, w, a in layer_bits:
+        node = names.get(name)
+        if node is None:
+            listing = ", ".join(f"{layer_name(k, n)} ({n.name})" for k, n in enumerate(nodes)
+                                if isinstance(n, (ir.Conv, ir.Affine, ir.Add)))
+            raise OptionError(f"layer_bits names '{name}', which is no layer of this model; its layers with widths "
+                              f"of their own (srhw name, ONNX node): {listing}", "layer_bits")
+        if node.name in seen:
+            raise OptionError(f"layer_bits names layer '{node.name}' twice ('{seen[node.name]}' and '{name}')",
+                              "layer_bits")
+        seen[node.name] = name
+        if not isinstance(node, (ir.Conv, ir.Affine, ir.Add)):
+            raise OptionError(f"layer_bits: '{name}' ({node.op_type}) passes its input's codes on and has no widths "
+                              f"of its own; set them on the layer that writes its input", "layer_bits")
+        if w is not None and isinstance(node, ir.Add):
+            raise OptionError(f"layer_bits: '{name}' (Add) has no weights; give it an activation width only",
+                              "layer_bits")
+        if a is not None and node.output == pixel_out and a != PIXEL.width:
+            raise OptionError(f"layer_bits: '{name}' writes the output pixels, which are {PIXEL.width}-bit codes; "
+                              f"its activation width cannot be {a}", "layer_bits")
+        out[node.name] = (w or wbits, a or abits)
+    return out
+
+
+def own_widths(graph: ir.Graph, layer_bits: LayerBits, wbits: int, abits: int) -> LayerBits | None:
+    """The layers whose widths differ from wbits/abits, by srhw name in graph order (None: none)."""
+    widths = layer_widths(graph, layer_bits, wbits, abits)
+    own = tuple((layer_name(k, n), *widths[n.name]) for k, n in enumerate(graph.compute_nodes())
+                if widths[n.name] != (wbits, abits))
+    return own or None
+
+
 class _Quantizer:
     def __init__(self, graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str,
                  bias_correction: bool = True, granularity: str = "output", frames: list[np.ndarray] | None = None,
-                 weight_rounding: str = "nearest", float_in: dict[str, list[np.ndarray]] | None = None):
+                 weight_rounding: str = "nearest", float_in: dict[str, list[np.ndarray]] | None = None,
+                 layer_bits: LayerBits = ()):
         self.g, self.stats, self.wbits, self.abits, self.method = graph, stats, wbits, abits, method
+        self.widths = layer_widths(graph, layer_bits, wbits, abits)
         self.granularity = granularity
         # integer codes of every value on the calibration frames, as the quantized network
         # computes them so far (for the measured bias correction)
@@ -101,8 +156,8 @@ class _Quantizer:
         cons = graph.consumers()
         self.uniform = {n.output for n in graph.nodes if any(isinstance(u, ir.DepthToSpace) for u in cons.get(n.output, []))}
 
-    def out_format(self, node: ir.Op, act: ir.Activation | None, channels: int) -> tuple[Fmt, np.ndarray]:
-        """The output format (width, sign) and one frac per channel."""
+    def out_format(self, node: ir.Op, act: ir.Activation | None, channels: int, abits: int) -> tuple[Fmt, np.ndarray]:
+        """The output format (`abits` wide, its sign) and one frac per channel."""
         if node.output == self.pixel_out:
             return PIXEL, np.zeros(channels, dtype=np.int64)
         signed = not (isinstance(act, ir.ReluAct) or (isinstance(act, ir.ClipAct) and act.lo >= 0))
@@ -111,12 +166,12 @@ class _Quantizer:
             st = st.merged()
         if st.half is None:
             vals = st.values()
-            fr = np.array([choose_frac(float(st.max_abs[c]), vals[c], self.abits, signed, self.method)
+            fr = np.array([choose_frac(float(st.max_abs[c]), vals[c], abits, signed, self.method)
                            for c in range(len(st.max_abs))], dtype=np.int64)
         else:  # zero points: the method already chose the range; the format holds its half-width
-            fr = np.array([frac_for_range(float(h), self.abits, signed) for h in st.half], dtype=np.int64)
+            fr = np.array([frac_for_range(float(h), abits, signed) for h in st.half], dtype=np.int64)
         fr = np.broadcast_to(fr, (channels,)).copy()
-        return Fmt(self.abits, int(fr.min()), signed), fr
+        return Fmt(abits, int(fr.min()), signed), fr
 
     def zero_point(self, value: str, out: Fmt, out_frac: np.ndarray) -> np.ndarray | None:
         """The codes of real 0 of a centred tensor, z = -round(center * 2^frac) (None: not centred)."""
@@ -126,8 +181,10 @@ class _Quantizer:
         z = np.clip(-round_half_up(st.center * np.ldexp(1.0, out_frac)), out.lo, out.hi).astype(np.int64)
         return z if np.any(z) else None
 
-    def act(self, act: ir.Activation | None, out: Fmt, out_frac: np.ndarray, node: ir.Op) -> tuple[QAct, dict]:
-        """The activation in codes, and statistics for the report."""
+    def act(self, act: ir.Activation | None, out: Fmt, out_frac: np.ndarray, node: ir.Op,
+            wbits: int, abits: int) -> tuple[QAct, dict]:
+        """The activation in codes (slopes of at least `wbits` bits, a tanh table indexed by
+        `abits` + 2 bits), and statistics for the report."""
         stats: dict = {}
         channels = out_frac.size
         match act:
@@ -141,12 +198,12 @@ class _Quantizer:
                 hi_c = np.full(channels, out.hi) if hi == math.inf else np.clip(round_half_up(hi * scale), out.lo, out.hi)
                 return ClipAct(lo=lo_c.astype(np.int64), hi=hi_c.astype(np.int64)), stats
             case ir.PReluAct(slope=s):
-                width = max(self.wbits, 8)
+                width = max(wbits, 8)
                 m = float(np.max(np.abs(s)))
                 sfmt = Fmt(width, frac_for_range(m, width, True) if m > 0 else width - 1, True)
                 return PReluAct(slope=quantize_real(np.broadcast_to(s, (channels,)), sfmt), slope_fmt=sfmt), stats
             case ir.TanhAct():
-                width = min(self.abits + 2, 16)
+                width = min(abits + 2, 16)
                 pre = self.stats[pre_activation_key(node.output)]
                 m = min(float(pre.max_abs.max()), TANH_RANGE) or TANH_RANGE
                 lfmt = Fmt(width, frac_for_range(m, width, True), True)
@@ -167,7 +224,7 @@ class _Quantizer:
             widest = max(widest, prod)
         return Certificate(int(acc_bound), rounding_bound(widest, s), prod)
 
-    def conv_grid(self, w: np.ndarray, f_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def conv_grid(self, w: np.ndarray, f_in: np.ndarray, wbits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The weight grid of a conv: code fracs [O, I], accumulator fracs [O], product shifts [O, I].
 
         granularity "output": one frac per output channel o, F[o] = min_c(fw[o, c] + f_in[c]),
@@ -176,24 +233,24 @@ class _Quantizer:
         then shifted left by F[o] - fw[o, c] - f_in[c] >= 0: a constant shift of the product,
         wiring in hardware, that only widens the accumulator (the certificate counts it).
         """
-        fw = _max_frac(np.abs(w).max(axis=(2, 3)), self.wbits)                   # [O, I]
+        fw = _max_frac(np.abs(w).max(axis=(2, 3)), wbits)                   # [O, I]
         if self.granularity == "output":
             acc_frac = (fw + f_in.reshape(1, -1)).min(axis=1)
-            acc_frac = np.where(acc_frac >= NO_WEIGHT // 2, self.wbits - 1, acc_frac)
+            acc_frac = np.where(acc_frac >= NO_WEIGHT // 2, wbits - 1, acc_frac)
             w_frac = acc_frac.reshape(-1, 1) - f_in.reshape(1, -1)
             return w_frac, acc_frac, np.zeros_like(w_frac)
         empty = fw >= NO_WEIGHT // 2
         fsum = np.where(empty, -NO_WEIGHT, fw + f_in.reshape(1, -1))
         acc_frac = fsum.max(axis=1)
-        acc_frac = np.where(acc_frac <= -NO_WEIGHT // 2, self.wbits - 1, acc_frac)
+        acc_frac = np.where(acc_frac <= -NO_WEIGHT // 2, wbits - 1, acc_frac)
         fw = np.where(empty, acc_frac.reshape(-1, 1) - f_in.reshape(1, -1), fw)
         return fw, acc_frac, acc_frac.reshape(-1, 1) - f_in.reshape(1, -1) - fw
 
-    def conv_weights(self, w: np.ndarray, f_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def conv_weights(self, w: np.ndarray, f_in: np.ndarray, wbits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Integer weights [O, I, kh, kw] by nearest rounding, their fracs [O, I] and the
         accumulator fracs [O] (the grid: conv_grid)."""
-        code_frac, acc_frac, shift = self.conv_grid(w, f_in)
-        lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
+        code_frac, acc_frac, shift = self.conv_grid(w, f_in, wbits)
+        lo, hi = -(1 << (wbits - 1)), (1 << (wbits - 1)) - 1
         codes = np.clip(round_half_up(w * np.ldexp(1.0, code_frac)[:, :, None, None]), lo, hi).astype(np.int64)
         return self.shifted(codes, shift), acc_frac.reshape(-1, 1) - f_in.reshape(1, -1), acc_frac
 
@@ -201,19 +258,19 @@ class _Quantizer:
     def shifted(codes: np.ndarray, shift: np.ndarray) -> np.ndarray:
         return codes * np.left_shift(np.int64(1), shift)[:, :, None, None]
 
-    def fitted_weights(self, node: ir.Conv, w: np.ndarray, b: np.ndarray,
-                       f_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def fitted_weights(self, node: ir.Conv, w: np.ndarray, b: np.ndarray, f_in: np.ndarray,
+                       wbits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Integer weights, their fracs, accumulator fracs and the real bias, by the
         error-compensating fit (srhw.quant.fit_weights) on the grid of conv_grid."""
         from srhw.quant.fit_weights import fit, gram
 
-        code_frac, acc_frac, shift = self.conv_grid(w, f_in)
+        code_frac, acc_frac, shift = self.conv_grid(w, f_in, wbits)
         assert self.codes is not None and self.float_in is not None
         scale = np.ldexp(1.0, -f_in.astype(np.int64)).reshape(-1, 1, 1)
         z = self.zero[node.inputs[0]].reshape(-1, 1, 1)
         xs_q = [(a - z) * scale for a in self.codes[node.inputs[0]]]
         h, tc = gram(self.float_in[node.inputs[0]], xs_q, w, b, node.pads)
-        lo, hi = -(1 << (self.wbits - 1)), (1 << (self.wbits - 1)) - 1
+        lo, hi = -(1 << (wbits - 1)), (1 << (wbits - 1)) - 1
         # gptq-sparse: a weight whose nearest code is 0 stays 0, so the hardware never needs more
         # multipliers than with nearest rounding (gptq may fill the sub-pixel taps a ConvTranspose
         # lacks: better PSNR, more multipliers; bench/weight_rounding.py)
@@ -253,10 +310,11 @@ class _Quantizer:
                 del self.codes[i]
 
     def layer(self, idx: int, node: ir.Op) -> QLayer:
-        base = dict(name=f"l{idx:02d}_{type(node).__name__.lower()}", source=node.name, inputs=node.inputs[:1],
+        base = dict(name=layer_name(idx, node), source=node.name, inputs=node.inputs[:1],
                     output=node.output)
         x, f_in = self.fmt[node.inputs[0]], self.frac[node.inputs[0]]
         z_in = self.zero[node.inputs[0]]
+        wb, ab = self.widths[node.name]
         self.res[node.output] = self.res[node.inputs[0]]
         if np.any(z_in) and not isinstance(node, ir.Conv):
             raise QuantizationError(f"node '{node.name}' ({node.op_type}) reads a tensor with zero points; "
@@ -266,17 +324,17 @@ class _Quantizer:
                 w = self.g.constant(node.inputs[1])
                 cout = w.shape[0]
                 b = self.g.constant(node.inputs[2]) if len(node.inputs) > 2 else np.zeros(cout)
-                out, out_frac = self.out_format(node, node.act, cout)
+                out, out_frac = self.out_format(node, node.act, cout, ab)
                 if self.float_in is not None and node.inputs[0] in self.float_in:
-                    wi, w_frac, acc_frac, b = self.fitted_weights(node, w, b, f_in)
+                    wi, w_frac, acc_frac, b = self.fitted_weights(node, w, b, f_in, wb)
                 else:
-                    wi, w_frac, acc_frac = self.conv_weights(w, f_in)
+                    wi, w_frac, acc_frac = self.conv_weights(w, f_in, wb)
                 if self.float_in is None and self.bias_correction and node.inputs[0] in self.stats:
                     b = b - self.bias_shift(w, wi * np.ldexp(1.0, -w_frac)[:, :, None, None], node.inputs[0], f_in)
                 bi = round_half_up(b * np.ldexp(1.0, acc_frac)).astype(np.int64)
                 if np.any(z_in):  # sum w * (q - z): the input's zero points leave through the bias
                     bi = bi - wi.sum(axis=(2, 3)) @ z_in
-                act, act_stats = self.act(node.act, out, out_frac, node)
+                act, act_stats = self.act(node.act, out, out_frac, node, wb, ab)
                 zero = self.zero_point(node.output, out, out_frac)
                 cert = self.epilogue_cert(accumulator_bound(wi, x.max_abs, bi), acc_frac, out_frac, act)
                 stats = act_stats | {"bias_width": signed_width(int(np.abs(bi).max(initial=0))),
@@ -285,28 +343,28 @@ class _Quantizer:
                 if zero is not None:
                     stats["zero_point_max"] = int(np.abs(zero).max())
                 return QConv(**base, out_fmt=out, out_frac=out_frac, cert=cert, stats=stats, weight=wi, w_frac=w_frac,
-                             w_width=max(self.wbits, signed_width(int(np.abs(wi).max(initial=0)))), bias=bi,
+                             w_width=max(wb, signed_width(int(np.abs(wi).max(initial=0)))), bias=bi,
                              acc_frac=acc_frac, pads=node.pads, act=act, out_zero=zero,
                              pad_code=z_in.copy() if np.any(z_in) else None)
             case ir.Affine():
                 c = node.scale.size
-                out, out_frac = self.out_format(node, node.act, c)
-                sf = _max_frac(np.abs(node.scale), self.wbits)
-                sf = np.where(sf >= NO_WEIGHT // 2, self.wbits - 1, sf)
-                si = quantize_real(node.scale * np.ldexp(1.0, sf), Fmt(self.wbits, 0, True))
+                out, out_frac = self.out_format(node, node.act, c, ab)
+                sf = _max_frac(np.abs(node.scale), wb)
+                sf = np.where(sf >= NO_WEIGHT // 2, wb - 1, sf)
+                si = quantize_real(node.scale * np.ldexp(1.0, sf), Fmt(wb, 0, True))
                 acc_frac = sf + f_in
                 bi = round_half_up(node.bias * np.ldexp(1.0, acc_frac)).astype(np.int64)
-                act, act_stats = self.act(node.act, out, out_frac, node)
+                act, act_stats = self.act(node.act, out, out_frac, node, wb, ab)
                 cert = self.epilogue_cert(accumulator_bound(si.reshape(-1, 1), x.max_abs, bi), acc_frac, out_frac,
                                           act)
                 return QAffine(**base, out_fmt=out, out_frac=out_frac, cert=cert, stats=act_stats, scale=si, s_frac=sf,
-                               s_width=self.wbits, bias=bi, acc_frac=acc_frac, act=act)
+                               s_width=wb, bias=bi, acc_frac=acc_frac, act=act)
             case ir.Add():
                 y, f_b = self.fmt[node.inputs[1]], self.frac[node.inputs[1]]
-                out, out_frac = self.out_format(node, node.act, f_in.size)
+                out, out_frac = self.out_format(node, node.act, f_in.size, ab)
                 acc_frac = np.maximum(f_in, f_b)
                 bound = aligned_add_bound(x, f_in, y, f_b)
-                act, act_stats = self.act(node.act, out, out_frac, node)
+                act, act_stats = self.act(node.act, out, out_frac, node, wb, ab)
                 cert = self.epilogue_cert(bound, acc_frac, out_frac, act)
                 return QAdd(**(base | {"inputs": node.inputs}), out_fmt=out, out_frac=out_frac, cert=cert, stats=act_stats,
                             acc_frac=acc_frac, in_fracs=(f_in.copy(), f_b.copy()), act=act)
@@ -368,8 +426,10 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
              bias_correction: bool = True, equalize: bool = True,
              granularity: str = "output", frames: list[np.ndarray] | None = None,
              weight_rounding: str = "nearest", zero_points: bool = False,
-             float_in: dict[str, list[np.ndarray]] | None = None) -> QGraph:
-    """frames: the calibration frames (uint8 [C, H, W]); with them the bias correction is
+             float_in: dict[str, list[np.ndarray]] | None = None, layer_bits: LayerBits = ()) -> QGraph:
+    """wbits, abits: the widths of every layer's weights and output codes, except where
+    `layer_bits` sets a layer's own (layer_widths); the output pixels are always 8 bits.
+    frames: the calibration frames (uint8 [C, H, W]); with them the bias correction is
     measured on the quantized network's own activations (see _Quantizer.bias_shift).
     float_in: the float input of every conv of `graph` on those frames (conv_inputs), when the
     caller has them already (calibrate's `kept`); else the weight fit computes them."""
@@ -395,12 +455,13 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
     if weight_rounding != "nearest" and not frames:
         raise QuantizationError(f"{weight_rounding} weight rounding fits the codes on the calibration frames: pass frames")
     layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames, weight_rounding,
-                        float_in).run()
+                        float_in, layer_bits).run()
     b = graph.boundary
     boundary = QBoundary(tuple(b.input_layout), tuple(b.output_layout), b.input_scale, b.output_scale)
     q = QGraph(name=graph.name, input=graph.input, input_channels=int(graph.inputs[0].shape[1]),
                output=graph.output, layers=layers, boundary=boundary,
                meta=QMeta(wbits=wbits, abits=abits, calibration=method, weight_granularity=granularity,
-                          weight_rounding=weight_rounding, zero_points=zero_points))
+                          weight_rounding=weight_rounding, zero_points=zero_points,
+                          layer_bits=own_widths(graph, layer_bits, wbits, abits)))
     check(q)
     return q

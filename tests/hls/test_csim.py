@@ -35,13 +35,16 @@ CASES = [
     ("espcn_x3", "torchscript", 1, 8, None),        # tanh LUTs, final clamp
     ("espcn_x2_rgb", "dynamo", 3, 6, 4),
     ("srcnn", "dynamo", 1, 8, 2),                   # no padding: the image shrinks; scale 1
-    ("residual_rgb", "torchscript", 3, 8, 1),       # residual Add through a fork, x3
+    ("residual_rgb", "torchscript", 3, 8, 1),       # residual Add through a fork, x3, mixed widths (below)
     ("edsr_x2", "dynamo", 3, 8, None),              # residual blocks, a skip read 3 times, HR tail conv
     ("lapsrn_x2", "torchscript", 1, 8, (2, 5)),     # a pyramid level: ConvTranspose in both branches
     ("shuffle_dcr_rgb", "torchscript", 3, 8, None),  # DCR depth-to-space
     ("fsrcnn_steep", "dynamo", 1, 12, None),        # wide datapath, steep PReLU slopes
 ]
 
+
+# layers of their own widths (--layer-bits): W4A4 after the head, a 12-bit input of the Add
+MIXED_WIDTHS = {("residual_rgb", "torchscript"): (("l01_conv", 4, 4), ("l02_conv", 6, 12), ("l03_add", None, 10))}
 
 # with -m slow: the other exporter of a model and fold kind the default cases cover
 SLOW_CASES = [("edsr_x3", "torchscript", 3, 8, (3, 7)), ("edsr_x4", "dynamo", 3, 8, None),
@@ -58,7 +61,9 @@ def test_csim_bit_exact(exported, tmp_path, name, exporter, channels, bits, fold
     out = tmp_path / "out"
     kw = {"fold_period": fold} if isinstance(fold, tuple) else {"fold_groups": fold}
     res = srhw.compile(exported(name, exporter), bits=bits, out=out, progress=False, in_size="64x48", fps=40000,
-                       test_frames=frames(channels, min_side), **kw)
+                       test_frames=frames(channels, min_side), layer_bits=MIXED_WIDTHS.get((name, exporter), ()), **kw)
+    if (name, exporter) in MIXED_WIDTHS:
+        assert res.qgraph.meta.layer_bits is not None and "ap_uint<4>" in (out / "hls/srhw_params.h").read_text()
     if name.startswith("fsrcnn"):  # PReLU tensors: zero points in the epilogues, padding with them
         assert res.summary["tensors_with_zero_points"] >= 2
         assert any(l.pad_code is not None and any(l.pads) for l in res.qgraph.layers if hasattr(l, "pads"))

@@ -76,11 +76,16 @@ def test_shipped_models_bit_exact(tmp_path, name, fold, harness, shared_quantiza
         assert steady[0] > 0.5
 
 
-@pytest.mark.parametrize("name,fold", [("fsrcnn_x2_odd", {"fold_groups": 1}), ("espcn_x2_rgb", {"fold_groups": 2}),
+# --layer-bits: 4-bit weights and codes, a 12-bit tensor read by a conv, 5-bit weights
+MIXED_WIDTHS = (("l00_conv", 4, 4), ("l01_conv", None, 12), ("l02_conv", 5, 6))
+
+
+@pytest.mark.parametrize("name,fold", [("fsrcnn_x2_odd", {"fold_groups": 1, "layer_bits": MIXED_WIDTHS}),
+                                       ("espcn_x2_rgb", {"fold_groups": 2}),
                                        ("fsrcnn_x3", {"fold_groups": 2}), ("fsrcnn_x2", {"fold_period": (3, 7)})])
 def test_small_variants_bit_exact(exported, tmp_path, name, fold):
     """A cropped output (2H-1: one pixel per beat) at full rate (every conv all its outputs each
-    cycle, its weights constants), RGB in and out, x3; and the scheduled fold
+    cycle, its weights constants) with layers of their own widths (4 to 12 bits), RGB in and out, x3; and the scheduled fold
     (P positions in T cycles, srhw_conv_sched.v) on every conv, with PReLU (with tanh: the
     banked ESPCN x3 below)."""
     out = _compile(exported(name, "dynamo"), tmp_path / "out", **fold)

@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--layer-bits", type=_layer_bits, action="append", default=[], metavar="LAYER=WnAm",
                    help="one layer's weight and/or activation width (e.g. l03_conv=A12 or node_conv2d=W4A6), "
                         "the layer named by its ONNX node or its srhw name in report.md; repeat per layer")
+    c.add_argument("--psnr-budget", type=float, default=None, metavar="DB",
+                   help="choose every layer's weight and activation widths (4..16) for the least hardware cost whose "
+                        "PSNR loss against the float model on the calibration frames is at most DB (report.md shows "
+                        "the widths and the cost-versus-loss front)")
     c.add_argument("--calib", default=None, help="folder of calibration images (default: the shipped set)")
     c.add_argument("--calib-method", default="auto", help="auto (best PSNR), max, percentile or mse")
     c.add_argument("--input-range", default="auto", help="model input range: auto, unit ([0,1]) or byte ([0,255])")
@@ -168,11 +172,18 @@ def _compile(args: argparse.Namespace) -> int:
                               clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
                               max_width=args.max_width, weight_granularity=args.weight_granularity,
                               weight_rounding=args.weight_rounding, fixed_size=args.fixed_size, rtl=args.rtl,
-                              zero_points=args.zero_points, layer_bits=tuple(args.layer_bits))
+                              zero_points=args.zero_points, layer_bits=tuple(args.layer_bits),
+                              psnr_budget=args.psnr_budget)
     s = result.summary
     print(f"wrote {args.out}: {s['layers']} layers, {s['widths']}, {s['macs_per_lr_pixel']} MACs/LR px, "
           f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "
           f"({s['calibration_method']} calibration)")
+    ws = s.get("width_search")
+    if ws:
+        over = "" if ws["within_budget"] else " -- over the budget: no width choice measured met it, see report.md"
+        print(f"widths for a {ws['budget_db']:g} dB PSNR budget: loss {ws['chosen']['final_loss_db']:.3f} dB on the "
+              f"calibration frames, {ws['chosen']['dsp']} DSP + {ws['chosen']['lut_multipliers']} LUT multipliers "
+              f"({ws['evaluations']} choices measured){over}")
     if "hls" in s:
         h = s["hls"]
         flag = "" if h["projected_fps"] >= h["fps_target"] else f" -- below the {h['fps_target']:g} fps target, see report.md"

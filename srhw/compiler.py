@@ -105,7 +105,9 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
     then the measured bias correction). `zero_points` (default): centre each signed activation read
     only by convs on its calibrated range (srhw.quant.zero_points); off: symmetric codes.
     `layer_bits`: widths of single layers, ((layer, wbits or None, abits or None), ...), the layer
-    named by its ONNX node or its srhw name (l03_conv); the others keep wbits/abits."""
+    named by its ONNX node or its srhw name (l03_conv); the others keep wbits/abits.
+    `psnr_budget` (dB): every layer's widths chosen for the least hardware cost of the plan whose
+    PSNR loss against float on the calibration frames stays within it (srhw.quant.mixed)."""
     opts = CompileOptions(**fields) if options is None else replace(options, **fields)
     model_path = resolve_model(model)
     if out is not None:
@@ -203,6 +205,20 @@ def quantize_model(path: Path, opts: CompileOptions, progress: bool) -> tuple[QG
         scored[m] = (fixed_vs_float_psnr(q, refs, frames), q)
     best = max(candidates, key=lambda m: (round(scored[m][0], 6), -candidates.index(m)))
     psnr_db, q = scored[best]
+    if opts.psnr_budget is not None:  # every layer's widths, to the budget at the least cost
+        from srhw.backends.folding import plan
+        from srhw.quant.mixed import choose
+
+        def quantize_with(layer_bits, fast: bool):
+            return quantize(graph, stats, wb, ab, best, frames=frames, granularity=opts.weight_granularity,
+                            weight_rounding="nearest" if fast else opts.weight_rounding,
+                            zero_points=opts.zero_points, float_in=float_in, layer_bits=layer_bits)
+
+        q, search = choose(graph, opts.psnr_budget, quantize_with, q, plan(q, opts.target(q.scale)), frames, wb, ab,
+                           progress)
+        q = replace(q, meta=replace(q.meta, width_search=search))
+        psnr_db = fixed_vs_float_psnr(q, refs, frames)
+        scored[best] = (psnr_db, q)
     meta = replace(q.meta, model=path.stem, bits=bits, calibration_frames=len(frames),
                    calibration_set=f"default ({calib_dir(upscaling).name})" if calib is None else Path(calib).name,
                    psnr_fixed_vs_float_db=round(psnr_db, 4),

@@ -17,7 +17,9 @@ RANGES = ("auto", "unit", "byte")
 GRANULARITIES = ("output", "kernel")
 # the fields the quantized graph depends on (the rest choose the hardware built from it)
 QUANTIZATION_FIELDS = ("bits", "wbits", "abits", "calib", "method", "input_range", "output_range",
-                       "weight_granularity", "weight_rounding", "zero_points", "layer_bits")
+                       "weight_granularity", "weight_rounding", "zero_points", "layer_bits", "psnr_budget")
+# with a PSNR budget the widths depend on the plan's costs, and so on the hardware target too
+TARGET_FIELDS = ("board", "clock_mhz", "fps", "in_size", "max_width", "fixed_size")
 
 
 class OptionError(UsageError):
@@ -83,6 +85,7 @@ class CompileOptions:
     fold_groups: int | None = None       # one fold on every conv (tests and sweeps)
     fold_period: tuple[int, int] | None = None
     layer_bits: tuple = ()               # per-layer widths (srhw.quant.quantize.layer_widths)
+    psnr_budget: float | None = None     # dB: choose every layer's widths (srhw.quant.mixed)
 
     def __post_init__(self) -> None:
         from srhw.quant import METHODS
@@ -92,6 +95,11 @@ class CompileOptions:
         check_bits("wbits", self.wbits)
         check_bits("abits", self.abits)
         check_layer_bits(self.layer_bits)
+        if self.psnr_budget is not None:
+            check_positive("psnr_budget", self.psnr_budget)
+            if self.layer_bits:
+                raise OptionError("psnr_budget chooses every layer's widths; give it or layer_bits, not both",
+                                  "psnr_budget", "layer_bits")
         check_choice("method", self.method, ("auto",) + tuple(METHODS))
         check_choice("weight_rounding", self.weight_rounding, tuple(WEIGHT_ROUNDINGS))
         check_choice("weight_granularity", self.weight_granularity, GRANULARITIES)
@@ -132,8 +140,9 @@ class CompileOptions:
 
     def quantization(self) -> tuple:
         """The values of QUANTIZATION_FIELDS: equal for two options that quantize a model alike."""
+        keys = QUANTIZATION_FIELDS + (TARGET_FIELDS if self.psnr_budget is not None else ())
         return tuple((k, str(getattr(self, k)) if isinstance(getattr(self, k), Path) else getattr(self, k))
-                     for k in QUANTIZATION_FIELDS)
+                     for k in keys)
 
 
 def check_positive(name: str, value) -> None:

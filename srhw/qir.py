@@ -184,8 +184,9 @@ class QBoundary:
 
 @dataclass(frozen=True)
 class QMeta:
-    """How the graph was made. The quantizer fills the first six fields; `srhw compile` adds the
-    model, the calibration set and the fixed-against-float PSNR of each calibration method."""
+    """How the graph was made. The quantizer fills the fields up to `layer_bits`; `srhw compile`
+    adds the width search's record (with --psnr-budget), the model, the calibration set and the
+    fixed-against-float PSNR of each calibration method."""
 
     wbits: int
     abits: int
@@ -194,6 +195,7 @@ class QMeta:
     weight_rounding: str = "nearest"
     zero_points: bool = False
     layer_bits: tuple | None = None   # ((layer, wbits, abits), ...): the layers of their own widths
+    width_search: dict | None = None  # the PSNR-budget search's record (srhw.quant.mixed.choose)
     model: str | None = None
     bits: int | None = None
     calibration_frames: int | None = None

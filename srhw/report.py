@@ -115,6 +115,7 @@ def summary_of(q: QGraph, rows: list[dict], fold=None, structure=None, rate=None
         "wbits": q.meta.wbits,
         "abits": q.meta.abits,
         "widths": q.meta.widths,
+        "width_search": q.meta.width_search,
         "calibration_method": q.meta.calibration,
         "calibration_frames": q.meta.calibration_frames,
         "weight_rounding": q.meta.weight_rounding,

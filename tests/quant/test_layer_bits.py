@@ -94,7 +94,9 @@ def test_cli_layer_bits(exported, tmp_path):
     assert "| weights / activations | W8A8; l01_conv W4A4, l02_conv W8A12 " in (tmp_path / "ok/report.md").read_text()
     for args, needle in ((["--layer-bits", "nope=W4"], "--layer-bits names 'nope', which is no layer"),
                          (["--layer-bits", "l01_conv=X4"], "LAYER=W<bits>A<bits>"),
-                         (["--layer-bits", "l01_conv=W2"], "4..16")):
+                         (["--layer-bits", "l01_conv=W2"], "4..16"),
+                         (["--psnr-budget", "-1"], "--psnr-budget must be positive"),
+                         (["--psnr-budget", "0.1", "--layer-bits", "l01_conv=W4"], "not both")):
         res = srhw("-o", tmp_path / "bad", *args)
         assert res.returncode == 2 and needle in res.stderr and "Traceback" not in res.stderr, res.stderr
         assert not (tmp_path / "bad").exists()

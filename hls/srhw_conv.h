@@ -17,8 +17,9 @@
 //
 // Common CFG fields: C_IN, C_OUT, KH, KW, PAD_T, PAD_L, PAD_B, PAD_R, MAX_W (largest input
 // width), in_t, out_t, w_t (weight arithmetic), ws_t (plain C++ integer type the weight tables
-// are stored in), acc_t (from the overflow certificate: holds every partial sum), HAS_PAD,
-// plus the epilogue's fields (srhw_epilogue.h).
+// are stored in), mul_t (a product: srhw.fixed.multiplier_width bits), LUT_MUL (1: weights and
+// codes of at most 4 bits, whose products are bound to fabric), acc_t (from the overflow
+// certificate: holds every partial sum), HAS_PAD, plus the epilogue's fields (srhw_epilogue.h).
 #ifndef SRHW_CONV_H
 #define SRHW_CONV_H
 
@@ -52,6 +53,28 @@ struct tree<T, 0> {
     static T sum(const T*) {
 #pragma HLS INLINE
         return T(0);
+    }
+};
+
+// A weight times a code, as wide as the product (mul_t). Where both operands are at most 4
+// bits (LUT_MUL) the multiplier is bound to LUTs (UG1399 BIND_OP impl=fabric), as the plan
+// counts it; elsewhere Vitis takes a DSP slice, or LUTs for a constant weight.
+template <class CFG, bool LUT = CFG::LUT_MUL != 0>
+struct product {
+    static typename CFG::mul_t of(typename CFG::w_t w, typename CFG::in_t x) {
+#pragma HLS INLINE
+        const typename CFG::mul_t m = w * x;
+        return m;
+    }
+};
+
+template <class CFG>
+struct product<CFG, true> {
+    static typename CFG::mul_t of(typename CFG::w_t w, typename CFG::in_t x) {
+#pragma HLS INLINE
+        typename CFG::mul_t m = w * x;
+#pragma HLS BIND_OP variable=m op=mul impl=fabric
+        return m;
     }
 };
 
@@ -162,7 +185,7 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                     for (int u = 0; u < KH; u++)
                         for (int v = 0; v < KW; v++) {
                             const int t = (c * KH + u) * KW + v;
-                            prod[t] = typename CFG::w_t(weight[g][p][t]) * win[u][v][c];
+                            prod[t] = product<CFG>::of(typename CFG::w_t(weight[g][p][t]), win[u][v][c]);
                         }
                 const acc_t acc = bias[g][p] + tree<acc_t, TAPS>::sum(prod);
                 grp[p] = epilogue<CFG>(acc, shift[g][p], slope[g][p], lo[g][p], hi[g][p], zero[g][p], lut);
@@ -287,7 +310,7 @@ void conv_sched_mac(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                         in_t cand[T];  // the lane's operands, fixed taps of the window
 #pragma HLS ARRAY_PARTITION variable=cand complete
                         for (int j = 0; j < T; j++) cand[j] = win[tap[o][l][j]];
-                        prod[o][l] = typename CFG::w_t(wt[o][l][k]) * cand[k];
+                        prod[o][l] = product<CFG>::of(typename CFG::w_t(wt[o][l][k]), cand[k]);
                         at[o][l] = pos[o][l][k];
                     }
                 for (int o = 0; o < C_OUT; o++)

@@ -31,6 +31,7 @@ module srhw_conv #(
     parameter integer I_SIGNED = 0,
     parameter integer OW = 8,           // output code width
     parameter integer WB = 8,           // weight width
+    parameter integer MUL_W = WB + IW,  // product width (srhw.fixed.multiplier_width)
     parameter integer ACC_W = 24,
     parameter integer EW = 32,          // epilogue working width
     parameter integer SH_W = 8,
@@ -157,7 +158,7 @@ module srhw_conv #(
     assign rom_ge = g_d[LM*GW-1 -: GW];   // the group LM cycles after its step, read one ahead
 
     wire [PO*ACC_W-1:0] sums;
-    srhw_mac #(.N(N), .PO(PO), .IW(IW), .I_SIGNED(I_SIGNED), .WB(WB), .ACC_W(ACC_W), .LPR(LPR),
+    srhw_mac #(.N(N), .PO(PO), .IW(IW), .I_SIGNED(I_SIGNED), .WB(WB), .MUL_W(MUL_W), .ACC_W(ACC_W), .LPR(LPR),
                .LAT_T(LAT_T)) u_mac (
         .clk(clk), .en(en), .window(win), .weights(rom_w), .bias(rom_bias), .sums(sums));
 

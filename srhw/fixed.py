@@ -127,6 +127,24 @@ def aligned_add_bound(a: Fmt, a_frac: np.ndarray, b: Fmt, b_frac: np.ndarray) ->
                for fa, fb in zip(a_frac, b_frac))
 
 
+# a product of at most this many bits in both operands is a LUT multiplier; larger ones take a DSP
+LUT_PRODUCT_BITS = 4
+
+
+def multiplier_width(w_width: int, x: Fmt) -> int:
+    """The register of a weight x code product: |w * x| < 2^(w_width - 1) * 2^x.width (a signed
+    code's magnitude is at most 2^(x.width - 1)), so w_width + x.width signed bits hold it, one
+    fewer than the operands once an unsigned code takes its sign bit. Synthesis sizes the
+    multiplier by it: Yosys maps a product narrower than 9 bits (4 x 4) to LUTs, not a DSP slice."""
+    return w_width + x.width
+
+
+def lut_multiplier(w_width: int, x_width: int) -> bool:
+    """A weight x code product that fabric takes rather than a DSP slice: both operands at most
+    LUT_PRODUCT_BITS wide (its multiplier_width is then below Yosys's 9-bit DSP threshold)."""
+    return w_width <= LUT_PRODUCT_BITS and x_width <= LUT_PRODUCT_BITS
+
+
 def product_bound(acc_bound: int, codes: np.ndarray) -> int:
     """PReLU's negative branch: the accumulator times the largest |slope code|."""
     return int(acc_bound) * int(np.max(np.abs(codes)))

@@ -60,13 +60,14 @@ def hls_summary(fold) -> dict:
     asked = fold.requested.target if fold.requested else t   # the rate asked for (a plan folded to fit runs slower)
     fitted = {"fitted_to_dsp": {"requested_multipliers": fold.requested.multipliers, "fps": round(t.fps, 2)}} \
         if fold.requested else {"deepest_fold_multipliers": fold.deepest} if fold.deepest else {}
-    return {"board": t.board, "part": t.part, "dsp_slices": t.dsp, "fits_dsp_slices": fold.multipliers <= t.dsp,
+    return {"board": t.board, "part": t.part, "dsp_slices": t.dsp, "fits_dsp_slices": fold.dsp_multipliers <= t.dsp,
             "clock_mhz": t.clock_mhz, "fps_target": asked.fps,
             "in_size": f"{t.in_w}x{t.in_h}", "max_width": t.max_w, "pixels_per_beat_out": fold.ppc,
             "cycles_per_lr_pixel_budget": round(asked.budget, 4), **fitted,
             "cycles_per_lr_pixel": round(fold.cycles_per_lr_pixel, 4),
             "projected_fps": round(fold.projected_fps, 2), "multipliers": fold.multipliers,
-            "dsp_estimate": fold.multipliers,  # one DSP per multiplier: an upper bound
+            "dsp_estimate": fold.dsp_multipliers,  # one DSP per multiplier but the LUT ones: an upper bound
+            "lut_multipliers": fold.lut_multipliers,
             "multiplier_bound": round(fold.bound, 1),
             "multipliers_over_bound": round(fold.multipliers / fold.bound, 4) if fold.bound else None,
             "line_buffer_bits": sum(st.line_buffer_bits for st in fold.stages),
@@ -75,7 +76,7 @@ def hls_summary(fold) -> dict:
             "stages": [{"name": st.name, "fold": _fold_text(st), "ii_cycles_per_pixel": st.groups,
                         "parallel_outputs": st.po, "period": st.period, "period_cycles": st.period_cycles,
                         "operands_per_multiplier": st.period_cycles or st.groups,
-                        "multipliers": st.multipliers, "cycles_per_lr_pixel": round(st.cycles_per_lr_pixel, 4),
+                        "multipliers": st.multipliers, "lut_multipliers": st.lut, "cycles_per_lr_pixel": round(st.cycles_per_lr_pixel, 4),
                         "line_buffer_bits": st.line_buffer_bits, "bram18": st.bram18, "weight_bits": st.weight_bits}
                        for st in fold.stages]}
 

@@ -198,15 +198,18 @@ def run_synth(out_dir: str | Path, family: str = "xcup", timeout_s: int = 7200, 
     worst_part = max(results, key=lambda n: (Levels(results[n]["path"]["lut_levels"], results[n]["path"]["carry_cells"],
                                                     results[n]["path"]["dsp_stages"], results[n]["path"]["muxf"])))
     estimate = sum(rtl_cfg["multipliers"].values())
+    lut_estimate = sum(rtl_cfg.get("lut_multipliers", {}).values())
     mul = sum(r["mul_cells"] for r in results.values())
     result = {"family": family, "yosys": Path(yosys).name, "seconds": round(seconds, 1), "jobs": jobs,
-              "multipliers_estimate": estimate, "yosys_mul_cells": mul, "cells": cells,
+              "multipliers_estimate": estimate, "lut_multipliers_estimate": lut_estimate,
+              "dsp_estimate": estimate - lut_estimate, "yosys_mul_cells": mul, "cells": cells,
               "longest_path": results[worst_part]["path"] | {"part": worst_part},
               "longest_carry_chain_bits": max(r["longest_carry_chain_bits"] for r in results.values()),
               "dsp_without_output_register": sum(r["dsp_without_output_register"] for r in results.values()),
               "parts": results}
     result["yosys_over_estimate"] = round(mul / estimate, 4) if estimate else None
-    result["dsp_over_estimate"] = round(cells["dsp48e2"] / estimate, 4) if estimate else None
+    result["dsp_over_estimate"] = round(cells["dsp48e2"] / (estimate - lut_estimate), 4) \
+        if estimate > lut_estimate else None
     (out / "synth.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     _update_report(out / "report.md", result)
     return result
@@ -228,7 +231,8 @@ def _update_report(report: Path, r: dict) -> None:
          f"group, or scheduled lanes); Yosys's $mul cells also include the PReLU epilogues."), "",
         "| figure | analytic | Yosys |", "|---|---:|---:|",
         f"| multipliers | {r['multipliers_estimate']} | {r['yosys_mul_cells']} ($mul, {r['yosys_over_estimate']}x) |",
-        f"| DSP48E2 | {r['multipliers_estimate']} (upper bound) | {c['dsp48e2']} ({r['dsp_over_estimate']}x) |",
+        f"| DSP48E2 | {r['dsp_estimate']} (upper bound) | {c['dsp48e2']} ({r['dsp_over_estimate']}x) |",
+        f"| LUT multipliers (4 x 4 bits or less) | {r['lut_multipliers_estimate']} | in the LUT count |",
         f"| LUT | - | {c['lut']} |", f"| FF | - | {c['ff']} |",
         f"| BRAM (18K / 36K) | - | {c['bram18']} / {c['bram36']} |",
         f"| LUTRAM cells / SRL | - | {c['lutram']} / {c['srl']} |", "",

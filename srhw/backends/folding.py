@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from srhw.fixed import folded_multipliers
+from srhw.fixed import folded_multipliers, lut_multiplier
 from srhw.options import OptionError, check_choice, check_positive
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph
 
@@ -110,6 +110,7 @@ class StageFold:
     nonzero_macs: int           # per LR pixel
     period: int = 0             # scheduled fold: P positions in `period_cycles` cycles (0: group fold)
     period_cycles: int = 0
+    lut: bool = False           # its products are LUT multipliers (srhw.fixed.lut_multiplier), not DSP slices
 
     @property
     def bram18(self) -> int:
@@ -128,6 +129,15 @@ class Plan:
     @property
     def multipliers(self) -> int:
         return sum(s.multipliers for s in self.stages)
+
+    @property
+    def dsp_multipliers(self) -> int:
+        """The multipliers that take a DSP slice each: all but the LUT multipliers."""
+        return sum(s.multipliers for s in self.stages if not s.lut)
+
+    @property
+    def lut_multipliers(self) -> int:
+        return sum(s.multipliers for s in self.stages if s.lut)
 
     @property
     def bound(self) -> float:
@@ -159,7 +169,7 @@ def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
     overhead = (t.in_h + pt + pb) * (t.in_w + pl + pr) / (t.in_h * t.in_w)
     line_buffer = max(kh - 1, 0) * (t.max_w + pl + pr) * i * in_width
     common = {"line_buffer_bits": line_buffer, "weight_bits": int(l.weight.size) * l.w_width,
-              "nonzero_macs": int(np.count_nonzero(l.weight))}
+              "nonzero_macs": int(np.count_nonzero(l.weight)), "lut": lut_multiplier(l.w_width, in_width)}
     if period_forced is not None:
         p, cycles = period_forced
         return _sched_fold(l, p, cycles, overhead, common)
@@ -261,19 +271,19 @@ def plan(q: QGraph, t: Target, groups: int | None = None, period: tuple[int, int
     1080p60 needs about 170 TMAC/s; on a ZCU102 it gets the rate its 2520 DSPs carry rather than
     a refusal or a silent miss."""
     wanted = _plan(q, t, groups, period)
-    if groups is not None or period is not None or wanted.multipliers <= t.dsp:
+    if groups is not None or period is not None or wanted.dsp_multipliers <= t.dsp:
         return wanted
     lo, hi = 0.0, t.fps
     best = None
     for _ in range(40):
         mid = (lo + hi) / 2
         trial = _plan(q, replace(t, fps=mid), None, None, capped=True)
-        if trial.multipliers <= t.dsp:
+        if trial.dsp_multipliers <= t.dsp:
             lo, best = mid, trial
         else:
             hi = mid
     if best is None:  # even the deepest fold needs more multipliers than the part has
-        return replace(wanted, deepest=_plan(q, replace(t, fps=t.fps * 1e-6), None, None, capped=True).multipliers)
+        return replace(wanted, deepest=_plan(q, replace(t, fps=t.fps * 1e-6), None, None, capped=True).dsp_multipliers)
     return replace(best, requested=wanted)
 
 

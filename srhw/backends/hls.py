@@ -20,7 +20,7 @@ from srhw.backends.epilogue import Epilogue, epilogue_of
 from srhw.backends.hls_check import Summary, check_project
 from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, OUT_PORT, Plan, output_tail, schedule_tables
 from srhw.errors import BackendError
-from srhw.fixed import Fmt, conv_growth
+from srhw.fixed import Fmt, conv_growth, lut_multiplier, multiplier_width
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
 from srhw.resources import hls_dir, templates_dir
 
@@ -197,8 +197,10 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
             pt, pl, pb, pr = l.pads
             f = folds[name]
             pcfg, pad = _pad_table(q, l)
-            base |= {"in_t": c_type(q.fmt_of(l.inputs[0])), "w_t": f"ap_int<{l.w_width}>",
-                     "ws_t": c_storage(l.w_width), "C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt,
+            x = q.fmt_of(l.inputs[0])
+            base |= {"in_t": c_type(x), "w_t": f"ap_int<{l.w_width}>",
+                     "mul_t": f"ap_int<{multiplier_width(l.w_width, x)}>",
+                     "LUT_MUL": int(lut_multiplier(l.w_width, x.width)), "ws_t": c_storage(l.w_width), "C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt,
                      "PAD_L": pl, "PAD_B": pb, "PAD_R": pr, "MAX_W": "SRHW_MAX_WIDTH"} | pcfg
             build = _conv_sched_stage if f.period else _conv_group_stage
             kind, cfg, tables = build(q, l, f, base, e)

@@ -25,7 +25,7 @@ from srhw.backends.dataflow import (DEEP_FIFO, MIN_DEPTH, SUMS_DEPTH, Latency, f
 from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, StageFold, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
-from srhw.fixed import conv_growth, folded_multipliers, signed_width
+from srhw.fixed import conv_growth, folded_multipliers, multiplier_width, signed_width
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, TanhAct
 from srhw.resources import rtl_dir, templates_dir
 
@@ -206,7 +206,7 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     if fold.period:
         return _sched_stage(l, in_fmt, shape, epi, e, fold.period, fold.period_cycles, common)
     po, groups = fold.po, fold.groups
-    p = shape | {"I_SIGNED": int(in_fmt.signed), "WB": l.w_width} | epi | \
+    p = shape | {"I_SIGNED": int(in_fmt.signed), "WB": l.w_width, "MUL_W": multiplier_width(l.w_width, in_fmt)} | epi | \
         {"PO": po, "GROUPS": groups, "GW": max(1, math.ceil(math.log2(groups))), "LPR": LPR,
          "LAT_T": tree_stages(i * kh * kw + 1)}
     n = i * kh * kw
@@ -270,6 +270,7 @@ def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycle
               "slope": hex_literal(e.slope, e.slope_width), "lo": hex_literal(e.lo, epi["EW"]),
               "hi": hex_literal(e.hi, epi["EW"])}
     sched = {"banks": banks, "delta": delta, "consts": consts, "window_bits": i * kh * wc * iw, "wb": wb,
+             "mul_w": multiplier_width(wb, in_fmt),
              "qb": max(1, math.ceil(math.log2(period))), "lpr": LPR, "lat_t": lat_t}
     return RtlStage(**common, kind="sched", p=p, row_bits=0, groups_data=[], sched=sched, multipliers=len(lanes),
                     bus=_buses(o, p))
@@ -425,7 +426,10 @@ def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
     for name in LIBRARY:
         files[name] = (rtl_dir() / name).read_text(encoding="utf-8")
     files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_lanes.v", "srhw_roms.v", "srhw_stages.v", f"{TOP}.v"]) + "\n"
-    config = {"multipliers": {s.name: s.multipliers for s in stages}, "fifo_depths": dict(sorted(depths.items())),
+    config = {"multipliers": {s.name: s.multipliers for s in stages},
+              # the stages whose products are LUT multipliers (srhw.fixed.lut_multiplier), not DSP slices
+              "lut_multipliers": {s.name: s.multipliers for s in stages if getattr(s.fold, "lut", False)},
+              "fifo_depths": dict(sorted(depths.items())),
               "banks": {s.name: {b["name"]: len(b["lanes"]) for b in s.sched["banks"]} for s in stages
                         if s.kind == "sched"},
               "latency": {k: list(v) for k, v in latency(q, plan).stages.items()}, "ppc": plan.ppc,

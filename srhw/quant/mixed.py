@@ -33,10 +33,12 @@ import numpy as np
 
 from srhw import ir
 from srhw.errors import UsageError
+from srhw.fixed import LUT_PRODUCT_BITS, lut_multiplier
 from srhw.qir import QGraph
 
-LUT_PRODUCT_BITS = 4          # a product of at most 4 x 4 bits is a LUT multiplier, a larger one a DSP
-LUTS_PER_LUT_MULTIPLIER = 26  # Yosys synth_xilinx, a signed 4 x 4 product
+# Yosys synth_xilinx on SRCNN 9-1-5's scheduled 1x1 conv, 4 lanes of 4-bit weights on 4-bit codes:
+# 0 DSP48E2 and 163 LUTs against 4 and 82 with 8-bit weights, so about 20 LUTs a multiplier
+LUTS_PER_LUT_MULTIPLIER = 20
 # the parts' LUTs and block-RAM bits (BRAM36), for the cost's exchange rates
 PART_RESOURCES = {"zcu102": (274080, 912 * 36864), "kv260": (117120, 144 * 36864),
                   "u250": (1728000, 2688 * 36864), "vck190": (899840, 967 * 36864)}
@@ -74,7 +76,7 @@ class CostModel:
             st = self.stages.get(l.name)
             if st is None:
                 continue
-            if w <= LUT_PRODUCT_BITS and a_in <= LUT_PRODUCT_BITS:
+            if lut_multiplier(w, a_in):
                 lut += st.multipliers
             else:
                 dsp += st.multipliers

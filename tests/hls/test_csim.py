@@ -43,8 +43,9 @@ CASES = [
 ]
 
 
-# layers of their own widths (--layer-bits): W4A4 after the head, a 12-bit input of the Add
-MIXED_WIDTHS = {("residual_rgb", "torchscript"): (("l01_conv", 4, 4), ("l02_conv", 6, 12), ("l03_add", None, 10))}
+# layers of their own widths (--layer-bits): W4A4 after the head, then a 4 x 4-bit product (a LUT
+# multiplier, bound to fabric) into a 12-bit input of the Add
+MIXED_WIDTHS = {("residual_rgb", "torchscript"): (("l01_conv", 4, 4), ("l02_conv", 4, 12), ("l03_add", None, 10))}
 
 # with -m slow: the other exporter of a model and fold kind the default cases cover
 SLOW_CASES = [("edsr_x3", "torchscript", 3, 8, (3, 7)), ("edsr_x4", "dynamo", 3, 8, None),
@@ -63,7 +64,8 @@ def test_csim_bit_exact(exported, tmp_path, name, exporter, channels, bits, fold
     res = srhw.compile(exported(name, exporter), bits=bits, out=out, progress=False, in_size="64x48", fps=40000,
                        test_frames=frames(channels, min_side), layer_bits=MIXED_WIDTHS.get((name, exporter), ()), **kw)
     if (name, exporter) in MIXED_WIDTHS:
-        assert res.qgraph.meta.layer_bits is not None and "ap_uint<4>" in (out / "hls/srhw_params.h").read_text()
+        params = (out / "hls/srhw_params.h").read_text()
+        assert "ap_uint<4>" in params and params.count("LUT_MUL = 1") == 1 and res.summary["hls"]["lut_multipliers"] > 0
     if name.startswith("fsrcnn"):  # PReLU tensors: zero points in the epilogues, padding with them
         assert res.summary["tensors_with_zero_points"] >= 2
         assert any(l.pad_code is not None and any(l.pads) for l in res.qgraph.layers if hasattr(l, "pads"))

@@ -32,6 +32,7 @@ def run_cpp(tmp_path, body: str, stdin: str) -> list[int]:
 CONV = """
 struct cfg {
     typedef ap_uint<8> in_t; typedef ap_int<20> out_t; typedef ap_int<6> w_t; typedef signed char ws_t;
+    typedef ap_int<14> mul_t; static const int LUT_MUL = %(zp)d;  // both product<> forms compute the same
     typedef ap_int<20> acc_t; typedef ap_int<24> wide_t; typedef ap_int<2> slope_t;
     static const int C_IN = 2, C_OUT = 3, KH = 3, KW = 2, PAD_T = 1, PAD_L = 0, PAD_B = 2, PAD_R = 1;
     static const int MAX_W = 16, PO = %(po)d, GROUPS = %(groups)d;
@@ -95,6 +96,7 @@ def test_conv_stage_padding_and_folding(tmp_path, po, groups, zp):
 SCHED = """
 struct cfg {
     typedef ap_uint<8> in_t; typedef ap_int<20> out_t; typedef ap_int<6> w_t; typedef signed char ws_t;
+    typedef ap_int<14> mul_t; static const int LUT_MUL = %(zp)d;  // both product<> forms compute the same
     typedef ap_int<20> acc_t; typedef ap_int<24> wide_t; typedef ap_int<2> slope_t;
     static const int C_IN = 2, C_OUT = 3, KH = 3, KW = 2, PAD_T = 1, PAD_L = 0, PAD_B = 2, PAD_R = 1;
     static const int MAX_W = 16, P = %(p)d, T = %(t)d, LANES = %(lanes)d, SPAN = %(span)d;

@@ -10,7 +10,8 @@ from srhw.backends.folding import plan
 from srhw.compiler import load_frames
 from srhw.evaluate import lr_of
 from srhw.options import OptionError
-from srhw.quant.mixed import LUT_PRODUCT_BITS, CostModel
+from srhw.fixed import LUT_PRODUCT_BITS
+from srhw.quant.mixed import CostModel
 from tests.conftest import compile_float, ort_pixels
 
 

@@ -59,7 +59,7 @@ def test_synth_takes_lane_banks_apart(exported, tmp_path, monkeypatch):
     """`srhw synth` on a design whose scheduled layers' lanes come in banks of at most
     LANES_PER_BANK multipliers (40 here): each bank is a synthesis part of its own, the stage part
     holds them as black boxes, and the counts still add up to the plan: every multiplier found
-    once, every DSP with its output register, the longest path within the pipelined stages'
+    once, the 4 x 4-bit ones in LUTs and the others in DSP slices, every DSP with its output register, the longest path within the pipelined stages'
     budget (bank outputs leave registers). Progress part by part, with each part's log."""
     from srhw import compile as srhw_compile
     from srhw.backends import rtl as rtl_backend
@@ -68,9 +68,11 @@ def test_synth_takes_lane_banks_apart(exported, tmp_path, monkeypatch):
     out = tmp_path / "out"
     # SRCNN 9-1-5 (three convs: eight parts, about 40 s of Yosys): the 9x9 conv's 72 lanes in two
     # banks of four outputs, one bank each for the others
+    # the 1x1 conv's products are 4 x 4 bits (4-bit weights, 4-bit codes in): LUT multipliers
     srhw_compile(str(exported("srcnn", "dynamo")), out=out, rtl=True, hls=False, in_size="32x24",
-                 fold_period=(1, 9), progress=False)
+                 fold_period=(1, 9), progress=False, layer_bits=(("l00_conv", None, 4), ("l01_conv", 4, None)))
     cfg = json.loads((out / "rtl/srhw_rtl.json").read_text())
+    assert cfg["lut_multipliers"] == {"l01_conv": cfg["multipliers"]["l01_conv"]}
     banks = {b: n for bs in cfg["banks"].values() for b, n in bs.items()}
     assert len(banks) > len(cfg["banks"]) >= 2, cfg["banks"]
     # at most 40 lanes a bank, unless the bank is one output with more (an output's lanes stay together)
@@ -91,6 +93,12 @@ def test_synth_takes_lane_banks_apart(exported, tmp_path, monkeypatch):
     # every MAC multiplier survives synthesis, within 15% (PReLU epilogues and index arithmetic add a few)
     assert 1.0 <= synth["yosys_over_estimate"] <= 1.15
     assert synth["cells"]["dsp48e2"] > 0 and synth["cells"]["lut"] > 0 and synth["cells"]["ff"] > 0
+    # the LUT multipliers take no DSP slice; the others one each, as the plan says (within 15%)
+    lut_banks = [b for b in banks if b.startswith("srhw_lanes_l01_conv")]
+    assert lut_banks and all(synth["parts"][b]["cells"]["dsp48e2"] == 0 < synth["parts"][b]["cells"]["lut"]
+                             for b in lut_banks)
+    assert synth["dsp_estimate"] == sum(estimate.values()) - cfg["multipliers"]["l01_conv"]
+    assert 1.0 <= synth["dsp_over_estimate"] <= 1.15, synth["dsp_over_estimate"]
     assert synth["dsp_without_output_register"] == 0
     assert 1 <= synth["longest_path"]["lut_levels"] <= 6, synth["longest_path"]
     report = (out / "report.md").read_text()

@@ -61,7 +61,7 @@ def test_tree(sim, n, lpr, lat, tmp_path):
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("signed_in", [0, 1])
 def test_mac(sim, signed_in, tmp_path):
-    params = {"N": 12, "PO": 3, "IW": 9, "I_SIGNED": signed_in, "WB": 7, "ACC_W": 22, "LPR": 2, "LAT_T": 2}
+    params = {"N": 12, "PO": 3, "IW": 9, "I_SIGNED": signed_in, "WB": 7, "MUL_W": 16, "ACC_W": 22, "LPR": 2, "LAT_T": 2}
     _run(sim, "srhw_mac", params, "mac", tmp_path, extra=("srhw_tree",))
 
 

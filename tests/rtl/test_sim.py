@@ -76,8 +76,9 @@ def test_shipped_models_bit_exact(tmp_path, name, fold, harness, shared_quantiza
         assert steady[0] > 0.5
 
 
-# --layer-bits: 4-bit weights and codes, a 12-bit tensor read by a conv, 5-bit weights
-MIXED_WIDTHS = (("l00_conv", 4, 4), ("l01_conv", None, 12), ("l02_conv", 5, 6))
+# --layer-bits: 4-bit weights and codes, a 4 x 4-bit product (8 bits wide: LUTs in synthesis)
+# writing a 12-bit tensor that a conv with 5-bit weights reads
+MIXED_WIDTHS = (("l00_conv", 4, 4), ("l01_conv", 4, 12), ("l02_conv", 5, 6))
 
 
 @pytest.mark.parametrize("name,fold", [("fsrcnn_x2_odd", {"fold_groups": 1, "layer_bits": MIXED_WIDTHS}),

@@ -428,7 +428,7 @@ def render(q: QGraph, plan: Plan, depths: dict[str, int]) -> dict[str, str]:
     files["files.f"] = "\n".join(list(LIBRARY) + ["srhw_lanes.v", "srhw_roms.v", "srhw_stages.v", f"{TOP}.v"]) + "\n"
     config = {"multipliers": {s.name: s.multipliers for s in stages},
               # the stages whose products are LUT multipliers (srhw.fixed.lut_multiplier), not DSP slices
-              "lut_multipliers": {s.name: s.multipliers for s in stages if getattr(s.fold, "lut", False)},
+              "lut_multipliers": {s.name: s.multipliers for s in stages if isinstance(s, RtlStage) and s.fold.lut},
               "fifo_depths": dict(sorted(depths.items())),
               "banks": {s.name: {b["name"]: len(b["lanes"]) for b in s.sched["banks"]} for s in stages
                         if s.kind == "sched"},

@@ -9,18 +9,21 @@ model's mean PSNR minus the quantized model's.
 Cost. The plan's multipliers of each layer (its fold, which the widths do not change) are DSP
 slices, or LUT multipliers where the weights and the codes they multiply are both at most
 LUT_PRODUCT_BITS wide (about LUTS_PER_LUT_MULTIPLIER LUTs each); the widths also set the bits
-of the line buffers and weight tables. One figure orders the choices, in DSP slices of the
+of the line buffers and of folded layers' weight tables. One figure orders the choices, in DSP slices of the
 part: DSP + LUTs / (the part's LUTs per DSP slice) + memory bits / (its block-RAM bits per DSP).
 
 Search, from the uniform widths: (1) while the loss exceeds the budget, raise one layer's
 activation width (to 10, 12, 16) or weight width, the raise that buys the most dB per unit of
-cost; (2) then, round by round, measure every single step down (one layer's weights or codes,
-one bit, to 4 bits) and take the step that saves the most cost per dB of loss among those that
-stay within the budget, until no step does. Candidates are quantized with nearest rounding, the
-fast path (GPTQ takes 5-10 times as long), against the budget plus what the compile's rounding
-gains over nearest on the uniform widths; the cheapest point measured within that is quantized
-again with the compile's rounding and measured, and if it misses the budget the next costlier
-point of the front is taken.
+cost; (2) then, round by round, measure every single step down (one layer's weights or codes by
+one bit, down to 4; or a conv's weights and its input's codes straight to 4 bits, a LUT
+multiplier) and take the step that saves the most cost per dB of loss among those that stay
+within the budget, until no step does. The cheapest point measured within the budget wins.
+Candidates are quantized with nearest rounding, the fast path (GPTQ takes 5-10 times as long),
+against the budget plus what the compile's rounding gains over nearest on the uniform widths.
+The winner is quantized again with the compile's rounding and measured; if it misses, the
+search runs again (its measured points kept) against a target tightened by the miss, up to four
+times, and then the uniform widths are taken if they meet the budget. The record says whether
+the result is within the budget.
 """
 from __future__ import annotations
 
@@ -154,7 +157,7 @@ def choose(graph: ir.Graph, budget_db: float, quantize_with, q: QGraph, fold, fr
     # every candidate: the search runs to the budget plus that shift
     uniform_loss = loss(q)
     shift = loss(fast(())) - uniform_loss
-    target, cache, finals = budget_db + shift, {}, {}
+    target, cache, finals = budget_db + shift, {}, {(): (q, uniform_loss)}
     for _ in range(4):
         last, points = search(graph, target, fast, loss, cost, wbits, abits, progress, cache)
         # the cheapest point measured within it (the greedy path's end, or one it passed by)

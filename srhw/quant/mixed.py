@@ -37,6 +37,7 @@ import numpy as np
 from srhw import ir
 from srhw.errors import UsageError
 from srhw.fixed import LUT_PRODUCT_BITS, lut_multiplier
+from srhw.imaging import psnr
 from srhw.qir import QGraph
 
 # Yosys synth_xilinx on SRCNN 9-1-5's scheduled 1x1 conv, 4 lanes of 4-bit weights on 4-bit codes:
@@ -121,12 +122,8 @@ def calibration_pairs(frames: list[np.ndarray], model_scale: int) -> tuple[list[
 
 
 def mean_psnr(outs: list[np.ndarray], refs: list[np.ndarray], shave: int) -> float:
-    vals = []
-    for y, r in zip(outs, refs):
-        d = y[..., shave:-shave, shave:-shave].astype(np.float64) - r[..., shave:-shave, shave:-shave]
-        mse = float(np.mean(d * d))
-        vals.append(99.0 if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse))
-    return float(np.mean(vals))
+    """Mean over frames of srhw.imaging.psnr on [C, H, W] frames (every channel, shaved)."""
+    return float(np.mean([psnr(y.transpose(1, 2, 0), r.transpose(1, 2, 0), shave) for y, r in zip(outs, refs)]))
 
 
 class Loss:
@@ -156,8 +153,10 @@ def choose(graph: ir.Graph, budget_db: float, quantize_with, q: QGraph, fold, fr
     # what the compile's rounding gains over nearest on the uniform widths, taken as its gain on
     # every candidate: the search runs to the budget plus that shift
     uniform_loss = loss(q)
-    shift = loss(fast(())) - uniform_loss
-    target, cache, finals = budget_db + shift, {}, {(): (q, uniform_loss)}
+    near = fast(())  # the uniform widths with nearest rounding: the search's first point too
+    cache = {(): {"layer_bits": (), "loss_db": loss(near), "cost": cost(near)}}
+    shift = cache[()]["loss_db"] - uniform_loss
+    target, finals = budget_db + shift, {(): (q, uniform_loss)}
     for _ in range(4):
         last, points = search(graph, target, fast, loss, cost, wbits, abits, progress, cache)
         # the cheapest point measured within it (the greedy path's end, or one it passed by)

@@ -120,9 +120,9 @@ def layer_widths(graph: ir.Graph, layer_bits: LayerBits, wbits: int, abits: int)
     return out
 
 
-def own_widths(graph: ir.Graph, layer_bits: LayerBits, wbits: int, abits: int) -> LayerBits | None:
-    """The layers whose widths differ from wbits/abits, by srhw name in graph order (None: none)."""
-    widths = layer_widths(graph, layer_bits, wbits, abits)
+def own_widths(graph: ir.Graph, widths: dict[str, tuple[int, int]], wbits: int, abits: int) -> LayerBits | None:
+    """The layers whose widths (layer_widths) differ from wbits/abits, by srhw name in graph
+    order (None: none)."""
     own = tuple((layer_name(k, n), *widths[n.name]) for k, n in enumerate(graph.compute_nodes())
                 if widths[n.name] != (wbits, abits))
     return own or None
@@ -132,9 +132,9 @@ class _Quantizer:
     def __init__(self, graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, abits: int, method: str,
                  bias_correction: bool = True, granularity: str = "output", frames: list[np.ndarray] | None = None,
                  weight_rounding: str = "nearest", float_in: dict[str, list[np.ndarray]] | None = None,
-                 layer_bits: LayerBits = ()):
+                 widths: dict[str, tuple[int, int]] | None = None):
         self.g, self.stats, self.wbits, self.abits, self.method = graph, stats, wbits, abits, method
-        self.widths = layer_widths(graph, layer_bits, wbits, abits)
+        self.widths = widths if widths is not None else layer_widths(graph, (), wbits, abits)
         self.granularity = granularity
         # integer codes of every value on the calibration frames, as the quantized network
         # computes them so far (for the measured bias correction)
@@ -454,14 +454,15 @@ def quantize(graph: ir.Graph, stats: dict[str, CalibrationStats], wbits: int, ab
     check_choice("weight_rounding", weight_rounding, tuple(WEIGHT_ROUNDINGS))
     if weight_rounding != "nearest" and not frames:
         raise QuantizationError(f"{weight_rounding} weight rounding fits the codes on the calibration frames: pass frames")
+    widths = layer_widths(graph, layer_bits, wbits, abits)
     layers = _Quantizer(graph, stats, wbits, abits, method, bias_correction, granularity, frames, weight_rounding,
-                        float_in, layer_bits).run()
+                        float_in, widths).run()
     b = graph.boundary
     boundary = QBoundary(tuple(b.input_layout), tuple(b.output_layout), b.input_scale, b.output_scale)
     q = QGraph(name=graph.name, input=graph.input, input_channels=int(graph.inputs[0].shape[1]),
                output=graph.output, layers=layers, boundary=boundary,
                meta=QMeta(wbits=wbits, abits=abits, calibration=method, weight_granularity=granularity,
                           weight_rounding=weight_rounding, zero_points=zero_points,
-                          layer_bits=own_widths(graph, layer_bits, wbits, abits)))
+                          layer_bits=own_widths(graph, widths, wbits, abits)))
     check(q)
     return q

@@ -76,7 +76,8 @@ def hls_summary(fold) -> dict:
             "stages": [{"name": st.name, "fold": _fold_text(st), "ii_cycles_per_pixel": st.groups,
                         "parallel_outputs": st.po, "period": st.period, "period_cycles": st.period_cycles,
                         "operands_per_multiplier": st.period_cycles or st.groups,
-                        "multipliers": st.multipliers, "lut_multipliers": st.lut, "cycles_per_lr_pixel": round(st.cycles_per_lr_pixel, 4),
+                        "multipliers": st.multipliers, "lut_multipliers": st.lut,
+                        "cycles_per_lr_pixel": round(st.cycles_per_lr_pixel, 4),
                         "line_buffer_bits": st.line_buffer_bits, "bram18": st.bram18, "weight_bits": st.weight_bits}
                        for st in fold.stages]}
 

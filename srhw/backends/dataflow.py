@@ -190,8 +190,9 @@ def derive_depths(net: Network, input_interval: float, frames: int = 3) -> dict[
       unbounded FIFOs and the input at the planned rate (one LR pixel per `input_interval`
       cycles) or at the slowest stage's pace where that is faster. A path that waits backs up
       into the fork, and a fork that waits starves the other path. Where the short path is a
-      bare FIFO the rows gather at the fork's output; where it holds a stage, they gather in that stage's output into the join (a fork's
-      outputs alone would deadlock there: the stage fills its 4-deep output and stops reading).
+      bare FIFO the rows gather at the fork's output; where it holds a stage, they gather in
+      that stage's output into the join (a fork's outputs alone would deadlock there: the stage
+      fills its 4-deep output and stops reading).
       A stage inside a path keeps the rule above: waiting there delays both paths alike.
 
     The certificate is a run with these depths (`simulate`)."""

@@ -200,8 +200,9 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
             x = q.fmt_of(l.inputs[0])
             base |= {"in_t": c_type(x), "w_t": f"ap_int<{l.w_width}>",
                      "mul_t": f"ap_int<{multiplier_width(l.w_width, x)}>",
-                     "LUT_MUL": int(lut_multiplier(l.w_width, x.width)), "ws_t": c_storage(l.w_width), "C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt,
-                     "PAD_L": pl, "PAD_B": pb, "PAD_R": pr, "MAX_W": "SRHW_MAX_WIDTH"} | pcfg
+                     "LUT_MUL": int(lut_multiplier(l.w_width, x.width)), "ws_t": c_storage(l.w_width),
+                     "C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
+                     "MAX_W": "SRHW_MAX_WIDTH"} | pcfg
             build = _conv_sched_stage if f.period else _conv_group_stage
             kind, cfg, tables = build(q, l, f, base, e)
             dh, dw = conv_growth(kh, kw, l.pads)

@@ -206,7 +206,8 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     if fold.period:
         return _sched_stage(l, in_fmt, shape, epi, e, fold.period, fold.period_cycles, common)
     po, groups = fold.po, fold.groups
-    p = shape | {"I_SIGNED": int(in_fmt.signed), "WB": l.w_width, "MUL_W": multiplier_width(l.w_width, in_fmt)} | epi | \
+    p = shape | {"I_SIGNED": int(in_fmt.signed), "WB": l.w_width,
+                 "MUL_W": multiplier_width(l.w_width, in_fmt)} | epi | \
         {"PO": po, "GROUPS": groups, "GW": max(1, math.ceil(math.log2(groups))), "LPR": LPR,
          "LAT_T": tree_stages(i * kh * kw + 1)}
     n = i * kh * kw

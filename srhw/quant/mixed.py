@@ -198,7 +198,8 @@ def search(graph: ir.Graph, budget_db: float, quantize_with, loss: Loss, cost: C
     points = {} if points is None else points
 
     def key(widths: dict) -> tuple:
-        return tuple((names[n], None if n in adds else w, a) for n, (w, a) in widths.items() if (w, a) != (wbits, abits))
+        return tuple((names[n], None if n in adds else w, a) for n, (w, a) in widths.items()
+                     if (w, a) != (wbits, abits))
 
     def measure(widths: dict) -> dict:
         k = key(widths)

@@ -47,7 +47,7 @@ def measure(model: str, repeat: int, tmp: Path, warmup: int = 1, phases: tuple[s
     runs = iter(range(10**6))
 
     def compile_to(**kw):
-        srhw.compile(model, out=tmp / f"{model}_{next(runs)}", progress=False, **kw)
+        srhw.compile(model, out=tmp / f"{model}_{next(runs)}", progress=False, cache=False, **kw)
 
     timed = {"frontend_and_passes": lambda: run_pipeline(import_onnx(path), pipeline("auto", "auto")),
              "calibration": lambda: calibrate(graph, frames, kept=conv_input_lists(graph)),
@@ -63,17 +63,21 @@ def measure(model: str, repeat: int, tmp: Path, warmup: int = 1, phases: tuple[s
 
 
 def _compile_once(src: Path, model: str, out: Path) -> float:
-    """One `srhw compile MODEL` with the HLS project, with the srhw of `src`, in a fresh process."""
+    """One `srhw compile MODEL` with the HLS project, with the srhw of `src`, in a fresh process
+    with an empty cache (a quantization kept by an earlier run would skip the work measured)."""
     import os
     import subprocess
+    import tempfile
     import time
 
     code = ("import sys, time, srhw; t = time.perf_counter(); "
             f"srhw.compile({model!r}, out={str(out)!r}, progress=False, force=True); "
             "print(time.perf_counter() - t)")
-    env = dict(os.environ, PYTHONPATH=str(src))
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=src, capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory(prefix="srhw-cache-") as cache:
+        env = dict(os.environ, PYTHONPATH=str(src), SRHW_CACHE_DIR=cache)
+        r = subprocess.run([sys.executable, "-c", code], env=env, cwd=src, capture_output=True, text=True,
+                           check=False)
     if r.returncode != 0:
         raise SystemExit(f"compile of {model} with {src} failed:\n{r.stderr[-2000:]}")
     return float(r.stdout.strip().splitlines()[-1]) if r.stdout.strip() else time.perf_counter() - t

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(0)
     for model in args.models:
         path = resolve_model(model)
-        q = design(path, args.bits).qgraph  # the design cache's, as `srhw upscale` runs it
+        q = design(path, args.bits).qgraph  # the quantization cache's, as `srhw upscale` runs it
         macs_per_pixel = int(sum(l.stats.get("macs_per_lr_pixel", 0) for l in q.layers))  # as report.md counts
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         in_name = sess.get_inputs()[0].name

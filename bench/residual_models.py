@@ -82,7 +82,7 @@ def measure(name: str, n: int, frame: np.ndarray, tmp: Path, rtl: bool) -> dict:
     for exporter, path in paths.items():
         t = time.perf_counter()
         res = srhw.compile(str(path), out=folder / exporter, rtl=rtl and exporter == "torchscript",
-                           in_size=f"{n}x{n}", progress=False, test_frames=[frame])
+                           in_size=f"{n}x{n}", progress=False, test_frames=[frame], cache=False)
         row.setdefault("compile_s", {})[exporter] = time.perf_counter() - t
         outs[exporter] = golden.run(res.qgraph, frame)
     if not np.array_equal(outs["torchscript"], outs["dynamo"]):

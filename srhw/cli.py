@@ -30,7 +30,8 @@ def _layer_bits(text: str) -> tuple[str, int | None, int | None]:
 
 def _no_cache_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true",
-                   help="compile the model again instead of reusing the design cache ($SRHW_CACHE_DIR, ~/.cache/srhw)")
+                   help="quantize the model again instead of reusing the quantization cache "
+                        "($SRHW_CACHE_DIR, ~/.cache/srhw)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output-range", default="auto", help="model output range: auto, unit or byte")
     c.add_argument("--force", action="store_true",
                    help="replace an output directory that srhw wrote earlier (it holds .srhw-output); never any other")
+    _no_cache_flag(c)
     c.add_argument("--weight-granularity", default="output",
                    help="output: one weight format per output channel (default); kernel: per (output, input) "
                         "channel pair, 'wbits' significant bits with a constant product shift (wider accumulators)")
@@ -173,7 +175,7 @@ def _compile(args: argparse.Namespace) -> int:
                               max_width=args.max_width, weight_granularity=args.weight_granularity,
                               weight_rounding=args.weight_rounding, fixed_size=args.fixed_size, rtl=args.rtl,
                               zero_points=args.zero_points, layer_bits=tuple(args.layer_bits),
-                              psnr_budget=args.psnr_budget)
+                              psnr_budget=args.psnr_budget, cache=not args.no_cache)
     s = result.summary
     print(f"wrote {args.out}: {s['layers']} layers, {s['widths']}, {s['macs_per_lr_pixel']} MACs/LR px, "
           f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "

@@ -31,6 +31,7 @@ class CompileResult:
     float_graph: ir.Graph
     summary: dict
     report: str
+    from_cache: bool = False  # the quantized graph came from the quantization cache (srhw.designs)
 
 
 def resolve_model(model: str | Path | None) -> Path:
@@ -86,7 +87,7 @@ def fixed_vs_float_psnr(q: QGraph, refs: list[np.ndarray], frames: list[np.ndarr
 
 def compile(model: str | Path | None = None, options: CompileOptions | None = None, *,
             out: str | Path | None = None, force: bool = False, progress: bool = True,
-            test_frames: list[np.ndarray] | None = None, **fields) -> CompileResult:
+            test_frames: list[np.ndarray] | None = None, cache: bool = True, **fields) -> CompileResult:
     """Compiles an ONNX SR model (or zoo name) to the quantized IR; writes OUT/ when `out` is given.
 
     What to do is `options` (srhw.options.CompileOptions), or its fields given as keywords
@@ -107,12 +108,14 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
     `layer_bits`: widths of single layers, ((layer, wbits or None, abits or None), ...), the layer
     named by its ONNX node or its srhw name (l03_conv); the others keep wbits/abits.
     `psnr_budget` (dB): every layer's widths chosen for the least hardware cost of the plan whose
-    PSNR loss against float on the calibration frames stays within it (srhw.quant.mixed)."""
+    PSNR loss against float on the calibration frames stays within it (srhw.quant.mixed).
+    `cache`: reuse the quantized graph of an earlier compile of the same model, calibration images
+    and quantization options, and keep this one's (srhw.designs); off: always quantize."""
     opts = CompileOptions(**fields) if options is None else replace(options, **fields)
     model_path = resolve_model(model)
     if out is not None:
         check_output_dir(out, force, (model_path,))
-    q, graph, frames = quantize_model(model_path, opts, progress=progress)
+    q, graph, frames, from_cache = quantize_model(model_path, opts, progress, cache)
     target = opts.target(q.scale) if opts.hls or opts.rtl else None
     if target is not None:
         need_h, need_w = q.min_input_size()
@@ -163,7 +166,7 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
         write_dir(out, {"ir.json": to_json(q), "report.md": report,
                         "summary.json": json.dumps(summary, indent=2, sort_keys=True) + "\n"} | files,
                   force, (model_path,))
-    return CompileResult(q, graph, summary, report)
+    return CompileResult(q, graph, summary, report, from_cache)
 
 
 def plan_and_certify(q: QGraph, target, fold_groups: int | None = None, fold_period: tuple[int, int] | None = None):
@@ -178,15 +181,25 @@ def plan_and_certify(q: QGraph, target, fold_groups: int | None = None, fold_per
     return fold, certify(q, fold, latency=rtl_backend.latency(q, fold))
 
 
-def quantize_model(path: Path, opts: CompileOptions, progress: bool) -> tuple[QGraph, ir.Graph, list[np.ndarray]]:
+def quantize_model(path: Path, opts: CompileOptions, progress: bool,
+                   cache: bool = False) -> tuple[QGraph, ir.Graph, list[np.ndarray], bool]:
     """compile()'s front half: the float graph after the passes, the calibration frames, and the
     quantized graph of the calibration method that brings the golden model closest to float on
-    them (with its choice recorded in the graph's meta)."""
+    them (with its choice recorded in the graph's meta). With `cache`, the quantized graph comes
+    from the quantization cache when it holds one for these inputs (the last value says so), and
+    goes there when it does not (srhw.designs)."""
+    from srhw import designs
+
     bits, calib, method = opts.bits, opts.calib, opts.method
     wb, ab = opts.weight_bits, opts.activation_bits
     graph = run_pipeline(import_onnx(path), pipeline(opts.input_range, opts.output_range))  # type: ignore[arg-type]
     upscaling = upscales(graph)
-    frames = load_frames(Path(calib) if calib is not None else None, int(graph.inputs[0].shape[1]), upscaling)
+    folder = Path(calib) if calib is not None else calib_dir(upscaling)
+    frames = load_frames(folder, int(graph.inputs[0].shape[1]), upscaling)
+    key = designs.quantization_key(path, opts, folder) if cache else None
+    kept_q = designs.cached(key) if key is not None else None
+    if kept_q is not None:
+        return kept_q, graph, frames, True
 
     from tqdm import tqdm
 
@@ -223,7 +236,10 @@ def quantize_model(path: Path, opts: CompileOptions, progress: bool) -> tuple[QG
                    calibration_set=f"default ({calib_dir(upscaling).name})" if calib is None else Path(calib).name,
                    psnr_fixed_vs_float_db=round(psnr_db, 4),
                    psnr_by_method_db={m: round(scored[m][0], 4) for m in candidates})
-    return replace(q, meta=meta), graph, frames
+    q = replace(q, meta=meta)
+    if key is not None:
+        designs.keep(key, q)
+    return q, graph, frames, False
 
 
 def csim_frames(channels: int, size: tuple[int, int], flat_size: tuple[int, int]) -> list[np.ndarray]:

@@ -90,18 +90,12 @@ def resolve_scale(model_scale: int, scale: int | None) -> int:
 def compile_versions(model, bits_list: list[int], calib=None, weight_rounding: str = "gptq",
                      use_cache: bool = True) -> tuple[dict[str, tuple], object]:
     """({'float': (graph, None), 'W{b}A{b}': (graph, qgraph), ...}, the first compile result).
-    With the compiler's default weight rounding and `use_cache` the designs come from the design
-    cache (srhw.designs), where `srhw upscale` and earlier evaluations left them."""
+    With `use_cache` the quantized graphs come from the quantization cache (srhw.designs) where
+    `srhw compile`, `srhw upscale` and earlier evaluations left them."""
     import srhw
-    from srhw.designs import design
 
-    if weight_rounding == "gptq" and use_cache:
-        designs = {f"W{b}A{b}": design(model, b, calib) for b in bits_list}
-        results = {k: SimpleNamespace(float_graph=d.float_graph, qgraph=d.qgraph,
-                                      summary={"model": d.qgraph.meta.model}) for k, d in designs.items()}
-    else:
-        results = {f"W{b}A{b}": srhw.compile(model, bits=b, calib=calib, progress=False, hls=False,
-                                             weight_rounding=weight_rounding) for b in bits_list}
+    results = {f"W{b}A{b}": srhw.compile(model, bits=b, calib=calib, progress=False, hls=False,
+                                         weight_rounding=weight_rounding, cache=use_cache) for b in bits_list}
     first = next(iter(results.values()))
     return {"float": (first.float_graph, None)} | {k: (r.float_graph, r.qgraph) for k, r in results.items()}, first
 
@@ -110,7 +104,7 @@ def evaluate(model, data: Path, scale: int | None = None, bits_list: list[int] |
              weight_rounding: str = "gptq", use_cache: bool = True) -> dict:
     """Per-image and mean PSNR/SSIM of bicubic, float and each fixed-point width. `model` may be a
     directory `srhw compile` wrote: then its design alone (no float model beside it), at its width.
-    `use_cache`: take the designs from the design cache (see compile_versions)."""
+    `use_cache`: take the quantized graphs from the quantization cache (see compile_versions)."""
     from srhw.designs import is_compiled_dir
 
     images(data)  # a bad folder fails before the compiles

@@ -1,4 +1,4 @@
-"""Compile options: one validated record for the Python API, the CLI and the design cache.
+"""Compile options: one validated record for the Python API, the CLI and the quantization cache.
 
 `CompileOptions(...)` checks every value when it is made, before any work starts, and says
 what is wrong in the API's own terms (`OptionError`, naming the field); the CLI maps field names

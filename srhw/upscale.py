@@ -57,9 +57,9 @@ def upscale(model, src: Path, dst: Path, bits: int | None = None, scale: int | N
             compare: Path | None = None, hr: Path | None = None, use_cache: bool = True,
             use_float: bool = False) -> dict:
     """bits: the fixed-point width (default 8, or the compiled design's); use_float: the float
-    model's output instead. `model`: an ONNX file or zoo name (compiled once, then taken from
-    the design cache, srhw.designs) or a compiled output directory (its ir.json as it is). Writes
-    dst (and the comparison figure); returns what it did."""
+    model's output instead. `model`: an ONNX file or zoo name (quantized once, then taken from
+    the quantization cache, srhw.designs) or a compiled output directory (its ir.json as it is).
+    Writes dst (and the comparison figure); returns what it did."""
     from PIL import Image
 
     from srhw.designs import Design, design, is_compiled_dir

@@ -26,10 +26,11 @@ EXPORTERS = ["torchscript", "dynamo"]
 # ------------------------------------------------------------------- the run's srhw cache
 @pytest.fixture(scope="session", autouse=True)
 def srhw_cache(tmp_path_factory):
-    """One srhw cache (designs, precompiled C-sim headers) for the whole run, shared by the xdist
-    workers and the `srhw` commands they start: tests never read or fill the user's ~/.cache/srhw,
-    and a design one test compiled through the CLI is there for the next. Tests of the cache
-    itself set their own $SRHW_CACHE_DIR."""
+    """One srhw cache (quantized graphs, precompiled C-sim headers) for the whole run, shared by
+    the xdist workers and the `srhw` commands they start: tests never read or fill the user's
+    ~/.cache/srhw, and a model quantized by one test (in process or through the CLI) is there for
+    the next that asks for the same quantization. Tests of the quantizer's own determinism compile
+    with cache=False (`--no-cache`); tests of the cache itself set their own $SRHW_CACHE_DIR."""
     base = tmp_path_factory.getbasetemp()
     d = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "srhw-cache"
     d.mkdir(exist_ok=True)
@@ -42,48 +43,9 @@ def srhw_cache(tmp_path_factory):
         os.environ["SRHW_CACHE_DIR"] = before
 
 
-# ------------------------------------------------------------------- shared quantization
-_QUANTIZED: dict = {}
-
-
 # One shipped model per architecture family and per scale: the default suite's C-simulations
 # and golden pins of shipped models take these; `pytest -m slow` takes all fifteen.
 EVERY_FAMILY_AND_SCALE = {"fsrcnn_x2", "fsrcnn_s_x3", "espcn_x4", "srcnn_915_x2"}
-
-@pytest.fixture
-def shared_quantization(monkeypatch, tmp_path_factory):
-    """srhw.compile quantizes a model once per test run for the same arguments, in the tests
-    that ask for this (the pins, and the shipped models' C and RTL simulations, which compile the
-    same shipped models at W8A8): the first to ask runs the real quantizer on the code under test
-    and leaves its result (pickled) where the other xdist workers find it, under a lock so that
-    a second worker waits for it rather than computing it again. The quantizer's determinism is
-    tested on fresh runs elsewhere (test_generation_is_deterministic), and a test that needs its
-    own objects (new onnxruntime sessions, say) does not ask for this fixture."""
-    import hashlib
-    import pickle
-
-    from srhw import compiler
-
-    real = compiler.quantize_model
-    base = tmp_path_factory.getbasetemp()
-    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "quantized"
-    shared.mkdir(exist_ok=True)
-
-    def once(path, opts, progress):
-        key = (str(Path(path).resolve()), opts.quantization())
-        if key not in _QUANTIZED:
-            file = shared / f"{hashlib.sha256(repr(key).encode()).hexdigest()[:20]}.pickle"
-            with FileLock(f"{file}.lock"):
-                if file.exists():
-                    _QUANTIZED[key] = pickle.loads(file.read_bytes())
-                else:
-                    _QUANTIZED[key] = real(path, opts, progress)
-                    part = file.with_suffix(".part")
-                    part.write_bytes(pickle.dumps(_QUANTIZED[key]))
-                    os.replace(part, file)
-        return _QUANTIZED[key]
-
-    monkeypatch.setattr(compiler, "quantize_model", once)
 
 
 # ------------------------------------------------------------------------- torch models

@@ -56,18 +56,19 @@ def test_eval_of_a_compiled_design(two_images, tmp_path):
     assert res.returncode == 2 and "compiled with --bits 8" in res.stderr
 
 
-def test_eval_takes_its_designs_from_the_design_cache(two_images, monkeypatch):
-    """`srhw eval` compiles a model once per width: the next evaluation (or `srhw upscale`) reads
-    the design cache, with the same figures; use_cache=False (`--no-cache`) compiles again."""
-    import srhw
+def test_eval_takes_its_designs_from_the_quantization_cache(two_images, monkeypatch):
+    """`srhw eval` quantizes a model once per width: the next evaluation (or `srhw upscale`, or
+    `srhw compile`) reads the quantization cache, with the same figures; use_cache=False
+    (`--no-cache`) quantizes again."""
+    from srhw import compiler
     from srhw.evaluate import evaluate
 
-    first = evaluate("fsrcnn_s_x2", two_images, bits_list=[8])  # compiled now, or cached by an earlier test
+    first = evaluate("fsrcnn_s_x2", two_images, bits_list=[8])  # quantized now, or cached by an earlier test
 
-    def no_compile(*a, **k):
-        raise AssertionError("compiled again")
+    def no_quantization(*a, **k):
+        raise AssertionError("quantized again")
 
-    monkeypatch.setattr(srhw, "compile", no_compile)
+    monkeypatch.setattr(compiler, "quantize", no_quantization)
     assert evaluate("fsrcnn_s_x2", two_images, bits_list=[8])["mean"] == first["mean"]
-    with pytest.raises(AssertionError, match="compiled again"):
+    with pytest.raises(AssertionError, match="quantized again"):
         evaluate("fsrcnn_s_x2", two_images, bits_list=[8], use_cache=False)

@@ -106,7 +106,7 @@ def test_fast_float_path_equals_the_int64_path(exported, name, zero_points):
 
 
 @pytest.mark.parametrize("name", sorted(EVERY_FAMILY_AND_SCALE))  # the models the pins quantize too
-def test_engines_agree_with_the_int64_path_on_zoo_models(name, monkeypatch, shared_quantization):
+def test_engines_agree_with_the_int64_path_on_zoo_models(name, monkeypatch):
     """NumPy's BLAS and onnxruntime's MLAS (every float32 conv, and the auto split) give the
     codes of the plain int64 execution, on a shipped model with its real widths (64- and
     32-channel convs, tanh, PReLU, sub-pixel output), an odd, non-square frame and row chunks
@@ -321,7 +321,7 @@ def test_tanh_table_extended_over_the_certified_range():
 
 
 @pytest.mark.parametrize("name,size", [("fsrcnn_x2", (83, 101)), ("srcnn_915_x3", (70, 61)), ("espcn_x2", (64, 90))])
-def test_tiled_run_equals_the_whole_frame(name, size, shared_quantization):
+def test_tiled_run_equals_the_whole_frame(name, size):
     """srhw.tiling with tiles far smaller than the frame (odd sizes, a lowered ConvTranspose's crop,
     an SRCNN-style model at HR size) gives the whole frame's output, every pixel."""
     from srhw.tiling import halo, run_tiled

@@ -1,5 +1,5 @@
 """`srhw upscale` end to end: the golden model on images of any size, the comparison figure,
-compiled designs, the design cache and folders of images."""
+compiled designs, the quantization cache and folders of images."""
 
 import numpy as np
 import pytest
@@ -35,7 +35,7 @@ def test_upscale_skimage_image_with_comparison(tmp_path):
     assert 0 < d.mean() < 3  # float and W8A8 close, not identical
 
 
-def test_upscale_y_matches_golden(tmp_path, shared_quantization):
+def test_upscale_y_matches_golden(tmp_path):
     """A grayscale image is Y: the output is exactly the golden model's frame."""
     import srhw
     from srhw import golden
@@ -48,32 +48,34 @@ def test_upscale_y_matches_golden(tmp_path, shared_quantization):
 
 
 def test_upscale_reuses_a_compiled_design_and_the_cache(tmp_path, monkeypatch):
-    """A second upscale of the same model takes the quantized design from the cache (no compile),
-    a compiled output directory is used as it is, and all three give the golden model's frame."""
+    """A second upscale of the same model takes the quantized design from the cache (no
+    quantization), a compiled output directory is used as it is, and all three give the golden
+    model's frame."""
     import srhw
-    from srhw import golden
+    from srhw import compiler, golden
     from srhw.upscale import upscale
 
     img = data.camera()[:36, :45]
     Image.fromarray(img).save(tmp_path / "g.png")
     monkeypatch.setenv("SRHW_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "compiled"
-    assert cli("compile", "fsrcnn_s_x2", "--no-hls", "-o", out).returncode == 0
+    assert cli("compile", "fsrcnn_s_x2", "--no-hls", "--no-cache", "-o", out).returncode == 0
+    assert not (tmp_path / "cache").exists()  # --no-cache neither reads nor fills the cache
     first = upscale("fsrcnn_s_x2", tmp_path / "g.png", tmp_path / "a.png")
     assert first["design"] == "compiled now" and len(list((tmp_path / "cache").glob("*.json"))) == 1
 
-    def no_compile(*a, **k):
-        raise AssertionError("compiled again")
+    def no_quantization(*a, **k):
+        raise AssertionError("quantized again")
 
-    monkeypatch.setattr(srhw, "compile", no_compile)
+    monkeypatch.setattr(compiler, "quantize", no_quantization)
     assert upscale("fsrcnn_s_x2", tmp_path / "g.png", tmp_path / "b.png")["design"] == "cache"
     assert upscale(out, tmp_path / "g.png", tmp_path / "c.png")["design"] == "compiled directory"
     expected = golden.run(srhw.load_ir(out), img[None])[0]
     for name in ("a.png", "b.png", "c.png"):
         np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / name)), expected)
-    with pytest.raises(AssertionError, match="compiled again"):  # other calibration frames: another key
+    with pytest.raises(AssertionError, match="quantized again"):  # other calibration frames: another key
         upscale("fsrcnn_s_x2", tmp_path / "g.png", tmp_path / "d.png", calib=tmp_path / "compiled" / "..")
-    with pytest.raises(AssertionError, match="compiled again"):  # the cache bypassed
+    with pytest.raises(AssertionError, match="quantized again"):  # the cache bypassed
         upscale("fsrcnn_s_x2", tmp_path / "g.png", tmp_path / "d.png", use_cache=False)
     res = cli("upscale", out, tmp_path / "g.png", "-o", tmp_path / "e.png", "--float")
     assert res.returncode == 2 and "compiled design" in res.stderr

@@ -67,7 +67,7 @@ def test_forced_folds(exported):
                if s.name in outputs)
 
 
-def test_folding_follows_the_pixel_rate(exported, shared_quantization):
+def test_folding_follows_the_pixel_rate(exported):
     path = exported("fsrcnn_x2", "dynamo")
     fast = srhw.compile(path, progress=False, in_size="1920x1080", fps=60).summary["hls"]
     slow = srhw.compile(path, progress=False, in_size="640x360", fps=30).summary["hls"]

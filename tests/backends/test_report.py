@@ -9,7 +9,7 @@ from srhw.fixed import signed_width
 from srhw.qir import QConv
 
 
-def test_summary_counts_against_the_onnx_file(exported, shared_quantization):
+def test_summary_counts_against_the_onnx_file(exported):
     path = exported("espcn_x3", "dynamo")
     r = srhw.compile(path, progress=False, in_size="64x48")
     s, q = r.summary, r.qgraph

@@ -99,7 +99,7 @@ SHIPPED = sorted(p.stem for p in zoo_dir().glob("*.onnx"))
 
 @pytest.mark.parametrize("name", [n if n in EVERY_FAMILY_AND_SCALE else pytest.param(n, marks=pytest.mark.slow)
                                   for n in SHIPPED])
-def test_shipped_models_default_plan_and_vectors(tmp_path, name, shared_quantization):
+def test_shipped_models_default_plan_and_vectors(tmp_path, name):
     """Every zoo model planned for 4K60 output at 300 MHz (1080p60 in for x2, 720p60 for x3,
     540p60 for x4) on a U250, where every such plan fits the part but those of EDSR-s and
     LapSRN-s, which fold to fit its 12288 DSPs (on a ZCU102, FSRCNN x2, ESPCN x4 and SRCNN

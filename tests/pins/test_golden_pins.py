@@ -21,7 +21,7 @@ def test_every_shipped_model_is_pinned():
 @pytest.mark.parametrize("model", [m if m in EVERY_FAMILY_AND_SCALE else pytest.param(m, marks=pytest.mark.slow)
                                    for m in shipped_models()])
 @pytest.mark.parametrize("bits", BITS)
-def test_golden_output_is_pinned(model, bits, shared_quantization):
+def test_golden_output_is_pinned(model, bits):
     pin = PINNED[model][f"W{bits}A{bits}"]
     now = compute(model, bits)
     assert now["psnr_vs_float_db"] == pytest.approx(pin["psnr_vs_float_db"], abs=0.005), (

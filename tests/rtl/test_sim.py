@@ -57,7 +57,7 @@ def _check(r: dict, frames: int = 6, malformed: bool = True) -> None:
                                                ("fsrcnn_s_x2", None, "model"),
                                                # ESPCN at full width: the TensorFlow ESPCN below
                                                pytest.param("espcn_x2", None, "model", marks=pytest.mark.slow)])
-def test_shipped_models_bit_exact(tmp_path, name, fold, harness, shared_quantization):
+def test_shipped_models_bit_exact(tmp_path, name, fold, harness):
     """fold 1: full rate (every conv computes all outputs each cycle; with -m slow, and on a small
     model below); None: the plan for a 32x24 input at 60 fps, which folds every conv down to one
     output per cycle."""

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compile", help="quantize a model and write OUT/ir.json, report.md, summary.json")
     c.add_argument("model", nargs="?", default=None, help="ONNX file or zoo name (default: fsrcnn_x2)")
     c.add_argument("-o", "--out", required=True, help="output directory (appears whole or not at all)")
-    c.add_argument("--bits", type=_bits, default=8, help="weight and activation width, 4..16 (default 8)")
+    c.add_argument("--bits", type=_bits, default=None, help="weight and activation width, 4..16 (default 8)")
     c.add_argument("--wbits", type=_bits, default=None, help="weight width, overrides --bits")
     c.add_argument("--abits", type=_bits, default=None, help="activation width, overrides --bits")
     c.add_argument("--layer-bits", type=_layer_bits, action="append", default=[], metavar="LAYER=WnAm",
@@ -167,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _compile(args: argparse.Namespace) -> int:
     from srhw import compiler
 
-    result = compiler.compile(args.model, out=args.out, force=args.force, progress=sys.stderr.isatty(),
-                              bits=args.bits, wbits=args.wbits, abits=args.abits, calib=args.calib,
+    given = {"bits": args.bits} if args.bits is not None else {}  # a quantized model refuses even --bits 8
+    result = compiler.compile(args.model, out=args.out, force=args.force, progress=sys.stderr.isatty(), **given,
+                              wbits=args.wbits, abits=args.abits, calib=args.calib,
                               method=args.calib_method, input_range=args.input_range,
                               output_range=args.output_range, hls=args.hls, board=args.board,
                               clock_mhz=args.clock_mhz, fps=args.fps, in_size=args.in_size,
@@ -179,7 +180,7 @@ def _compile(args: argparse.Namespace) -> int:
     s = result.summary
     print(f"wrote {args.out}: {s['layers']} layers, {s['widths']}, {s['macs_per_lr_pixel']} MACs/LR px, "
           f"max accumulator {s['max_accumulator_width']} bits, fixed vs float {s['psnr_fixed_vs_float_db']:.2f} dB "
-          f"({s['calibration_method']} calibration)")
+          + ("(the model's own grids)" if s["calibration_method"] == "model" else f"({s['calibration_method']} calibration)"))
     ws = s.get("width_search")
     if ws:
         over = "" if ws["within_budget"] else " -- over the budget: no width choice measured met it, see report.md"

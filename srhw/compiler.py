@@ -17,6 +17,7 @@ from srhw.outputs import check_output_dir, write_dir
 from srhw.passes import pipeline, run_pipeline
 from srhw.qir import QGraph, to_json
 from srhw.quant import METHODS, calibrate, quantize
+from srhw.quant.from_grids import is_quantized, quantize_from_grids
 from srhw.quant.quantize import conv_input_lists
 from srhw.resources import calib_dir, zoo_dir
 
@@ -115,7 +116,7 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
     model_path = resolve_model(model)
     if out is not None:
         check_output_dir(out, force, (model_path,))
-    q, graph, frames, from_cache = quantize_model(model_path, opts, progress, cache)
+    q, graph, frames, from_cache = quantize_model(model_path, opts, progress, cache, frozenset(fields))
     target = opts.target(q.scale) if opts.hls or opts.rtl else None
     if target is not None:
         need_h, need_w = q.min_input_size()
@@ -181,8 +182,25 @@ def plan_and_certify(q: QGraph, target, fold_groups: int | None = None, fold_per
     return fold, certify(q, fold, latency=rtl_backend.latency(q, fold))
 
 
-def quantize_model(path: Path, opts: CompileOptions, progress: bool,
-                   cache: bool = False) -> tuple[QGraph, ir.Graph, list[np.ndarray], bool]:
+def check_quantized_model_options(opts: CompileOptions, given: frozenset = frozenset()) -> None:
+    """A model quantized already brings its widths, rounding and ranges: the options that would
+    choose them are errors, not silently ignored (`given`: fields passed explicitly, so that
+    bits=8 is refused too)."""
+    from srhw.options import OptionError
+
+    chosen = [k for k, v, default in (("bits", opts.bits, 8), ("wbits", opts.wbits, None), ("abits", opts.abits, None),
+                                      ("layer_bits", opts.layer_bits, ()), ("psnr_budget", opts.psnr_budget, None),
+                                      ("method", opts.method, "auto"), ("weight_rounding", opts.weight_rounding, "gptq"),
+                                      ("weight_granularity", opts.weight_granularity, "output"),
+                                      ("zero_points", opts.zero_points, True)) if v != default or (k == "bits" and k in given)]
+    if chosen:
+        raise OptionError(f"{chosen[0]}: the model is quantized already (QuantizeLinear/DequantizeLinear pairs), so its "
+                          "own grids set every width, scale and zero point; srhw computes what they say and chooses "
+                          "nothing (drop the option, or give srhw the float model to quantize)", *chosen)
+
+
+def quantize_model(path: Path, opts: CompileOptions, progress: bool, cache: bool = False,
+                   given: frozenset = frozenset()) -> tuple[QGraph, ir.Graph, list[np.ndarray], bool]:
     """compile()'s front half: the float graph after the passes, the calibration frames, and the
     quantized graph of the calibration method that brings the golden model closest to float on
     them (with its choice recorded in the graph's meta). With `cache`, the quantized graph comes
@@ -196,10 +214,23 @@ def quantize_model(path: Path, opts: CompileOptions, progress: bool,
     upscaling = upscales(graph)
     folder = Path(calib) if calib is not None else calib_dir(upscaling)
     frames = load_frames(folder, int(graph.inputs[0].shape[1]), upscaling)
+    if is_quantized(graph):
+        check_quantized_model_options(opts, given)
     key = designs.quantization_key(path, opts, folder) if cache else None
     kept_q = designs.cached(key) if key is not None else None
     if kept_q is not None:
         return kept_q, graph, frames, True
+    if is_quantized(graph):  # its grids came with it: nothing to calibrate or choose
+        q = quantize_from_grids(graph)
+        refs = [float_reference(graph, f) for f in frames]  # the QDQ model in float64
+        psnr_db = round(fixed_vs_float_psnr(q, refs, frames), 4)
+        q = replace(q, meta=replace(q.meta, model=path.stem, calibration_frames=len(frames),
+                                    calibration_set=f"default ({calib_dir(upscaling).name})" if calib is None
+                                    else Path(calib).name,
+                                    psnr_fixed_vs_float_db=psnr_db, psnr_by_method_db={q.meta.calibration: psnr_db}))
+        if key is not None:
+            designs.keep(key, q)
+        return q, graph, frames, False
 
     from tqdm import tqdm
 

@@ -96,10 +96,15 @@ def quantize_real(x: np.ndarray, fmt: Fmt) -> np.ndarray:
     return np.clip(codes, fmt.lo, fmt.hi).astype(np.int64)
 
 
-def shift_round(acc: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
-    """Requantising shift: acc * 2**-shift rounded half up; a negative shift is exact.
+ROUNDINGS = ("half_up", "half_even")
 
-    Integer semantics: for s > 0, (acc + (1 << (s - 1))) >> s with an arithmetic shift;
+
+def shift_round(acc: np.ndarray, shift: int | np.ndarray, rounding: str = "half_up") -> np.ndarray:
+    """Requantising shift: acc * 2**-shift rounded half up (srhw's own quantizer) or half to
+    even (ONNX QuantizeLinear, for models quantized already); a negative shift is exact.
+
+    Integer semantics: for s > 0, r = (acc + (1 << (s - 1))) >> s with an arithmetic shift, and
+    half to even takes 1 off an odd r where the s bits shifted out were exactly the half (a tie);
     for s <= 0, acc << -s. Works on int64 arrays; `shift` may be per-channel (broadcast).
     """
     acc = np.asarray(acc, dtype=np.int64)
@@ -107,7 +112,17 @@ def shift_round(acc: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
     pos = np.maximum(s, 0)
     half = np.where(pos > 0, np.left_shift(np.int64(1), np.maximum(pos - 1, 0)), 0)
     right = np.right_shift(acc + half, pos)
+    if rounding == "half_even":
+        low = acc & (np.left_shift(np.int64(1), pos) - 1)
+        right = right - ((pos > 0) & (low == half) & (right & 1 == 1))
     return np.where(s > 0, right, np.left_shift(acc, np.maximum(-s, 0)))
+
+
+def float32_multiplier(scale: float) -> tuple[int, int]:
+    """(M, n) with M * 2^-n equal to `scale` rounded to float32: M its 24-bit significand (an
+    integer multiplier for the requantizer), n the shift after it."""
+    m, e = np.frexp(np.float32(scale))   # scale = m * 2^e, 0.5 <= m < 1, m with 24 significant bits
+    return int(np.ldexp(np.float64(m), 24)), 24 - int(e)
 
 
 def saturate(codes: np.ndarray, fmt: Fmt) -> np.ndarray:

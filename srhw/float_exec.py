@@ -311,3 +311,10 @@ def _(op: Affine, x):
 @evaluate.register
 def _(op: Add, a, b):
     return apply_act(op.act, a + b)
+
+
+@evaluate.register
+def _(op: ir.Quantize, x):
+    """QuantizeLinear then DequantizeLinear, in float64 (the quantizer's codes come from
+    srhw.quant.from_grids, which follows onnxruntime's float32 arithmetic)."""
+    return op.grid.values(op.grid.codes(x))

@@ -30,10 +30,56 @@ class Op:
         return type(self).__name__
 
 
+# ------------------------------------------------------------------- quantized models
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """An integer grid a quantized model (QDQ) puts a tensor on: value = (code - zero) * scale,
+    code in lo..hi (ONNX QuantizeLinear/DequantizeLinear semantics; srhw.frontend.qdq)."""
+
+    scale: np.ndarray       # float64: one value, or one per channel along `axis`
+    zero: np.ndarray        # int64, shaped like scale
+    lo: int                 # the codes' range: the integer type's, or narrower (a QCDQ Clip)
+    hi: int
+    axis: int | None        # the channel axis of a per-channel grid (None: one grid for the tensor)
+    node: str               # the QuantizeLinear or DequantizeLinear that defines it (for messages)
+
+    @property
+    def power_of_two(self) -> bool:
+        """Every scale is 2^k: requantizing between such grids is a shift."""
+        m, _ = np.frexp(self.scale)
+        return bool(np.all(m == 0.5))
+
+    @property
+    def width(self) -> int:
+        """Bits of the codes: unsigned when lo >= 0, else two's complement."""
+        if self.lo >= 0:
+            return max(1, int(self.hi).bit_length())
+        return max(int(-self.lo - 1).bit_length(), int(self.hi).bit_length()) + 1
+
+    def codes(self, x: np.ndarray) -> np.ndarray:
+        """QuantizeLinear of real values x on this grid (round half to even, saturated), int64."""
+        s, z = self._along(x.ndim)
+        return np.clip(np.rint(np.asarray(x, dtype=np.float64) / s) + z, self.lo, self.hi).astype(np.int64)
+
+    def values(self, codes: np.ndarray) -> np.ndarray:
+        """DequantizeLinear of codes on this grid, float64."""
+        s, z = self._along(np.ndim(codes))
+        return (np.asarray(codes, dtype=np.int64) - z) * s
+
+    def _along(self, ndim: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.axis is None or self.scale.ndim == 0:
+            return self.scale, self.zero
+        shape = [1] * ndim
+        shape[self.axis] = -1
+        return self.scale.reshape(shape), self.zero.reshape(shape)
+
+
+
 # ----------------------------------------------------------------------------- raw ops
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Constant(Op):
     value: np.ndarray
+    grid: Grid | None = None  # a quantized model's weight or bias: value holds grid.values(codes)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -202,6 +248,15 @@ class Add(Op):
     act: "Activation | None" = None
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Quantize(Op):
+    """A quantized model's QuantizeLinear -> DequantizeLinear pair: x rounded to `grid` (half to
+    even, saturated) and back to real values. The quantizer keeps the codes; passes treat it as
+    a pointwise op that nothing fuses across."""
+
+    grid: Grid
+
+
 # ---------------------------------------------------------------- fused activations
 @dataclass(frozen=True, eq=False)
 class ReluAct:
@@ -228,7 +283,7 @@ Activation = ReluAct | PReluAct | TanhAct | ClipAct
 
 RAW_OPS = (Constant, Identity, Cast, Shape, Gather, Concat, Slice, SplitPart, Pad, Reshape, Transpose, Squeeze, Unsqueeze,
            Binary, Abs, Neg, ConvTranspose, Relu, LeakyRelu, PRelu, Tanh, Clip, DepthToSpace)
-CANONICAL_OPS = (Constant, Conv, DepthToSpace, Crop, Affine, Add, Relu, PRelu, Tanh, Clip)
+CANONICAL_OPS = (Constant, Conv, DepthToSpace, Crop, Affine, Add, Relu, PRelu, Tanh, Clip, Quantize)
 
 
 # ------------------------------------------------------------------------------ graph

@@ -15,8 +15,9 @@ import numpy as np
 from srhw.fixed import Fmt, signed_width
 
 IR_FORMAT = "srhw-quantized-ir"
-IR_VERSION = 4      # 4: the certificate apart from the statistics; 3: zero points (out_zero, pad_code)
-READS = (2, 3, 4)   # versions 2 and 3 load: their one `cert` dict is split into the two
+IR_VERSION = 5      # 5: models quantized already (a conv's mult and rounding, Table layers);
+                    # 4: the certificate apart from the statistics; 3: zero points (out_zero, pad_code)
+READS = (2, 3, 4, 5)  # versions 2 and 3 load: their one `cert` dict is split into the two
 
 @dataclass(frozen=True, eq=False)
 class QAct:
@@ -126,6 +127,10 @@ class QConv(QLayer):
     act: QAct
     pad_code: np.ndarray | None = None  # int64 [I]: the padding value per input channel, the
                                         # input's zero point (None: 0); the bias absorbs it
+    mult: np.ndarray | None = None      # int64 [O]: an integer multiplier of the accumulator before
+                                        # the epilogue's shift (a model quantized already: its
+                                        # scales as srhw.fixed.float32_multiplier gives them); None: 1
+    rounding: str = "half_up"           # the epilogue's rounding (srhw.fixed.ROUNDINGS)
 
     @property
     def pad(self) -> np.ndarray:
@@ -147,6 +152,17 @@ class QAdd(QLayer):
     acc_frac: np.ndarray      # int64 [C]: both inputs aligned (left-shifted) to this frac
     in_fracs: tuple[np.ndarray, np.ndarray]
     act: QAct
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class QTable(QLayer):
+    """A pointwise map of codes by table, per channel: out[c] = table[c, x[c] - in_lo]. What a
+    model quantized already computes between two grids (its input quantizer, a PReLU or tanh
+    between a DequantizeLinear and a QuantizeLinear, its output read as pixels): onnxruntime's
+    own float arithmetic, evaluated on every input code (srhw.quant.from_grids)."""
+
+    table: np.ndarray         # int64 [C, N]: output codes for input codes in_lo .. in_lo + N - 1
+    in_lo: int
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -298,7 +314,7 @@ def check(g: QGraph) -> None:
     exactly on the layers that accumulate, within srhw.fixed.MAX_WIDTH. Raises SrhwError naming
     the layer (an ir.json written by hand, or damaged, fails here rather than in a backend)."""
     from srhw.errors import SrhwError
-    from srhw.fixed import MAX_WIDTH
+    from srhw.fixed import MAX_WIDTH, ROUNDINGS
 
     channels = {g.input: g.input_channels}
 
@@ -332,9 +348,18 @@ def check(g: QGraph) -> None:
                     fail(l, f"weight codes wider than w_width {l.w_width}")
                 if l.pad_code is not None and l.pad_code.shape != (i,):
                     fail(l, f"{l.pad_code.size} padding codes for {i} input channels")
+                if l.mult is not None and (l.mult.shape != (o,) or int(l.mult.min(initial=1)) < 1):
+                    fail(l, f"{l.mult.size} multipliers for {o} output channels, or one below 1")
+                if l.rounding not in ROUNDINGS:
+                    fail(l, f"rounding {l.rounding!r}; supported: {', '.join(ROUNDINGS)}")
             case QAffine() | QAdd():
                 if c != cin or l.acc_frac.shape != (c,):
                     fail(l, f"{c} output channels from {cin}")
+            case QTable():
+                if c != cin or l.table.ndim != 2 or l.table.shape[0] != c:
+                    fail(l, f"a table of shape {list(l.table.shape)} on {cin} channels")
+                if l.table.size and not (l.out_fmt.lo <= int(l.table.min()) and int(l.table.max()) <= l.out_fmt.hi):
+                    fail(l, "table codes outside the output format")
             case QDepthToSpace():
                 if cin != c * l.blocksize ** 2:
                     fail(l, f"{cin} channels into blocks of {l.blocksize}x{l.blocksize} make {c}")
@@ -411,13 +436,15 @@ def to_json(g: QGraph) -> str:
             case QConv():
                 d |= {"weight": _arr(l.weight), "w_frac": _arr(l.w_frac), "w_width": l.w_width, "bias": _arr(l.bias),
                       "acc_frac": _arr(l.acc_frac), "pads": list(l.pads), "act": _act_to(l.act),
-                      "pad_code": _arr(l.pad_code)}
+                      "pad_code": _arr(l.pad_code), "mult": _arr(l.mult), "rounding": l.rounding}
             case QAffine():
                 d |= {"scale": _arr(l.scale), "s_frac": _arr(l.s_frac), "s_width": l.s_width, "bias": _arr(l.bias),
                       "acc_frac": _arr(l.acc_frac), "act": _act_to(l.act)}
             case QAdd():
                 d |= {"acc_frac": _arr(l.acc_frac), "in_fracs": [_arr(l.in_fracs[0]), _arr(l.in_fracs[1])],
                       "act": _act_to(l.act)}
+            case QTable():
+                d |= {"table": _arr(l.table), "in_lo": l.in_lo}
             case QDepthToSpace():
                 d |= {"blocksize": l.blocksize, "mode": l.mode}
             case QCrop():
@@ -449,7 +476,10 @@ def from_json(text: str) -> QGraph:
                 layers.append(QConv(**base, weight=_unarr(d["weight"]), w_frac=_unarr(d["w_frac"]),
                                     w_width=d["w_width"], bias=_unarr(d["bias"]), acc_frac=_unarr(d["acc_frac"]),
                                     pads=tuple(d["pads"]), act=_act_from(d["act"]),
-                                    pad_code=_unarr(d.get("pad_code"))))
+                                    pad_code=_unarr(d.get("pad_code")), mult=_unarr(d.get("mult")),
+                                    rounding=d.get("rounding", "half_up")))
+            case "Table":
+                layers.append(QTable(**base, table=_unarr(d["table"]), in_lo=d["in_lo"]))
             case "Affine":
                 layers.append(QAffine(**base, scale=_unarr(d["scale"]), s_frac=_unarr(d["s_frac"]),
                                       s_width=d["s_width"], bias=_unarr(d["bias"]), acc_frac=_unarr(d["acc_frac"]),

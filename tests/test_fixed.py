@@ -5,8 +5,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from srhw.fixed import (Fmt, epilogue_shift, folded_multipliers, frac_for_range, quantize_real, saturate, shift_round,
-                        signed_width)
+from srhw.fixed import (Fmt, epilogue_shift, float32_multiplier, folded_multipliers, frac_for_range, quantize_real,
+                        saturate, shift_round, signed_width)
 
 
 def test_shift_round_is_round_half_up_exhaustively():
@@ -21,6 +21,23 @@ def test_shift_round_is_round_half_up_exhaustively():
 def test_shift_round_hand_cases():
     # 2.5 -> 3, -2.5 -> -2, -2.75 -> -3, 0.5 -> 1, -0.5 -> 0
     assert shift_round(np.array([5, -5, -11, 1, -1]), np.array([1, 1, 2, 1, 1])).tolist() == [3, -2, -3, 1, 0]
+
+
+def test_shift_round_half_to_even_exhaustively_and_by_hand():
+    """ONNX QuantizeLinear's rounding (round half to even, numpy's rint) on exact quotients."""
+    acc = np.arange(-(1 << 11), 1 << 11, dtype=np.int64)
+    for s in range(-3, 10):
+        want = np.rint(acc / 2.0 ** s).astype(np.int64)  # exact: |acc| < 2^11, a power-of-two divisor
+        assert np.array_equal(shift_round(acc, s, "half_even"), want), s
+    # 1.25 -> 1, 1.5 -> 2, 1.75 -> 2, 2.5 -> 2, 3 -> 3, -1.5 -> -2, -2.5 -> -2, -0.5 -> 0
+    assert shift_round(np.array([5, 6, 7, 10, 12, -6, -10, -2]), 2, "half_even").tolist() == [1, 2, 2, 2, 3, -2, -2, 0]
+
+
+@pytest.mark.parametrize("scale", [0.1, 1 / 255, 3.0517578125e-05, 0.75, 7.0, 1e-7])
+def test_float32_multiplier_is_the_float32_scale_exactly(scale):
+    m, n = float32_multiplier(scale)
+    assert 1 << 23 <= m < 1 << 24
+    assert Fraction(m, 1) / Fraction(2) ** n == Fraction(float(np.float32(scale)))
 
 
 def test_shift_round_per_channel_broadcast():

@@ -37,9 +37,15 @@ def _as_version_3(d: dict) -> dict:
     return old
 
 
-def test_round_trip_and_version_3_files(doc):
+def test_round_trip_and_version_3_and_4_files(doc):
     q, d = doc
-    assert d["version"] == 4 and to_json(from_json(to_json(q))) == to_json(q)
+    assert d["version"] == 5 and to_json(from_json(to_json(q))) == to_json(q)
+    v4 = json.loads(json.dumps(d))  # before models quantized already: no multipliers, round half up
+    v4["version"] = 4
+    for l in v4["layers"]:
+        l.pop("mult", None)
+        l.pop("rounding", None)
+    assert to_json(from_json(json.dumps(v4))) == to_json(q)
     old = from_json(json.dumps(_as_version_3(d)))
     for a, b in zip(q.layers, old.layers):
         assert a.cert == b.cert and a.stats == b.stats, a.name
@@ -48,10 +54,10 @@ def test_round_trip_and_version_3_files(doc):
     assert np.array_equal(golden.run(q, frame), golden.run(old, frame))
 
 
-@pytest.mark.parametrize("version", [1, 5, None])
+@pytest.mark.parametrize("version", [1, 6, None])
 def test_other_versions_are_refused(doc, version):
     d = dict(doc[1], version=version)
-    with pytest.raises(SrhwError, match=f"IR version {version} is not supported by this srhw .reads 2, 3, 4."):
+    with pytest.raises(SrhwError, match=f"IR version {version} is not supported by this srhw .reads 2, 3, 4, 5."):
         from_json(json.dumps(d))
 
 

@@ -21,7 +21,7 @@ from srhw.backends.hls_check import Summary, check_project
 from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, OUT_PORT, Plan, output_tail, schedule_tables
 from srhw.errors import BackendError
 from srhw.fixed import Fmt, conv_growth, lut_multiplier, multiplier_width
-from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
+from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer, QTable
 from srhw.resources import hls_dir, templates_dir
 
 TOP = "srhw_top"
@@ -68,6 +68,12 @@ def check_shape(q: QGraph) -> None:
     plan and the dataflow model read it so); anything else after the upsampling would need
     HR-rate stages. Per-pixel ops written there were moved in front by hoist_pointwise where
     that is exact, so what is left reads the upsampled frame in a way no LR stage can."""
+    tables = [l for l in q.layers if isinstance(l, QTable)]
+    own = [l for l in q.layers if isinstance(l, QConv) and (l.mult is not None or l.rounding != "half_up")]
+    if tables or own:  # srhw.quant.from_grids
+        raise BackendError(f"the hardware backends do not build the arithmetic of a model quantized already yet "
+                           f"({len(tables)} code tables, {len(own)} convs with integer-multiplier requantizers); "
+                           f"srhw compile --no-hls runs it in the golden model")
     problems = []
     kinds = [type(l) for l in q.layers]
     d2s = [i for i, k in enumerate(kinds) if k is QDepthToSpace]

@@ -14,6 +14,7 @@ import numpy as np
 
 from srhw import ir
 from srhw.errors import ModelLoadError, NodeProblem, UnsupportedModelError
+from srhw.frontend.qdq import has_qdq, read_qdq
 
 log = logging.getLogger(__name__)
 
@@ -375,28 +376,28 @@ def _dims(vi) -> tuple[int | str, ...]:
                  for d in t.shape.dim)
 
 
-# Ops of models that are quantized already: QDQ pairs (onnxruntime's quantize_static, PyTorch's
-# PT2E export, TensorRT's QAT toolkits), the QOperator form and QONNX/FINN's quantizers.
-QUANTIZATION_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "QLinearAdd", "ConvInteger",
-                    "MatMulInteger", "DynamicQuantizeLinear"}
+# Ops of models that are quantized already in forms srhw does not read: the QOperator form and
+# QONNX/FINN's quantizers (QuantizeLinear/DequantizeLinear pairs are read: srhw.frontend.qdq)
+QUANTIZATION_OPS = {"QLinearConv", "QLinearMatMul", "QLinearAdd", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear"}
 QONNX_DOMAINS = {"qonnx.custom_op.general", "finn.custom_op.general"}
 
 
 def _quantization_problem(g) -> NodeProblem | None:
-    """One problem for a model that is quantized already, naming its quantizer nodes and the way on."""
+    """One problem for a model quantized in a form srhw does not read, naming its quantizer nodes
+    and the way on."""
     nodes = [n for n in g.node if (n.domain in ("", "ai.onnx") and n.op_type in QUANTIZATION_OPS)
              or n.domain in QONNX_DOMAINS]
     if not nodes:
         return None
     ops = sorted({n.op_type for n in nodes})
     qonnx = any(n.domain in QONNX_DOMAINS for n in nodes)
-    form = ("QONNX quantizer" if qonnx else "quantize/dequantize node") + ("s" if len(nodes) > 1 else "")
+    form = ("QONNX quantizer" if qonnx else "quantized operator") + ("s" if len(nodes) > 1 else "")
     shown = ", ".join(repr(n.name) for n in nodes[:3]) + (f" and {len(nodes) - 3} more" if len(nodes) > 3 else "")
     return NodeProblem(nodes[0].name, "/".join(ops),
-                       f"the model is quantized already ({len(nodes)} {form}: {shown}); srhw imports float models "
-                       "and quantizes them itself (calibrated fixed point with an overflow certificate, --bits N): "
-                       "give it the float model from before quantization (before quantize_static, PT2E's convert "
-                       "or the QONNX export)")
+                       f"the model is quantized already ({len(nodes)} {form}: {shown}); srhw reads float models "
+                       "(and quantizes them itself, --bits N) and quantized models in QDQ form "
+                       "(QuantizeLinear/DequantizeLinear pairs: quantize_static with QuantFormat.QDQ): give it "
+                       "one of those")
 
 
 def import_onnx(model_or_path) -> ir.Graph:
@@ -457,6 +458,18 @@ def import_onnx(model_or_path) -> ir.Graph:
             problems.append(NodeProblem(users[0], "initializer", f"'{name}' holds {bad} NaN/Inf value(s); "
                                         "weights must be finite"))
 
+    grids = None
+    if has_qdq(model):  # quantizer pairs out, their grids kept (srhw.frontend.qdq)
+        model, grids, qdq_problems = read_qdq(model)
+        if qdq_problems:
+            raise UnsupportedModelError(qdq_problems)
+        g = model.graph
+        static = {k: v for k, v in static.items() if k not in grids.weights}
+        for t in g.initializer:
+            if t.name in grids.weights:
+                static[t.name] = _to_numpy(t)
+        nodes = [ir.Constant(name=t.name, inputs=(), output=t.name, value=static[t.name],
+                             grid=grids.weights.get(t.name)) for t in g.initializer if t.name in static]
     quantized = _quantization_problem(g)
     if quantized is not None:  # every other problem would follow from it (integer weights, say)
         raise UnsupportedModelError([quantized])
@@ -475,6 +488,10 @@ def import_onnx(model_or_path) -> ir.Graph:
             continue
         try:
             _check_attr_types(node, version or OPSET_RANGE[1])
+            if grids is not None and node.op_type == "Identity" and node.output[0] in grids.activations:
+                nodes.append(ir.Quantize(name=node.name, inputs=(node.input[0],), output=node.output[0],
+                                         grid=grids.activations[node.output[0]]))
+                continue
             made = handler(ctx, node, **_attrs(node))
             nodes.extend(made if isinstance(made, list) else [made])
         except _Reject as e:

@@ -16,7 +16,7 @@ from srhw.golden import kernels, mlas, reference
 from srhw.golden.buffers import frame_buffer, local_buffers
 from srhw.golden.requant import Requant, exact_dtype, half_max, prepared
 from srhw.golden.threads import blas_single_threaded
-from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer
+from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer, QTable
 
 ENGINES = ("auto", "numpy", "mlas")
 
@@ -66,6 +66,11 @@ def run(g: QGraph, frame: np.ndarray, keep_all: bool = False, engine: str = "aut
 def execute(layer: QLayer, *args: np.ndarray, engine: str = "numpy") -> np.ndarray:
     """One layer on integer codes -> its output codes (the same as reference.execute gives)."""
     raise NotImplementedError(type(layer).__name__)
+
+
+@execute.register
+def _(layer: QTable, x: np.ndarray, engine: str = "numpy") -> np.ndarray:
+    return reference.execute(layer, x)
 
 
 @execute.register

@@ -14,8 +14,8 @@ import numpy as np
 
 from srhw.fixed import conv_out_size, epilogue_shift, saturate, shift_round
 from srhw.float_exec import check_frame_size
-from srhw.qir import (ClipAct, PReluAct, QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer, ReluAct,
-                      TanhAct)
+from srhw.qir import (ClipAct, PReluAct, QAct, QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer, QTable,
+                      ReluAct, TanhAct)
 
 
 def run(g: QGraph, frame: np.ndarray, keep_all: bool = False) -> np.ndarray | dict[str, np.ndarray]:
@@ -35,15 +35,18 @@ def _per_channel(v: np.ndarray | int, ndim: int) -> np.ndarray:
 
 
 def epilogue(acc: np.ndarray, acc_frac: np.ndarray, act: QAct, out_fmt, out_frac: np.ndarray,
-             zero: np.ndarray | None = None) -> np.ndarray:
+             zero: np.ndarray | None = None, mult: np.ndarray | None = None, rounding: str = "half_up") -> np.ndarray:
     """Accumulator codes (channel on axis 0, frac `acc_frac` per channel) -> output codes
     (docs/arithmetic.md, section 4). `zero`: the output's zero point per channel, added before
-    the saturation (tanh outputs have none)."""
+    the saturation (tanh outputs have none). `mult`: an integer multiplier of the accumulator
+    per channel before the shift (a model quantized already); `rounding`: srhw.fixed.ROUNDINGS."""
     shift = epilogue_shift(_per_channel(acc_frac, acc.ndim), act, _per_channel(out_frac, acc.ndim))
+    if mult is not None:
+        acc = acc * _per_channel(mult, acc.ndim)
     if isinstance(act, TanhAct):
-        idx = saturate(shift_round(acc, shift), act.lut_fmt)
+        idx = saturate(shift_round(acc, shift, rounding), act.lut_fmt)
         return act.lut[idx - act.lut_fmt.lo]
-    y = shift_round(acc, shift)
+    y = shift_round(acc, shift, rounding)
     if isinstance(act, PReluAct):
         slope = _per_channel(act.slope, acc.ndim)
         y = np.where(acc >= 0, y, shift_round(acc * slope, shift + act.slope_fmt.frac))
@@ -116,7 +119,8 @@ def execute(layer: QLayer, *args: np.ndarray) -> np.ndarray:
 @execute.register
 def _(layer: QConv, x: np.ndarray) -> np.ndarray:
     acc = conv(x.astype(np.int64), layer.weight, layer.pads, layer.pad_code) + layer.bias.reshape(-1, 1, 1)
-    return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, layer.out_zero)
+    return epilogue(acc, layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac, layer.out_zero, layer.mult,
+                    layer.rounding)
 
 
 @execute.register
@@ -129,6 +133,12 @@ def _(layer: QAffine, x: np.ndarray) -> np.ndarray:
 def _(layer: QAdd, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return epilogue(add_accumulator(layer, a, b), layer.acc_frac, layer.act, layer.out_fmt, layer.out_frac,
                     layer.out_zero)
+
+
+@execute.register
+def _(layer: QTable, x: np.ndarray) -> np.ndarray:
+    c = np.arange(layer.table.shape[0]).reshape(-1, 1, 1)
+    return layer.table[c, x.astype(np.int64) - layer.in_lo]
 
 
 @execute.register

@@ -165,6 +165,8 @@ def prepared(layer: QConv) -> tuple:
     weights and bias scaled for it (all None where it runs in int64). Worked out once per layer
     (layers are frozen), not on every frame: 0.4 of ESPCN x2's 0.8 ms of fixed cost per frame."""
     prep = _PREPARED.get(layer)
+    if prep is None and (layer.mult is not None or layer.rounding != "half_up"):
+        prep = _PREPARED[layer] = (None, None, None, None)   # a model's own grids: int64 (reference)
     if prep is None:
         acc_bound = layer.cert.acc_bound
         dtype = exact_dtype(acc_bound + half_max(layer.acc_frac, layer.act, layer.out_frac, acc_bound))

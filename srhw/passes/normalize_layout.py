@@ -72,6 +72,7 @@ class _Normalizer:
         self.layout = layout
         self.out: list[ir.Op] = []
         self.static: dict[str, np.ndarray] = {}
+        self.grids: dict[str, ir.Grid] = {}  # a quantized model's weight grids, by constant
         self.views: dict[str, View] = {}
         self.chan: dict[str, int] = {}
         self.hw: dict[str, tuple[Size, Size]] = {}
@@ -104,7 +105,7 @@ class _Normalizer:
             v = self.static[raw]
             if v.dtype == object:
                 raise _Fail(f"'{raw}' is a dynamic shape, used where a weight is expected")
-            self.out.append(ir.Constant(name=raw, inputs=(), output=raw, value=v))
+            self.out.append(ir.Constant(name=raw, inputs=(), output=raw, value=v, grid=self.grids.get(raw)))
             self.emitted_consts.add(raw)
         return raw
 
@@ -217,6 +218,8 @@ class _Normalizer:
         ins = node.inputs
         if isinstance(node, ir.Constant):
             self.static[node.output] = node.value
+            if node.grid is not None:
+                self.grids[node.output] = node.grid
             return
         args = [i for i in ins if i]
         if all(i in self.static for i in args):
@@ -265,6 +268,11 @@ class _Normalizer:
                                 "tf2onnx writes after a Conv2DTranspose) or padding in the Conv itself")
                 self.views[node.output] = x
             case ir.Relu() | ir.LeakyRelu() | ir.Tanh() | ir.Abs() | ir.Clip():
+                self.new_value(replace(node, inputs=(x.source,)), x.source, x.axes)
+            case ir.Quantize(grid=grid):
+                if grid.axis is not None:
+                    raise _Fail(f"a per-channel grid (axis {grid.axis}) on an image tensor; supported: one scale "
+                                "and zero point per activation tensor")
                 self.new_value(replace(node, inputs=(x.source,)), x.source, x.axes)
             case ir.Neg():
                 c = self.chan[x.source]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from srhw import ir
 from srhw.errors import NodeProblem, UnsupportedModelError
 
-QUANTIZABLE = (ir.Constant, ir.Conv, ir.Affine, ir.Add, ir.DepthToSpace, ir.Crop)
+QUANTIZABLE = (ir.Constant, ir.Conv, ir.Affine, ir.Add, ir.DepthToSpace, ir.Crop, ir.Quantize)
 
 
 def verify_supported(graph: ir.Graph) -> ir.Graph:

@@ -3,7 +3,8 @@
 Contract: same function. A DepthToSpace only moves values (output channel c at sub-pixel
 (i, j) is input channel c*r*r + i*r + j in CRD order, (i*r + j)*C + c in DCR), and a Crop only
 drops them, so an operation that treats every value on its own commutes with both:
-- Relu, Tanh, Clip and LeakyRelu move unchanged;
+- Relu, Tanh, Clip, LeakyRelu and a quantized model's rounding to one grid (Quantize) move
+  unchanged;
 - PRelu and Affine (x * scale + bias, per channel: an output scale, an offset, a scalar bias)
   move with their per-channel parameters re-ordered by the channel mapping.
 - an Add of two tensors that come out of two DepthToSpace of one block size and mode (or two
@@ -23,7 +24,7 @@ from dataclasses import replace
 from srhw import ir
 from srhw.passes._rewrite import single_consumer, splice, through_d2s
 
-POINTWISE = (ir.Relu, ir.LeakyRelu, ir.PRelu, ir.Tanh, ir.Clip, ir.Affine)
+POINTWISE = (ir.Relu, ir.LeakyRelu, ir.PRelu, ir.Tanh, ir.Clip, ir.Affine, ir.Quantize)
 
 
 def _moved(graph: ir.Graph, op: ir.Op, layout: ir.Op, mid: str) -> tuple[list[ir.Op], ir.Op]:
@@ -66,6 +67,8 @@ def _step(graph: ir.Graph) -> ir.Graph | None:
             return nxt
         if not isinstance(op, POINTWISE) or getattr(op, "act", None) is not None:
             continue   # an Affine with a fused activation: activations are fused after this pass
+        if isinstance(op, ir.Quantize) and op.grid.axis is not None:
+            continue   # one grid per channel would need re-ordering (the quantizer refuses those anyway)
         layout = prod.get(op.inputs[0])
         if not isinstance(layout, (ir.DepthToSpace, ir.Crop)) or single_consumer(graph, layout.output) is not op:
             continue

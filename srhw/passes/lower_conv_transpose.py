@@ -43,10 +43,22 @@ def _axis_plan(k: int, r: int, pb: int, pe: int, op: int):
     return size, pad_begin, pad_end, crop, phases, lo
 
 
+def _per_phase(grid: ir.Grid | None, out_axis: int, r2: int) -> ir.Grid | None:
+    """A quantized model's weight or bias grid for the sub-pixel conv: a grid per output channel
+    (axis `out_axis` of the ConvTranspose's tensor) becomes one per output channel and phase, in
+    the CRD order above; a grid for the whole tensor stays as it is."""
+    if grid is None or grid.axis is None:
+        return grid
+    if grid.axis != out_axis:
+        return None  # per input channel: no grid per output of the sub-pixel conv (the quantizer refuses)
+    return ir.Grid(np.repeat(grid.scale, r2), np.repeat(grid.zero, r2), grid.lo, grid.hi, 0, grid.node)
+
+
 def lower_conv_transpose(graph: ir.Graph) -> ir.Graph:
     nodes: list[ir.Op] = []
     names = ir.NameGen(graph)
     consts = {n.output: n.value for n in graph.nodes if isinstance(n, ir.Constant)}
+    grids = {n.output: n.grid for n in graph.nodes if isinstance(n, ir.Constant) and n.grid is not None}
     for node in graph.nodes:
         if not isinstance(node, ir.ConvTranspose):
             nodes.append(node)
@@ -66,11 +78,13 @@ def lower_conv_transpose(graph: ir.Graph) -> ir.Graph:
                         for ox, tx in ph_x[px]:
                             wc[oc, :, oy - lo_y, ox - lo_x] = w[:, o, ty, tx]
         wname = names(f"{node.output}_subpixel_w")
-        nodes.append(ir.Constant(name=wname, inputs=(), output=wname, value=wc))
+        nodes.append(ir.Constant(name=wname, inputs=(), output=wname, value=wc,
+                                 grid=_per_phase(grids.get(node.inputs[1]), 1, r * r)))
         inputs = (node.inputs[0], wname)
         if len(node.inputs) > 2 and node.inputs[2]:
             bname = names(f"{node.output}_subpixel_b")
-            nodes.append(ir.Constant(name=bname, inputs=(), output=bname, value=np.repeat(consts[node.inputs[2]], r * r)))
+            nodes.append(ir.Constant(name=bname, inputs=(), output=bname, value=np.repeat(consts[node.inputs[2]], r * r),
+                                     grid=_per_phase(grids.get(node.inputs[2]), 0, r * r)))
             inputs += (bname,)
         conv_out = names(f"{node.output}_subpixel")
         nodes.append(ir.Conv(name=f"{node.name}/subpixel_conv", inputs=inputs, output=conv_out,

@@ -286,6 +286,13 @@ class _Builder:
                     raise _Refuse(node, "its output is not rounded to a grid (QuantizeLinear) before it is read; "
                                   "supported: every conv of a quantized model between two grids")
             case ir.DepthToSpace() | ir.Crop():
+                rest = self._path_to_output(node)
+                if isinstance(st, _Codes) and rest is not None \
+                        and not any(isinstance(u, (ir.Affine, ir.Quantize)) for u in rest):
+                    # nothing but moves from here to the output: pixels first, as the hardware's
+                    # last stage before its depth-to-space output
+                    self.pixels(x, f"{x}_pixels", st)
+                    x, st = f"{x}_pixels", PIXELS_OUT
                 if isinstance(st, _Codes) and not st.uniform():
                     if not self._to_output(node) or any(isinstance(u, ir.Quantize)
                                                         for u in self._path_to_output(node) or []):

@@ -153,6 +153,26 @@ def test_other_scales_differ_from_onnxruntime_in_at_most_one_code_rarely(tmp_pat
     assert differ <= total // 1000, (differ, total)
 
 
+def test_fsrcnn_with_its_conv_transpose(tmp_path):
+    """FSRCNN's shape (PReLU after every conv, a ConvTranspose upsampler with per-output-channel
+    weight scales): the sub-pixel conv takes each output channel's scale to its r*r phases, the
+    output quantizer moves in front of the depth-to-space, and the kernel ends in its pixel
+    table and the depth-to-space, as the hardware does; the codes equal onnxruntime's."""
+    from tests.conftest import TinyFSRCNN
+
+    torch.manual_seed(0)
+    f = export(TinyFSRCNN().eval(), tmp_path / "float.onnx", "torchscript")
+    path = tmp_path / "qdq.onnx"
+    quantization.quantize_static(str(f), str(path), _Frames(), quant_format=quantization.QuantFormat.QDQ,
+                                 per_channel=True, activation_type=quantization.QuantType.QUInt8,
+                                 weight_type=quantization.QuantType.QInt8)
+    q = srhw.compile(path, hls=False, progress=False, cache=False).qgraph
+    assert [l.kind for l in q.layers[-2:]] == ["Table", "DepthToSpace"]
+    for frame in _frames():
+        y, = _reference(path, frame)
+        assert np.array_equal(golden.run(q, frame).astype(np.int64), _pixels(y[0])), frame.shape
+
+
 def test_ir_json_round_trip_and_the_backends_say_what_they_lack(tmp_path):
     path = _qdq(tmp_path, tanh=False)
     out = tmp_path / "out"

@@ -20,6 +20,20 @@ inline T round_shift(T a, int s) {
     return a * (T(1) << (-s));
 }
 
+// a * 2^-s rounded half to even (ONNX QuantizeLinear's rounding, for models quantized already):
+// round half up, then one less where the bits shifted out were exactly the half and the
+// result is odd. s <= 0 as round_shift.
+template <typename T>
+inline T round_shift_even(T a, int s) {
+    if (s > 0) {
+        const T half = T(1) << (s - 1);
+        const T r = (a + half) >> s;
+        const T low = a & ((T(1) << s) - 1);
+        return (low == half && (r & 1) != 0) ? T(r - 1) : r;
+    }
+    return a * (T(1) << (-s));
+}
+
 // Clamp to [lo, hi]: the only way a value leaves a format's range is by saturating here.
 template <typename T>
 inline T saturate(T v, T lo, T hi) {

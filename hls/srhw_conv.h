@@ -128,6 +128,7 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                 const typename CFG::acc_t bias[CFG::GROUPS][CFG::PO], const int shift[CFG::GROUPS][CFG::PO],
                 const typename CFG::slope_t slope[CFG::GROUPS][CFG::PO], const int lo[CFG::GROUPS][CFG::PO],
                 const int hi[CFG::GROUPS][CFG::PO], const int zero[CFG::GROUPS][CFG::PO],
+                const typename CFG::mult_t mult[CFG::GROUPS][CFG::PO],
                 const typename CFG::out_t lut[CFG::LUT_SIZE], const typename CFG::in_t pad[CFG::C_IN]) {
     typedef typename CFG::in_t in_t;
     typedef typename CFG::acc_t acc_t;
@@ -143,6 +144,7 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
 #pragma HLS ARRAY_PARTITION variable=lo complete dim=2
 #pragma HLS ARRAY_PARTITION variable=hi complete dim=2
 #pragma HLS ARRAY_PARTITION variable=zero complete dim=2
+#pragma HLS ARRAY_PARTITION variable=mult complete dim=2
 #pragma HLS ARRAY_PARTITION variable=lut complete
 #pragma HLS ARRAY_PARTITION variable=pad complete
     static in_t line[walk<CFG>::LB][walk<CFG>::MAX_WP][CFG::C_IN];
@@ -188,7 +190,7 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                             prod[t] = product<CFG>::of(typename CFG::w_t(weight[g][p][t]), win[u][v][c]);
                         }
                 const acc_t acc = bias[g][p] + tree<acc_t, TAPS>::sum(prod);
-                grp[p] = epilogue<CFG>(acc, shift[g][p], slope[g][p], lo[g][p], hi[g][p], zero[g][p], lut);
+                grp[p] = epilogue<CFG>(acc, shift[g][p], slope[g][p], lo[g][p], hi[g][p], zero[g][p], lut, mult[g][p]);
             }
             for (int j = 0; j + 1 < GROUPS; j++)
                 for (int p = 0; p < PO; p++) res[j][p] = res[j + 1][p];
@@ -353,8 +355,9 @@ void conv_sched_out(hls::stream<period<typename CFG::acc_t, CFG::P, CFG::C_OUT> 
                     hls::stream<vec<typename CFG::out_t, CFG::C_OUT> >& out, int h, int w,
                     const int shift[CFG::C_OUT], const typename CFG::slope_t slope[CFG::C_OUT],
                     const int lo[CFG::C_OUT], const int hi[CFG::C_OUT], const int zero[CFG::C_OUT],
-                    const typename CFG::out_t lut[CFG::LUT_SIZE]) {
+                    const typename CFG::mult_t mult[CFG::C_OUT], const typename CFG::out_t lut[CFG::LUT_SIZE]) {
     const int P = CFG::P, C_OUT = CFG::C_OUT;
+#pragma HLS ARRAY_PARTITION variable=mult complete
 #pragma HLS ARRAY_PARTITION variable=shift complete
 #pragma HLS ARRAY_PARTITION variable=slope complete
 #pragma HLS ARRAY_PARTITION variable=lo complete
@@ -378,7 +381,7 @@ void conv_sched_out(hls::stream<period<typename CFG::acc_t, CFG::P, CFG::C_OUT> 
         if (i < positions && wy >= CFG::KH - 1 && wx >= CFG::KW - 1) {
             vec<typename CFG::out_t, C_OUT> res;
             for (int o = 0; o < C_OUT; o++)
-                res.v[o] = epilogue<CFG>(blk[q][o], shift[o], slope[o], lo[o], hi[o], zero[o], lut);
+                res.v[o] = epilogue<CFG>(blk[q][o], shift[o], slope[o], lo[o], hi[o], zero[o], lut, mult[o]);
             out.write(res);
         }
         if (++q == P) q = 0;

@@ -3,9 +3,11 @@
 //
 // CFG supplies: wide_t (a signed ap_int wide enough for every intermediate; the backend
 // derives its width from the overflow certificate), out_t, ACT, OUT_LO/OUT_HI, SLOPE_FRAC,
-// LUT_LO/LUT_HI, HAS_ZERO. The caller passes the output channel's parameters: shift (acc_frac -
-// out_frac, or acc_frac - lut frac for tanh), slope, lo/hi (clip), zero (the output's zero
-// point, added before the saturation; used only when HAS_ZERO) and the tanh table. Where the
+// LUT_LO/LUT_HI, HAS_ZERO, HAS_MULT, HALF_EVEN, mult_t. The caller passes the output channel's
+// parameters: shift (acc_frac - out_frac, or acc_frac - lut frac for tanh), slope, lo/hi (clip),
+// zero (the output's zero point, added before the saturation; used only when HAS_ZERO), the tanh
+// table, and mult: the accumulator's integer multiplier of a model quantized already (used only
+// when HAS_MULT; HALF_EVEN then rounds as ONNX QuantizeLinear does). Where the
 // channel is a compile-time constant (a scheduled layer, Affine, Add) every parameter is a
 // constant and the shifts are wiring; an output-group fold reads them from the group's ROM word.
 #ifndef SRHW_EPILOGUE_H
@@ -17,20 +19,26 @@ namespace srhw {
 
 enum act_kind { ACT_NONE = 0, ACT_RELU = 1, ACT_CLIP = 2, ACT_PRELU = 3, ACT_TANH = 4 };
 
+template <class CFG, typename W>
+inline W requant_shift(W a, int s) {
+#pragma HLS INLINE
+    return CFG::HALF_EVEN ? round_shift_even<W>(a, s) : round_shift<W>(a, s);
+}
+
 template <class CFG, typename ACC>
 typename CFG::out_t epilogue(ACC acc, int shift, typename CFG::slope_t slope, int lo, int hi, int zero,
-                             const typename CFG::out_t lut[CFG::LUT_SIZE]) {
+                             const typename CFG::out_t lut[CFG::LUT_SIZE], typename CFG::mult_t mult = 1) {
 #pragma HLS INLINE
     typedef typename CFG::wide_t W;
-    const W a = acc;
+    const W a = CFG::HAS_MULT ? W(W(acc) * W(mult)) : W(acc);
     if (CFG::ACT == ACT_TANH) {
-        const W i = saturate<W>(round_shift<W>(a, shift), W(CFG::LUT_LO), W(CFG::LUT_HI));
+        const W i = saturate<W>(requant_shift<CFG, W>(a, shift), W(CFG::LUT_LO), W(CFG::LUT_HI));
         return lut[int(i - W(CFG::LUT_LO))];
     }
-    W y = round_shift<W>(a, shift);
+    W y = requant_shift<CFG, W>(a, shift);
     if (CFG::ACT == ACT_PRELU && a < 0) {
         const W p = a * slope;
-        y = round_shift<W>(p, shift + CFG::SLOPE_FRAC);
+        y = requant_shift<CFG, W>(p, shift + CFG::SLOPE_FRAC);
     }
     if (CFG::ACT == ACT_RELU && y < 0) y = 0;
     if (CFG::ACT == ACT_CLIP) y = saturate<W>(y, W(lo), W(hi));

@@ -1,5 +1,5 @@
-// Per-pixel stages: Affine (a per-channel scale and offset) and the residual Add of two
-// tensors with format alignment (docs/arithmetic.md, section 3). One pixel per cycle: the
+// Per-pixel stages: Affine (a per-channel scale and offset), the residual Add of two tensors
+// with format alignment (docs/arithmetic.md, section 3) and a model's code tables. One pixel per cycle: the
 // channel loops unroll, so every table is read at a constant channel and is a constant
 // (completely partitioned), and the tanh table is one ROM in LUTs per channel.
 #ifndef SRHW_POINTWISE_H
@@ -61,6 +61,23 @@ void add_stage(hls::stream<vec<typename CFG::a_t, CFG::C> >& a, hls::stream<vec<
                                             round_shift<typename CFG::acc_t>(pb.v[c], -align_b[c]);
             res.v[c] = epilogue<CFG>(acc, shift[c], slope[c], lo[c], hi[c], 0, lut);
         }
+        out.write(res);
+    }
+}
+
+// A model quantized already: each channel's codes mapped by its table (docs/arithmetic.md, Table),
+// out[c] = table[c][x[c] - IN_LO]. One pixel per cycle, one ROM per channel (dim 1 partitioned).
+// CFG: C, N (entries per channel), IN_LO, in_t, out_t.
+template <class CFG>
+void table_stage(hls::stream<vec<typename CFG::in_t, CFG::C> >& in, hls::stream<vec<typename CFG::out_t, CFG::C> >& out,
+                 int h, int w, const typename CFG::out_t table[CFG::C][CFG::N]) {
+#pragma HLS ARRAY_PARTITION variable=table complete dim=1
+    const long n = long(h) * w;
+    for (long i = 0; i < n; i++) {
+#pragma HLS PIPELINE II=1
+        const vec<typename CFG::in_t, CFG::C> px = in.read();
+        vec<typename CFG::out_t, CFG::C> res;
+        for (int c = 0; c < CFG::C; c++) res.v[c] = table[c][int(px.v[c]) - CFG::IN_LO];
         out.write(res);
     }
 }

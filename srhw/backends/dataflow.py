@@ -335,7 +335,7 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
     """The dataflow network of the kernel that `plan` folds, for h x w LR frames. Stream
     names are the HLS top's (s_in, s_<layer>, s_<layer>_sums, s_<value>_r0/_r1 for forks)."""
     from srhw.backends.folding import output_tail
-    from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace
+    from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QTable
 
     folds = {s.name: s for s in plan.stages}
     procs: list[Process] = []
@@ -413,7 +413,7 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
                 idx = np.arange(positions) * g
                 consume(l.inputs[0], conv.name, idx[inside])
                 produced(l.output, conv.name, (idx + g - 1)[valid], out_bits, out_hw)
-        elif isinstance(l, (QAffine, QAdd)):
+        elif isinstance(l, (QAffine, QAdd, QTable)):
             n = hh * ww
             pw = Process(l.name, n, {}, {}, latency.stages.get(l.name, (latency.pointwise,))[0], l.name)
             procs.append(pw)

@@ -27,6 +27,8 @@ class Epilogue:
     out_hi: int
     zero: np.ndarray        # [C] the output's zero points (added before the saturation)
     width: int              # the working register: every intermediate fits
+    mult: np.ndarray        # [C] the accumulator's integer multiplier (a model quantized already; else 1)
+    half_even: bool         # rounds half to even (a model quantized already) rather than half up
 
 
 def epilogue_of(l: QLayer) -> Epilogue:
@@ -41,12 +43,18 @@ def epilogue_of(l: QLayer) -> Epilogue:
         lo=act.lo if clip else np.full(c, l.out_fmt.lo), hi=act.hi if clip else np.full(c, l.out_fmt.hi),
         lut=act.lut if tanh else np.zeros(1, dtype=np.int64),
         lut_lo=act.lut_fmt.lo if tanh else 0, lut_hi=act.lut_fmt.hi if tanh else 0,
-        out_lo=l.out_fmt.lo, out_hi=l.out_fmt.hi, zero=l.zero, width=_width(l, shift))
+        out_lo=l.out_fmt.lo, out_hi=l.out_fmt.hi, zero=l.zero, width=_width(l, shift),
+        mult=_mult(l), half_even=getattr(l, "rounding", "half_up") == "half_even")
+
+
+def _mult(l: QLayer) -> np.ndarray:
+    m = getattr(l, "mult", None)
+    return np.ones(int(l.out_frac.size), dtype=np.int64) if m is None else m
 
 
 def _width(l: QLayer, shift: np.ndarray) -> int:
     """Width of the epilogue's working register, derived from the certificate's bounds."""
-    b = l.cert.acc_bound
+    b = l.cert.acc_bound * int(_mult(l).max())  # the accumulator times its multiplier
     smax, smin = int(shift.max()), int(shift.min())
     vals = [rounding_bound(b, smax), b << max(0, -smin), abs(l.out_fmt.lo), l.out_fmt.hi]
     act: QAct = l.act  # type: ignore[attr-defined]

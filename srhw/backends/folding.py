@@ -19,7 +19,7 @@ import numpy as np
 
 from srhw.fixed import folded_multipliers, lut_multiplier
 from srhw.options import OptionError, check_choice, check_positive
-from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph
+from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QTable
 
 BOARDS: dict[str, tuple[str, float, int]] = {  # preset -> (part, clock MHz, DSP slices: DSP48E2, DSP58 on Versal)
     "zcu102": ("xczu9eg-ffvb1156-2-e", 300.0, 2520),
@@ -291,10 +291,15 @@ def _plan(q: QGraph, t: Target, groups: int | None, period: tuple[int, int] | No
     stages = []
     for l in q.layers:
         if isinstance(l, QConv):
-            stages.append(_conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups, period, capped))
+            f = _conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups, period, capped)
+            if l.mult is not None:  # a model quantized already: its requantizer multiplies once per epilogue
+                f = replace(f, multipliers=f.multipliers + (l.weight.shape[0] if f.period else f.po))
+            stages.append(f)
         elif isinstance(l, (QAffine, QAdd)):
             stages.append(StageFold(l.name, 1, l.out_frac.size, l.out_frac.size if isinstance(l, QAffine) else 0,
                                     1.0, 0, 0, 0))
+        elif isinstance(l, QTable):  # a ROM read per channel
+            stages.append(StageFold(l.name, 1, l.out_frac.size, 0, 1.0, 0, int(l.table.size) * l.out_fmt.width, 0))
     tail = output_tail(q)
     r = tail.scale
     ppc = r if tail.crop_right % r == 0 else 1

@@ -68,12 +68,6 @@ def check_shape(q: QGraph) -> None:
     plan and the dataflow model read it so); anything else after the upsampling would need
     HR-rate stages. Per-pixel ops written there were moved in front by hoist_pointwise where
     that is exact, so what is left reads the upsampled frame in a way no LR stage can."""
-    tables = [l for l in q.layers if isinstance(l, QTable)]
-    own = [l for l in q.layers if isinstance(l, QConv) and (l.mult is not None or l.rounding != "half_up")]
-    if tables or own:  # srhw.quant.from_grids
-        raise BackendError(f"the hardware backends do not build the arithmetic of a model quantized already yet "
-                           f"({len(tables)} code tables, {len(own)} convs with integer-multiplier requantizers); "
-                           f"srhw compile --no-hls runs it in the golden model")
     problems = []
     kinds = [type(l) for l in q.layers]
     d2s = [i for i, k in enumerate(kinds) if k is QDepthToSpace]
@@ -120,7 +114,8 @@ def _act_cfg(e: Epilogue) -> dict:
     # hls/srhw_epilogue.h's act_kind: ACT_NONE, ACT_RELU, ..., numbered as srhw.qir's QAct.code
     return {"ACT": f"srhw::ACT_{e.act.kind.upper()}", "SLOPE_FRAC": e.slope_frac, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
             "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_SIZE": int(e.lut.size), "HAS_ZERO": int(np.any(e.zero)),
-            "slope_t": f"ap_int<{e.slope_width}>"}
+            "HAS_MULT": int(np.any(e.mult != 1)), "HALF_EVEN": int(e.half_even),
+            "slope_t": f"ap_int<{e.slope_width}>", "mult_t": f"ap_uint<{max(1, int(e.mult.max()).bit_length())}>"}
 
 
 def _lut_table(e: Epilogue, prefix: str) -> tuple[str, str, str, str]:
@@ -147,14 +142,16 @@ def _conv_group_stage(q: QGraph, l: QConv, f, base: dict, e: Epilogue) -> tuple[
     g, po = f.groups, f.po
     dims = f"[{g}][{po}]"
     words = {k: _group_words(v, g, po) for k, v in
-             (("bias", l.bias), ("shift", e.shift), ("slope", e.slope), ("lo", e.lo), ("hi", e.hi), ("zero", e.zero))}
+             (("bias", l.bias), ("shift", e.shift), ("slope", e.slope), ("lo", e.lo), ("hi", e.hi), ("zero", e.zero),
+              ("mult", e.mult))}
     tables = [(c_storage(l.w_width), f"{name}_weight", f"[{g}][{po}][{i * kh * kw}]",
                c_array(_group_words(l.weight.reshape(o, -1), g, po))),
               (f"{name}_cfg::acc_t", f"{name}_bias", dims, c_array(words["bias"])),
               ("int", f"{name}_shift", dims, c_array(words["shift"])),
               (f"{name}_cfg::slope_t", f"{name}_slope", dims, c_array(words["slope"])),
               ("int", f"{name}_lo", dims, c_array(words["lo"])), ("int", f"{name}_hi", dims, c_array(words["hi"])),
-              ("int", f"{name}_zero", dims, c_array(words["zero"])), _lut_table(e, name)]
+              ("int", f"{name}_zero", dims, c_array(words["zero"])),
+              (f"{name}_cfg::mult_t", f"{name}_mult", dims, c_array(words["mult"])), _lut_table(e, name)]
     return "conv", base | {"PO": po, "GROUPS": g}, tables
 
 
@@ -176,7 +173,8 @@ def _conv_sched_stage(q: QGraph, l: QConv, f, base: dict, e: Epilogue) -> tuple[
               ("int", f"{name}_shift", f"[{o}]", c_array(e.shift)),
               (f"{name}_cfg::slope_t", f"{name}_slope", f"[{o}]", c_array(e.slope)),
               ("int", f"{name}_lo", f"[{o}]", c_array(e.lo)), ("int", f"{name}_hi", f"[{o}]", c_array(e.hi)),
-              ("int", f"{name}_zero", f"[{o}]", c_array(e.zero)), _lut_table(e, name)]
+              ("int", f"{name}_zero", f"[{o}]", c_array(e.zero)),
+              (f"{name}_cfg::mult_t", f"{name}_mult", f"[{o}]", c_array(e.mult)), _lut_table(e, name)]
     cfg = base | {"P": s.period, "T": s.cycles, "LANES": s.width, "SPAN": s.span}
     return "sched", cfg, tables
 
@@ -195,6 +193,15 @@ def _stages(q: QGraph, plan: Plan) -> tuple[list[_Stage], dict[str, str], str, d
         name = l.name
         out_t = c_type(l.out_fmt)
         h, w = size[l.inputs[0]]
+        if isinstance(l, QTable):  # a model quantized already: codes by table, no epilogue
+            c, n = l.table.shape
+            cfg = {"in_t": c_type(q.fmt_of(l.inputs[0])), "out_t": out_t, "C": c, "N": n, "IN_LO": l.in_lo}
+            stages.append(_Stage(l, "table", cfg, [(f"{name}_cfg::out_t", f"{name}_table", f"[{c}][{n}]",
+                                                    c_array(l.table))], [l.inputs[0]], h, w, h, w))
+            streams[l.output] = f"s_{name}"
+            size[l.output] = (f"{name}_h", f"{name}_w")
+            pixel_value = l.output
+            continue
         e = epilogue_of(l)
         base = {"out_t": out_t, "acc_t": f"ap_int<{l.cert.acc_width}>", "wide_t": f"ap_int<{e.width}>"} | \
             _act_cfg(e)

@@ -523,9 +523,13 @@ class _Checker:
                     f"multiplexer per read, the schedule allows {self.allowed}"))
         memory_dims = [d for d in range(1, len(idx) + 1) if d not in a.complete]
         if memory_dims:
+            # a loop whose variable also picks the bank (a partitioned dimension's index) reads
+            # another bank on each iteration: table[c][x[c]] is one read per bank
+            bank_dims = [d for d in range(1, len(idx) + 1) if d in a.complete]
             per_bank = 1
             for n in loops:
-                if any(self._mentions(idx[d - 1], n.var) for d in memory_dims):
+                if any(self._mentions(idx[d - 1], n.var) for d in memory_dims) and \
+                        not any(self._mentions(idx[d - 1], n.var) for d in bank_dims):
                     per_bank *= self._trip(n)
             if per_bank > 2:
                 self.summary.findings.append(Finding(

@@ -26,7 +26,7 @@ from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, StageFold, output_tai
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
 from srhw.fixed import conv_growth, folded_multipliers, multiplier_width, signed_width
-from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, TanhAct
+from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QTable, TanhAct
 from srhw.resources import rtl_dir, templates_dir
 
 TOP = "srhw_top"
@@ -132,6 +132,12 @@ def conv_layers(q: QGraph) -> list[QConv]:
 
 def check(q: QGraph) -> None:
     problems = []
+    tables = [l for l in q.layers if isinstance(l, QTable)]
+    own = [l for l in q.layers if isinstance(l, QConv) and (l.mult is not None or l.rounding != "half_up")]
+    if tables or own:  # srhw.quant.from_grids
+        raise BackendError(f"the RTL backend does not build the arithmetic of a model quantized already yet "
+                           f"({len(tables)} code tables, {len(own)} convs with integer-multiplier requantizers); "
+                           f"the HLS backend builds it (srhw compile without --rtl)")
     for l in q.layers:
         if not isinstance(l, (QConv, QAffine, QAdd, QDepthToSpace, QCrop)):
             problems.append(f"layer '{l.name}' ({l.kind}, from node '{comment_text(l.source)}') has no RTL stage; "

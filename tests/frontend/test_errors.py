@@ -155,10 +155,9 @@ def test_golden_on_a_too_small_frame_raises_a_clear_error(exported):
 
 
 def test_a_model_quantized_already_is_named_as_such(tmp_path, exported):
-    """A QDQ model as onnxruntime's quantize_static writes it compiles into the golden model
-    (tests/quant/test_from_grids.py) and the hardware backends say they lack its arithmetic; a
-    QONNX Quant node is one problem that says the model is quantized and asks for the float
-    model, not a list of the consequences."""
+    """A QDQ model as onnxruntime's quantize_static writes it compiles (tests/quant/test_from_grids.py)
+    and the RTL backend says it lacks its arithmetic; a QONNX Quant node is one problem that says
+    the model is quantized and asks for a form srhw reads, not a list of the consequences."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Frames(CalibrationDataReader):
@@ -171,8 +170,8 @@ def test_a_model_quantized_already_is_named_as_such(tmp_path, exported):
     qdq = tmp_path / "qdq.onnx"
     quantize_static(str(exported("espcn_x3", "torchscript")), str(qdq), Frames(), quant_format=QuantFormat.QDQ,
                     weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
-    assert_user_error(srhw("compile", qdq, "-o", tmp_path / "o"), "model quantized already", "--no-hls",
-                      out=tmp_path / "o")
+    assert_user_error(srhw("compile", qdq, "-o", tmp_path / "o", "--rtl"), "model quantized already",
+                      "RTL backend", out=tmp_path / "o")
     nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["q"], name="quant_in", domain="qonnx.custom_op.general",
                               signed=0, narrow=0, rounding_mode="ROUND"),
              helper.make_node("Conv", ["q", "w", "bias"], ["y"], name="c", pads=[1, 1, 1, 1])]

@@ -18,7 +18,8 @@ int main() {
         int64_t r = srhw::round_shift<int64_t>(a, s);
         int64_t q = srhw::saturate<int64_t>(r, srhw::fmt_lo<int64_t>(8, true), srhw::fmt_hi<int64_t>(8, true));
         int64_t u = srhw::saturate<int64_t>(r, srhw::fmt_lo<int64_t>(8, false), srhw::fmt_hi<int64_t>(8, false));
-        std::printf("%lld %lld %lld\n", (long long)r, (long long)q, (long long)u);
+        int64_t e = srhw::round_shift_even<int64_t>(a, s);
+        std::printf("%lld %lld %lld %lld\n", (long long)r, (long long)q, (long long)u, (long long)e);
     }
     return 0;
 }
@@ -50,3 +51,7 @@ def test_round_shift_and_saturate_match_the_golden_rules(driver):
     assert np.array_equal(got[:, 0], want)
     assert np.array_equal(got[:, 1], saturate(want, Fmt(8, 0, True)))
     assert np.array_equal(got[:, 2], saturate(want, Fmt(8, 0, False)))
+    # round half to even (a model quantized already), against srhw.fixed and, independently, numpy's rint
+    assert np.array_equal(got[:, 3], shift_round(a, s, "half_even"))
+    small = np.abs(a) < 1 << 40
+    assert np.array_equal(got[small, 3], np.rint(a[small] / 2.0 ** s[small]).astype(np.int64))

@@ -17,7 +17,8 @@ OLD = (HERE / "fixtures" / "conv_runtime_mux.h").read_text()
 # FSRCNN x2's last conv as the 1080p60 plan schedules it: 56 -> 4 channels, 5x5, 8 positions in
 # 19 cycles, 422 lanes for the widest output
 L07 = {"C_IN": 56, "C_OUT": 4, "KH": 5, "KW": 5, "PAD_T": 2, "PAD_L": 2, "PAD_B": 2, "PAD_R": 2, "MAX_W": 1920,
-       "P": 8, "T": 19, "LANES": 422, "SPAN": 54, "HAS_PAD": 1, "HAS_ZERO": 0, "ACT": 0, "LUT_SIZE": 1}
+       "P": 8, "T": 19, "LANES": 422, "SPAN": 54, "HAS_PAD": 1, "HAS_ZERO": 0, "ACT": 0, "LUT_SIZE": 1,
+       "HAS_MULT": 0, "HALF_EVEN": 0}
 
 
 def _env(cfg: dict) -> dict:
@@ -83,6 +84,18 @@ def test_the_library_passes():
 def test_a_regression_in_the_library_is_caught(old, new, kind, what):
     found = _kinds(_mac(_library(**{old: new})))
     assert any(what in d for d in found.get(kind, [])), found
+
+
+def test_a_table_per_bank_is_one_read_and_a_shared_bank_is_caught():
+    """table_stage reads table[c][x[c]] for every channel c in one cycle: the partitioned first
+    dimension gives each channel its own ROM, one read each. Without that partition the C reads
+    share one memory, which the check names."""
+    source = (hls_dir() / "srhw_pointwise.h").read_text()
+    env = _env({"C": 6, "N": 256, "IN_LO": 0})
+    assert check_function(source, "table_stage", env, "l03").findings == []
+    merged = source.replace("#pragma HLS ARRAY_PARTITION variable=table complete dim=1\n", "")
+    found = _kinds(check_function(merged, "table_stage", env, "l03"))
+    assert any("'table' read 6 times per cycle" in d for d in found["ports"]), found
 
 
 def test_generated_project_is_checked(exported, tmp_path):

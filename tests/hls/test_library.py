@@ -38,6 +38,7 @@ struct cfg {
     static const int MAX_W = 16, PO = %(po)d, GROUPS = %(groups)d;
     static const int ACT = srhw::ACT_NONE, SLOPE_FRAC = 0, OUT_LO = -(1 << 19), OUT_HI = (1 << 19) - 1;
     static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1, HAS_ZERO = %(zp)d, HAS_PAD = %(zp)d;
+    typedef ap_uint<1> mult_t; static const int HAS_MULT = 0, HALF_EVEN = 0;
 };
 const int G = cfg::GROUPS, PO = cfg::PO;
 int main() {
@@ -52,7 +53,8 @@ int main() {
     for (int c = 0; c < 2; c++) { int x; std::cin >> x; pad[c] = x; }
     hls::stream<srhw::vec<cfg::in_t, 2> > in; hls::stream<srhw::vec<cfg::out_t, 3> > out;
     for (int i = 0; i < h * w; i++) { srhw::vec<cfg::in_t, 2> px; for (int c = 0; c < 2; c++) { int x; std::cin >> x; px.v[c] = x; } in.write(px); }
-    srhw::conv_stage<cfg>(in, out, h, w, wt, bias, shift, slope, lo, hi, zero, lut, pad);
+    static cfg::mult_t mult[G][PO] = {};
+    srhw::conv_stage<cfg>(in, out, h, w, wt, bias, shift, slope, lo, hi, zero, mult, lut, pad);
     while (!out.empty()) { srhw::vec<cfg::out_t, 3> r = out.read(); for (int o = 0; o < 3; o++) std::printf("%%d ", int(r.v[o])); }
     std::printf("%%d\\n", int(in.size()));
 }
@@ -102,6 +104,7 @@ struct cfg {
     static const int MAX_W = 16, P = %(p)d, T = %(t)d, LANES = %(lanes)d, SPAN = %(span)d;
     static const int ACT = srhw::ACT_NONE, SLOPE_FRAC = 0, OUT_LO = -(1 << 19), OUT_HI = (1 << 19) - 1;
     static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1, HAS_ZERO = %(zp)d, HAS_PAD = %(zp)d;
+    typedef ap_uint<1> mult_t; static const int HAS_MULT = 0, HALF_EVEN = 0;
 };
 static const unsigned short tap[3][%(lanes)d][%(t)d] = %(tap)s;
 static const cfg::ws_t wt[3][%(lanes)d][%(t)d] = %(wt)s;
@@ -120,7 +123,8 @@ int main() {
     hls::stream<srhw::period<cfg::acc_t, cfg::P, 3> > sums;
     for (int i = 0; i < h * w; i++) { srhw::vec<cfg::in_t, 2> px; for (int c = 0; c < 2; c++) { int x; std::cin >> x; px.v[c] = x; } in.write(px); }
     srhw::conv_sched_mac<cfg>(in, sums, h, w, tap, wt, pos, first, count, bias, pad);
-    srhw::conv_sched_out<cfg>(sums, out, h, w, shift, slope, lo, hi, zero, lut);
+    cfg::mult_t mult[3] = {1, 1, 1};
+    srhw::conv_sched_out<cfg>(sums, out, h, w, shift, slope, lo, hi, zero, mult, lut);
     while (!out.empty()) { srhw::vec<cfg::out_t, 3> r = out.read(); for (int o = 0; o < 3; o++) std::printf("%%d ", int(r.v[o])); }
     std::printf("%%d %%d\\n", int(in.size()), int(sums.size()));
 }

@@ -49,7 +49,20 @@ def _smooth(rng, hw):
     return np.clip(walk, 0, 255).astype(np.uint8)
 
 
-def _qdq(tmp_path, tanh=True, power_of_two=False):
+def qdq_fsrcnn(tmp_path):
+    """A tiny FSRCNN (tests/conftest.TinyFSRCNN) through quantize_static."""
+    from tests.conftest import TinyFSRCNN
+
+    torch.manual_seed(0)
+    f = export(TinyFSRCNN().eval(), tmp_path / "float.onnx", "torchscript")
+    path = tmp_path / "qdq.onnx"
+    quantization.quantize_static(str(f), str(path), _Frames(), quant_format=quantization.QuantFormat.QDQ,
+                                 per_channel=True, activation_type=quantization.QuantType.QUInt8,
+                                 weight_type=quantization.QuantType.QInt8)
+    return path
+
+
+def qdq(tmp_path, tanh=True, power_of_two=False):
     torch.manual_seed(3)
     net = _Net(tanh=tanh).eval()
     with torch.no_grad():  # a non-trivial PReLU
@@ -122,7 +135,7 @@ def _frames():
 def test_power_of_two_grids_are_bit_exact_layer_by_layer(tmp_path):
     """With power-of-two scales every requantizer is a shift: the golden model's codes equal
     onnxruntime's at every QuantizeLinear and on the output, on every frame."""
-    path = _qdq(tmp_path, power_of_two=True)
+    path = qdq(tmp_path, power_of_two=True)
     q = srhw.compile(path, hls=False, progress=False, cache=False).qgraph
     assert q.meta.calibration == "model" and any(l.kind == "Table" for l in q.layers)
     m = onnx.load(str(path))
@@ -142,7 +155,7 @@ def test_other_scales_differ_from_onnxruntime_in_at_most_one_code_rarely(tmp_pat
     significand and rounds once, where onnxruntime rounds the float32 product (and sums the conv in
     float32) first: tables stay exact, and the output differs by at most one code in at most 1 in
     1000 pixels."""
-    path = _qdq(tmp_path)
+    path = qdq(tmp_path)
     q = srhw.compile(path, hls=False, progress=False, cache=False).qgraph
     differ = total = 0
     for frame in _frames():
@@ -158,14 +171,7 @@ def test_fsrcnn_with_its_conv_transpose(tmp_path):
     weight scales): the sub-pixel conv takes each output channel's scale to its r*r phases, the
     output quantizer moves in front of the depth-to-space, and the kernel ends in its pixel
     table and the depth-to-space, as the hardware does; the codes equal onnxruntime's."""
-    from tests.conftest import TinyFSRCNN
-
-    torch.manual_seed(0)
-    f = export(TinyFSRCNN().eval(), tmp_path / "float.onnx", "torchscript")
-    path = tmp_path / "qdq.onnx"
-    quantization.quantize_static(str(f), str(path), _Frames(), quant_format=quantization.QuantFormat.QDQ,
-                                 per_channel=True, activation_type=quantization.QuantType.QUInt8,
-                                 weight_type=quantization.QuantType.QInt8)
+    path = qdq_fsrcnn(tmp_path)
     q = srhw.compile(path, hls=False, progress=False, cache=False).qgraph
     assert [l.kind for l in q.layers[-2:]] == ["Table", "DepthToSpace"]
     for frame in _frames():
@@ -173,8 +179,8 @@ def test_fsrcnn_with_its_conv_transpose(tmp_path):
         assert np.array_equal(golden.run(q, frame).astype(np.int64), _pixels(y[0])), frame.shape
 
 
-def test_ir_json_round_trip_and_the_backends_say_what_they_lack(tmp_path):
-    path = _qdq(tmp_path, tanh=False)
+def test_ir_json_round_trip_and_the_rtl_backend_says_what_it_lacks(tmp_path):
+    path = qdq(tmp_path, tanh=False)
     out = tmp_path / "out"
     res = cli("compile", path, "-o", out, "--no-hls", "--no-cache")
     assert res.returncode == 0, res.stderr
@@ -186,15 +192,15 @@ def test_ir_json_round_trip_and_the_backends_say_what_they_lack(tmp_path):
     assert np.array_equal(golden.run(loaded, frame), golden.run(compiled, frame))
     report = (out / "report.md").read_text()
     assert "the model's own grids" in report and "round half to even" in report
-    res = cli("compile", path, "-o", tmp_path / "hls", "--no-cache")
-    assert res.returncode == 2 and "quantized already" in res.stderr and "--no-hls" in res.stderr
-    assert not (tmp_path / "hls").exists()
+    res = cli("compile", path, "-o", tmp_path / "rtl", "--no-cache", "--rtl", "--in-size", "64x48")
+    assert res.returncode == 2 and "RTL backend does not build" in res.stderr and "quantized already" in res.stderr
+    assert not (tmp_path / "rtl").exists()
 
 
 @pytest.mark.parametrize("flags", [("--bits", "8"), ("--wbits", "6"), ("--calib-method", "max"),
                                    ("--weight-rounding", "nearest"), ("--layer-bits", "l01_conv=W4")])
 def test_options_that_choose_widths_are_refused(tmp_path, flags):
-    path = _qdq(tmp_path, tanh=False)
+    path = qdq(tmp_path, tanh=False)
     res = cli("compile", path, "-o", tmp_path / "o", "--no-hls", *flags)
     assert res.returncode == 2 and "quantized already" in res.stderr and flags[0] in res.stderr, res.stderr
     assert "Traceback" not in res.stderr and not (tmp_path / "o").exists()

@@ -101,5 +101,7 @@ def design(model, bits: int, calib=None, use_cache: bool = True) -> Design:
 
     if is_compiled_dir(model):
         return Design(srhw.load_ir(model), None, "compiled directory")
-    r = srhw.compile(model, bits=bits, calib=calib, progress=False, hls=False, cache=use_cache)
+    # the default width is not passed as a choice: a model quantized already refuses any
+    width = {"bits": bits} if bits != 8 else {}
+    r = srhw.compile(model, calib=calib, progress=False, hls=False, cache=use_cache, **width)
     return Design(r.qgraph, r.float_graph, "cache" if r.from_cache else "compiled now")

@@ -94,8 +94,12 @@ def compile_versions(model, bits_list: list[int], calib=None, weight_rounding: s
     `srhw compile`, `srhw upscale` and earlier evaluations left them."""
     import srhw
 
-    results = {f"W{b}A{b}": srhw.compile(model, bits=b, calib=calib, progress=False, hls=False,
-                                         weight_rounding=weight_rounding, cache=use_cache) for b in bits_list}
+    def chosen(b: int) -> dict:  # defaults are not passed as choices: a model quantized already refuses any
+        return ({"bits": b} if b != 8 else {}) | \
+            ({"weight_rounding": weight_rounding} if weight_rounding != "gptq" else {})
+
+    results = {f"W{b}A{b}": srhw.compile(model, calib=calib, progress=False, hls=False, cache=use_cache, **chosen(b))
+               for b in bits_list}
     first = next(iter(results.values()))
     return {"float": (first.float_graph, None)} | {k: (r.float_graph, r.qgraph) for k, r in results.items()}, first
 

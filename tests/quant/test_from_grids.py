@@ -236,3 +236,16 @@ def test_quantizers_srhw_cannot_follow_are_refused_by_node(tmp_path):
     with pytest.raises(UnsupportedModelError) as e:
         import_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
     assert "'dq_computed'" in str(e.value) and "neither a constant holds nor a QuantizeLinear writes" in str(e.value)
+
+
+def test_eval_takes_the_models_own_design_and_refuses_a_width(tmp_path, two_images):
+    """`srhw eval` of a QDQ model scores its own grids (the float column is the QDQ model in
+    float); a width asked for is refused as in `srhw compile`."""
+    import json
+
+    path = qdq(tmp_path, tanh=False)
+    res = cli("eval", path, "--data", two_images, "--json", tmp_path / "e.json", "--no-cache")
+    assert res.returncode == 0, res.stderr
+    assert set(json.loads((tmp_path / "e.json").read_text())["mean"]) >= {"float", "W8A8"}
+    res = cli("eval", path, "--data", two_images, "--bits", "6")
+    assert res.returncode == 2 and "quantized already" in res.stderr and "Traceback" not in res.stderr

@@ -32,7 +32,7 @@ import numpy as np
 from srhw import ir
 from srhw.errors import NodeProblem, UnsupportedModelError
 from srhw.fixed import PIXEL, Fmt, accumulator_bound, float32_multiplier, signed_width
-from srhw.qir import Certificate, NoAct, QBoundary, QConv, QCrop, QDepthToSpace, QGraph, QLayer, QMeta, QTable, \
+from srhw.qir import Certificate, ClipAct, NoAct, QBoundary, QConv, QCrop, QDepthToSpace, QGraph, QLayer, QMeta, QTable, \
     ReluAct, check
 
 CALIBRATION = "model"  # QMeta.calibration of a graph whose grids came with the model
@@ -48,8 +48,20 @@ class _Refuse(Exception):
         self.problem = NodeProblem(node.name, node.op_type, detail)
 
 
+def _container(grid: ir.Grid) -> tuple[type, int, Fmt]:
+    """The integer type a grid's codes travel in (numpy, ONNX) and its format: int8/uint8, or
+    16 bits; a QCDQ Clip may narrow the codes inside it (-127..127, say)."""
+    from onnx import TensorProto
+
+    if grid.lo >= 0:
+        return (np.uint8, TensorProto.UINT8, Fmt(8, 0, False)) if grid.hi <= 255 else \
+            (np.uint16, TensorProto.UINT16, Fmt(16, 0, False))
+    return (np.int8, TensorProto.INT8, Fmt(8, 0, True)) if grid.lo >= -128 and grid.hi <= 127 else \
+        (np.int16, TensorProto.INT16, Fmt(16, 0, True))
+
+
 def _fmt(grid: ir.Grid) -> Fmt:
-    return Fmt(grid.width, 0, grid.lo < 0)
+    return _container(grid)[2]
 
 
 def _run_ort(nodes: list, inits: list, x: np.ndarray, in_type: int, out_type: int) -> np.ndarray:
@@ -66,23 +78,17 @@ def _run_ort(nodes: list, inits: list, x: np.ndarray, in_type: int, out_type: in
     return sess.run(None, {"X": x})[0]
 
 
-CODE_DTYPES = {(0, 255): np.uint8, (-128, 127): np.int8, (0, 65535): np.uint16, (-32768, 32767): np.int16}
-
-
 def _grid_inits(grid: ir.Grid, prefix: str) -> list:
     """The grid's scale and zero point as the initializers `{prefix}_scale`, `{prefix}_zero`."""
     from onnx import numpy_helper
 
-    t = CODE_DTYPES[(grid.lo, grid.hi)]
+    t = _container(grid)[0]
     return [numpy_helper.from_array(np.asarray(grid.scale, dtype=np.float32).reshape(()), f"{prefix}_scale"),
             numpy_helper.from_array(np.asarray(grid.zero, dtype=t).reshape(()), f"{prefix}_zero")]
 
 
 def _onnx_type(grid: ir.Grid) -> int:
-    from onnx import TensorProto
-
-    return {(0, 255): TensorProto.UINT8, (-128, 127): TensorProto.INT8, (0, 65535): TensorProto.UINT16,
-            (-32768, 32767): TensorProto.INT16}[(grid.lo, grid.hi)]
+    return _container(grid)[1]
 
 
 def _codes_of(grid: ir.Grid) -> np.ndarray:
@@ -96,7 +102,8 @@ def input_table(grid: ir.Grid, scale: float, channels: int) -> np.ndarray:
     x = (np.arange(256, dtype=np.float64) * scale).astype(np.float32).reshape(1, 1, 1, 256)
     y = _run_ort([helper.make_node("QuantizeLinear", ["X", "g_scale", "g_zero"], ["Y"])], _grid_inits(grid, "g"),
                  x, TensorProto.FLOAT, _onnx_type(grid))
-    return np.broadcast_to(y.reshape(1, 256).astype(np.int64), (channels, 256)).copy()
+    y = np.clip(y.reshape(1, 256).astype(np.int64), grid.lo, grid.hi)  # a QCDQ Clip narrows the codes
+    return np.broadcast_to(y, (channels, 256)).copy()
 
 
 def _float_op(op: ir.Affine, value: str, prefix: str, c: int) -> tuple[list, list, str]:
@@ -140,7 +147,7 @@ def pointwise_table(ops: tuple, g_in: ir.Grid, g_out: ir.Grid, c: int) -> np.nda
     from onnx import helper
 
     codes = _codes_of(g_in)
-    x = np.broadcast_to(codes.reshape(1, 1, 1, -1), (1, c, 1, codes.size)).astype(CODE_DTYPES[(g_in.lo, g_in.hi)])
+    x = np.broadcast_to(codes.reshape(1, 1, 1, -1), (1, c, 1, codes.size)).astype(_container(g_in)[0])
     nodes = [helper.make_node("DequantizeLinear", ["X", "a_scale", "a_zero"], ["r"])]
     inits = _grid_inits(g_in, "a") + _grid_inits(g_out, "b")
     value = "r"
@@ -150,7 +157,7 @@ def pointwise_table(ops: tuple, g_in: ir.Grid, g_out: ir.Grid, c: int) -> np.nda
         inits += extra
     nodes.append(helper.make_node("QuantizeLinear", [value, "b_scale", "b_zero"], ["Y"]))
     y = _run_ort(nodes, inits, np.ascontiguousarray(x), _onnx_type(g_in), _onnx_type(g_out))
-    return y.reshape(c, codes.size).astype(np.int64)
+    return np.clip(y.reshape(c, codes.size).astype(np.int64), g_out.lo, g_out.hi)  # and a QCDQ Clip
 
 
 def pixel_table(grid: ir.Grid, scale: float, channels: int, ops: tuple = ()) -> np.ndarray:
@@ -160,7 +167,7 @@ def pixel_table(grid: ir.Grid, scale: float, channels: int, ops: tuple = ()) -> 
     from onnx import TensorProto, helper
 
     codes = _codes_of(grid)
-    x = np.broadcast_to(codes.reshape(1, 1, 1, -1), (1, channels, 1, codes.size)).astype(CODE_DTYPES[(grid.lo, grid.hi)])
+    x = np.broadcast_to(codes.reshape(1, 1, 1, -1), (1, channels, 1, codes.size)).astype(_container(grid)[0])
     nodes = [helper.make_node("DequantizeLinear", ["X", "g_scale", "g_zero"], ["v0"])]
     inits = _grid_inits(grid, "g")
     value = "v0"
@@ -343,8 +350,9 @@ class _Builder:
     def quantize(self, node: ir.Quantize, grid: ir.Grid) -> None:
         if grid.axis is not None:
             raise _Refuse(node, "a per-channel activation grid; supported: one scale and zero point per tensor")
-        if (grid.lo, grid.hi) not in ((0, 255), (-128, 127)):
-            raise _Refuse(node, f"codes {grid.lo}..{grid.hi}; supported: int8 and uint8 activations")
+        if _fmt(grid).width != 8:
+            raise _Refuse(node, f"codes {grid.lo}..{grid.hi}; supported: int8 and uint8 activations (a QCDQ Clip "
+                          "may narrow them)")
         x = node.inputs[0]
         src = self.prod.get(x)
         st = self.state.get(x)
@@ -416,9 +424,21 @@ class _Builder:
                                "macs_per_lr_pixel": int(np.prod(w.shape)) * self.res.get(x, 1) ** 2},
                         weight=w, w_frac=np.repeat(shift.reshape(-1, 1), c_in, axis=1), w_width=g_w.width,
                         bias=bias, acc_frac=shift, pads=conv.pads,
-                        act=ReluAct() if isinstance(conv.act, ir.ReluAct) else NoAct(),
+                        act=_conv_act(conv, g_out, o),
                         pad_code=np.full(c_in, z_in, dtype=np.int64) if z_in else None, mult=mult,
                         rounding="half_even"), _Codes(g_out))
+
+
+def _conv_act(conv: ir.Conv, grid: ir.Grid, o: int):
+    """A conv's activation in codes: ReLU (clamped at the code of 0), and a QCDQ Clip's narrower
+    code range as a clip of y before its zero point is added (docs/arithmetic.md, epilogue)."""
+    full = _fmt(grid)
+    relu = isinstance(conv.act, ir.ReluAct)
+    if (grid.lo, grid.hi) == (full.lo, full.hi):
+        return ReluAct() if relu else NoAct()
+    z = int(np.asarray(grid.zero).reshape(-1)[0])
+    lo = max(grid.lo - z, 0) if relu else grid.lo - z
+    return ClipAct(lo=np.full(o, lo, dtype=np.int64), hi=np.full(o, grid.hi - z, dtype=np.int64))
 
 
 def _renamed(layer: QLayer, output: str) -> QLayer:

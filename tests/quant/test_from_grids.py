@@ -107,6 +107,38 @@ def _snap_to_powers_of_two(path):
     onnx.save(m, str(path))
 
 
+def _to_qcdq(path, out):
+    """The QCDQ form (Brevitas' export) of a QDQ model: a Clip between every activation pair's
+    QuantizeLinear and DequantizeLinear, narrowing uint8 codes to 0..250 and int8 to -127..127, and
+    every weight a float constant through QuantizeLinear -> Clip(-127, 127) -> DequantizeLinear."""
+    from onnx import helper, numpy_helper
+
+    m = onnx.load(str(path))
+    inits = {t.name: t for t in m.graph.initializer}
+    nodes = []
+    for n in m.graph.node:
+        x = n.input[0]
+        if n.op_type == "DequantizeLinear" and x in inits and numpy_helper.to_array(inits[x]).dtype == np.int8:
+            codes = numpy_helper.to_array(inits[x]).astype(np.float64)
+            scale = numpy_helper.to_array(inits[n.input[1]]).astype(np.float64).reshape(-1, 1, 1, 1)
+            m.graph.initializer.append(numpy_helper.from_array((codes * scale).astype(np.float32), f"{x}_float"))
+            nodes += [helper.make_node("QuantizeLinear", [f"{x}_float", *n.input[1:]], [f"{x}_q"], axis=0),
+                      helper.make_node("Clip", [f"{x}_q", "lo8", "hi8"], [f"{x}_c"]),
+                      helper.make_node("DequantizeLinear", [f"{x}_c", *n.input[1:]], list(n.output), axis=0)]
+        elif n.op_type == "DequantizeLinear" and x not in inits:
+            lo, hi = ("lou", "hiu") if numpy_helper.to_array(inits[n.input[2]]).dtype == np.uint8 else ("lo8", "hi8")
+            nodes += [helper.make_node("Clip", [x, lo, hi], [f"{x}_c"]),
+                      helper.make_node("DequantizeLinear", [f"{x}_c", *n.input[1:]], list(n.output))]
+        else:
+            nodes.append(n)
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    m.graph.initializer.extend([numpy_helper.from_array(np.int8(v), k) for k, v in (("lo8", -127), ("hi8", 127))] +
+                               [numpy_helper.from_array(np.uint8(v), k) for k, v in (("lou", 0), ("hiu", 250))])
+    onnx.save(m, str(out))
+    return out
+
+
 def _reference(path, frame: np.ndarray, extra_outputs=()) -> list[np.ndarray]:
     """onnxruntime on the QDQ model as its operators define it (no fusions), input pixels / 255."""
     m = onnx.load(str(path))
@@ -164,6 +196,18 @@ def test_other_scales_differ_from_onnxruntime_in_at_most_one_code_rarely(tmp_pat
         assert np.abs(d).max() <= 1, frame.shape
         differ, total = differ + int(np.count_nonzero(d)), total + d.size
     assert differ <= total // 1000, (differ, total)
+
+
+def test_qcdq_clips_narrow_the_codes(tmp_path):
+    """The QCDQ form: weights through QuantizeLinear -> Clip -> DequantizeLinear on float
+    constants, activations narrowed to 0..250 by a Clip: the golden model's codes equal
+    onnxruntime's on every frame, and the narrow range is a clip in the conv epilogues."""
+    path = _to_qcdq(qdq(tmp_path, power_of_two=True), tmp_path / "qcdq.onnx")
+    q = srhw.compile(path, hls=False, progress=False, cache=False).qgraph
+    assert any(l.kind == "Conv" and l.act.kind == "clip" for l in q.layers)
+    for frame in _frames():
+        y, = _reference(path, frame)
+        assert np.array_equal(golden.run(q, frame).astype(np.int64), _pixels(y[0])), frame.shape
 
 
 def test_fsrcnn_with_its_conv_transpose(tmp_path):

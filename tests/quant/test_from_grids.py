@@ -107,10 +107,11 @@ def _snap_to_powers_of_two(path):
     onnx.save(m, str(path))
 
 
-def _to_qcdq(path, out):
+def _to_qcdq(path, out, clips=True):
     """The QCDQ form (Brevitas' export) of a QDQ model: a Clip between every activation pair's
     QuantizeLinear and DequantizeLinear, narrowing uint8 codes to 0..250 and int8 to -127..127, and
-    every weight a float constant through QuantizeLinear -> Clip(-127, 127) -> DequantizeLinear."""
+    every weight a float constant through QuantizeLinear -> Clip(-127, 127) -> DequantizeLinear.
+    Without `clips`, PT2E's form: float weights through a pair, no Clip."""
     from onnx import helper, numpy_helper
 
     m = onnx.load(str(path))
@@ -122,10 +123,11 @@ def _to_qcdq(path, out):
             codes = numpy_helper.to_array(inits[x]).astype(np.float64)
             scale = numpy_helper.to_array(inits[n.input[1]]).astype(np.float64).reshape(-1, 1, 1, 1)
             m.graph.initializer.append(numpy_helper.from_array((codes * scale).astype(np.float32), f"{x}_float"))
-            nodes += [helper.make_node("QuantizeLinear", [f"{x}_float", *n.input[1:]], [f"{x}_q"], axis=0),
-                      helper.make_node("Clip", [f"{x}_q", "lo8", "hi8"], [f"{x}_c"]),
-                      helper.make_node("DequantizeLinear", [f"{x}_c", *n.input[1:]], list(n.output), axis=0)]
-        elif n.op_type == "DequantizeLinear" and x not in inits:
+            codes_of = f"{x}_c" if clips else f"{x}_q"
+            nodes += [helper.make_node("QuantizeLinear", [f"{x}_float", *n.input[1:]], [f"{x}_q"], axis=0)]
+            nodes += [helper.make_node("Clip", [f"{x}_q", "lo8", "hi8"], [f"{x}_c"])] if clips else []
+            nodes += [helper.make_node("DequantizeLinear", [codes_of, *n.input[1:]], list(n.output), axis=0)]
+        elif n.op_type == "DequantizeLinear" and x not in inits and clips:
             lo, hi = ("lou", "hiu") if numpy_helper.to_array(inits[n.input[2]]).dtype == np.uint8 else ("lo8", "hi8")
             nodes += [helper.make_node("Clip", [x, lo, hi], [f"{x}_c"]),
                       helper.make_node("DequantizeLinear", [f"{x}_c", *n.input[1:]], list(n.output))]
@@ -198,13 +200,14 @@ def test_other_scales_differ_from_onnxruntime_in_at_most_one_code_rarely(tmp_pat
     assert differ <= total // 1000, (differ, total)
 
 
-def test_qcdq_clips_narrow_the_codes(tmp_path):
+@pytest.mark.parametrize("clips", [True, False], ids=["qcdq", "float-weights-through-a-pair"])
+def test_qcdq_and_float_weights_through_a_pair(tmp_path, clips):
     """The QCDQ form: weights through QuantizeLinear -> Clip -> DequantizeLinear on float
-    constants, activations narrowed to 0..250 by a Clip: the golden model's codes equal
-    onnxruntime's on every frame, and the narrow range is a clip in the conv epilogues."""
-    path = _to_qcdq(qdq(tmp_path, power_of_two=True), tmp_path / "qcdq.onnx")
+    constants, activations narrowed to 0..250 by a Clip (a clip in the conv epilogues); and PT2E's
+    form, float weights through a pair: the golden model's codes equal onnxruntime's."""
+    path = _to_qcdq(qdq(tmp_path, power_of_two=True), tmp_path / "qcdq.onnx", clips)
     q = srhw.compile(path, hls=False, progress=False, cache=False).qgraph
-    assert any(l.kind == "Conv" and l.act.kind == "clip" for l in q.layers)
+    assert any(l.kind == "Conv" and l.act.kind == "clip" for l in q.layers) == clips
     for frame in _frames():
         y, = _reference(path, frame)
         assert np.array_equal(golden.run(q, frame).astype(np.int64), _pixels(y[0])), frame.shape

@@ -5,7 +5,7 @@ import math
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from srhw.qir import PReluAct, QAffine, QConv, QGraph, QLayer, TanhAct
+from srhw.qir import PReluAct, QAffine, QConv, QGraph, QLayer, QTable, TanhAct
 from srhw.resources import templates_dir
 
 
@@ -32,6 +32,12 @@ def layer_row(l: QLayer, q: QGraph) -> dict:
         row |= {"shape": f"{i}->{o}, {kh}x{kw}, pads {list(l.pads)}",
                 "weights": f"s{l.w_width}, frac {int(l.w_frac.min())}..{int(l.w_frac.max())}",
                 "params": int(l.weight.size + l.bias.size)}
+        if l.mult is not None:  # a model quantized already: its own weight codes, acc x mult >> shift
+            row["weights"] = (f"s{l.w_width} (the model's), x {int(l.mult.max()).bit_length()}-bit multiplier "
+                              f">> {int(l.acc_frac.min())}..{int(l.acc_frac.max())}, round half to even")
+    elif isinstance(l, QTable):
+        c, n = l.table.shape
+        row |= {"shape": f"{c} channels", "weights": f"table of {n} codes per channel"}
     elif isinstance(l, QAffine):
         row |= {"shape": f"{l.scale.size} channels", "weights": f"s{l.s_width}, frac {int(l.s_frac.min())}.."
                 f"{int(l.s_frac.max())}", "params": int(l.scale.size + l.bias.size)}

@@ -21,15 +21,16 @@ inline T round_shift(T a, int s) {
 }
 
 // a * 2^-s rounded half to even (ONNX QuantizeLinear's rounding, for models quantized already):
-// round half up, then one less where the bits shifted out were exactly the half and the
-// result is odd. s <= 0 as round_shift.
+// the half-up sum t = a + 2^(s-1); where its low s bits are all zero the bits shifted out were
+// exactly the half (a tie), and the result's lowest bit is cleared (an odd result goes down to the
+// even one). The adder is the half-up one; s <= 0 as round_shift.
 template <typename T>
 inline T round_shift_even(T a, int s) {
     if (s > 0) {
-        const T half = T(1) << (s - 1);
-        const T r = (a + half) >> s;
-        const T low = a & ((T(1) << s) - 1);
-        return (low == half && (r & 1) != 0) ? T(r - 1) : r;
+        const T t = a + (T(1) << (s - 1));
+        const T r = t >> s;
+        const bool tie = (t & ((T(1) << s) - 1)) == 0;
+        return tie ? T(r & ~T(1)) : r;
     }
     return a * (T(1) << (-s));
 }

@@ -30,7 +30,10 @@ typename CFG::out_t epilogue(ACC acc, int shift, typename CFG::slope_t slope, in
                              const typename CFG::out_t lut[CFG::LUT_SIZE], typename CFG::mult_t mult = 1) {
 #pragma HLS INLINE
     typedef typename CFG::wide_t W;
-    const W a = CFG::HAS_MULT ? W(W(acc) * W(mult)) : W(acc);
+    // a conv of a model quantized already: acc * mult is exact at acc's width plus mult's (its
+    // epilogue has no PReLU, whose product bound does not include mult)
+    static_assert(!(CFG::HAS_MULT && CFG::ACT == ACT_PRELU), "no PReLU after an integer multiplier");
+    const W a = CFG::HAS_MULT ? W(acc * mult) : W(acc);
     if (CFG::ACT == ACT_TANH) {
         const W i = saturate<W>(requant_shift<CFG, W>(a, shift), W(CFG::LUT_LO), W(CFG::LUT_HI));
         return lut[int(i - W(CFG::LUT_LO))];

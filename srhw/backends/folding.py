@@ -192,6 +192,15 @@ def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
     return best
 
 
+def dsp_tiles(a_bits: int, b_bits: int) -> int:
+    """DSP48E2 slices (a 27 x 18-bit signed multiplier each) for a signed a_bits x b_bits product
+    built from them: the wider operand in 26-bit pieces, the narrower in 17-bit ones."""
+    wide, narrow = max(a_bits, b_bits), min(a_bits, b_bits)
+    if wide <= 27 and narrow <= 18:
+        return 1
+    return math.ceil((wide - 1) / 26) * math.ceil((narrow - 1) / 17)
+
+
 MAX_PERIOD = 8            # positions per scheduled period
 MAX_PERIOD_CYCLES = 64    # cycles per period: each lane selects among this many operands
 
@@ -292,8 +301,9 @@ def _plan(q: QGraph, t: Target, groups: int | None, period: tuple[int, int] | No
     for l in q.layers:
         if isinstance(l, QConv):
             f = _conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups, period, capped)
-            if l.mult is not None:  # a model quantized already: its requantizer multiplies once per epilogue
-                f = replace(f, multipliers=f.multipliers + (l.weight.shape[0] if f.period else f.po))
+            if l.mult is not None and np.any(l.mult != 1):  # a model quantized already: acc x M per epilogue
+                tiles = dsp_tiles(l.cert.acc_width, int(l.mult.max()).bit_length() + 1)
+                f = replace(f, multipliers=f.multipliers + tiles * (l.weight.shape[0] if f.period else f.po))
             stages.append(f)
         elif isinstance(l, (QAffine, QAdd)):
             stages.append(StageFold(l.name, 1, l.out_frac.size, l.out_frac.size if isinstance(l, QAffine) else 0,

@@ -523,13 +523,13 @@ class _Checker:
                     f"multiplexer per read, the schedule allows {self.allowed}"))
         memory_dims = [d for d in range(1, len(idx) + 1) if d not in a.complete]
         if memory_dims:
-            # a loop whose variable also picks the bank (a partitioned dimension's index) reads
-            # another bank on each iteration: table[c][x[c]] is one read per bank
+            # a loop whose variable is a partitioned dimension's whole index reads another bank
+            # on each iteration: table[c][x[c]] is one read per bank (table[c / 2][...] is not)
             bank_dims = [d for d in range(1, len(idx) + 1) if d in a.complete]
             per_bank = 1
             for n in loops:
                 if any(self._mentions(idx[d - 1], n.var) for d in memory_dims) and \
-                        not any(self._mentions(idx[d - 1], n.var) for d in bank_dims):
+                        not any(idx[d - 1] == [n.var] for d in bank_dims):  # exactly the loop variable
                     per_bank *= self._trip(n)
             if per_bank > 2:
                 self.summary.findings.append(Finding(

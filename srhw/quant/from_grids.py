@@ -410,7 +410,7 @@ class _Builder:
         z_in = int(np.asarray(g_in.zero).reshape(-1)[0])
         bias = b - z_in * w.reshape(o, -1).sum(axis=1)
         scales = (np.float32(g_in.scale) * s_w.astype(np.float32)) / np.float32(g_out.scale)
-        mn = [float32_multiplier(float(s)) for s in scales]
+        mn = [_odd(*float32_multiplier(float(s))) for s in scales]
         mult = np.array([m for m, _ in mn], dtype=np.int64)
         shift = np.array([n for _, n in mn], dtype=np.int64)
         x_max = max(abs(g_in.lo - z_in), abs(g_in.hi - z_in))
@@ -427,6 +427,14 @@ class _Builder:
                         act=_conv_act(conv, g_out, o),
                         pad_code=np.full(c_in, z_in, dtype=np.int64) if z_in else None, mult=mult,
                         rounding="half_even"), _Codes(g_out))
+
+
+def _odd(m: int, n: int) -> tuple[int, int]:
+    """(M, n) without M's trailing zeros: the same M * 2^-n, a power of two becoming M = 1 (a
+    shift, no multiplier in hardware)."""
+    while m % 2 == 0 and m > 1:
+        m, n = m // 2, n - 1
+    return m, n
 
 
 def _conv_act(conv: ir.Conv, grid: ir.Grid, o: int):

@@ -130,3 +130,12 @@ def test_a_slow_fit_still_finds_the_rate_that_fits(tmp_path):
     none = plan(q, replace(t, dsp=50))
     assert none.requested is None and 50 < none.deepest <= 108
     assert none.multipliers == plan(q, replace(t, dsp=10**9)).multipliers
+
+
+@pytest.mark.parametrize("a,b,slices", [(22, 25, 2), (27, 18, 1), (18, 27, 1), (28, 18, 2), (20, 9, 1), (30, 25, 4)])
+def test_dsp_tiles_of_a_wide_product(a, b, slices):
+    """A signed a x b product on DSP48E2 slices (27 x 18 each): by hand, the wider operand in
+    26-bit pieces and the narrower in 17-bit ones once it does not fit one slice."""
+    from srhw.backends.folding import dsp_tiles
+
+    assert dsp_tiles(a, b) == slices

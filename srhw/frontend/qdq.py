@@ -140,6 +140,8 @@ def read_qdq(model) -> tuple[object, Grids, list[NodeProblem]]:
         if dq.op_type != "DequantizeLinear" or dq.domain not in ("", "ai.onnx"):
             continue
         try:
+            if len(dq.input) < 2 or not dq.input[0] or len(dq.output) != 1:
+                raise _Reject(dq, "it needs an input, a scale and one output")
             x = dq.input[0]
             if x in static:                                       # integer constant -> DQ (onnxruntime)
                 if elem.get(x) not in CODE_TYPES:
@@ -152,6 +154,8 @@ def read_qdq(model) -> tuple[object, Grids, list[NodeProblem]]:
             src = producer.get(x)
             clip = None
             if src is not None and src.op_type == "Clip":             # QCDQ: Q -> Clip -> DQ
+                if not src.input or not src.input[0]:
+                    raise _Reject(src, "a Clip with no input")
                 clip, src = src, producer.get(src.input[0])
             if src is None or src.op_type != "QuantizeLinear":
                 raise _Reject(dq, f"it reads '{x}', which neither a constant holds nor a QuantizeLinear writes; "
@@ -186,6 +190,9 @@ def read_qdq(model) -> tuple[object, Grids, list[NodeProblem]]:
     # every QuantizeLinear (and QCDQ Clip) must feed only the DequantizeLinears taken out above
     for n in g.node:
         if n.op_type not in ("QuantizeLinear", "Clip") or n.domain not in ("", "ai.onnx"):
+            continue
+        if not n.input or not n.output:
+            problems.append(NodeProblem(n.name or n.op_type, n.op_type, "it needs an input and an output"))
             continue
         if n.op_type == "Clip" and (producer.get(n.input[0]) is None
                                     or producer[n.input[0]].op_type != "QuantizeLinear"):

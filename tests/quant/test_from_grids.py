@@ -283,6 +283,13 @@ def test_quantizers_srhw_cannot_follow_are_refused_by_node(tmp_path):
     with pytest.raises(UnsupportedModelError) as e:
         import_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
     assert "'dq_computed'" in str(e.value) and "neither a constant holds nor a QuantizeLinear writes" in str(e.value)
+    nodes[1] = helper.make_node("DequantizeLinear", ["xq"], ["xd"], name="dq_no_scale")  # hostile: no scale
+    graph = helper.make_graph(nodes[:4] + [helper.make_node("Relu", ["c"], ["y"], name="relu_out")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 8, 8])], [w, s, z])
+    with pytest.raises(UnsupportedModelError) as e:
+        import_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    assert "'dq_no_scale'" in str(e.value) and "needs an input, a scale" in str(e.value)
 
 
 def test_eval_takes_the_models_own_design_and_refuses_a_width(tmp_path, two_images):

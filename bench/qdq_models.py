@@ -72,7 +72,7 @@ def measure(name: str, data: Path, repeat: int, tmp: Path) -> dict:
     import srhw
     from srhw import golden
     from srhw.backends.csim import run_csim
-    from srhw.compiler import load_frames, resolve_model, upscales
+    from srhw.compiler import float_reference, load_frames, resolve_model, upscales
     from srhw.evaluate import bicubic_up, lr_of
     from srhw.frontend import import_onnx
     from srhw.imaging import list_images, load_y, modcrop, psnr
@@ -105,8 +105,6 @@ def measure(name: str, data: Path, repeat: int, tmp: Path) -> dict:
             differ[key][0] += int(np.count_nonzero(d))
             differ[key][1] += d.size
             differ[key][2] = max(differ[key][2], int(np.abs(d).max()))
-        from srhw.compiler import float_reference
-
         outs = {"float": np.floor(float_reference(graph, x[None])[0] + 0.5),
                 "qdq_onnxruntime": ort_pixels(spec, x[None], q.boundary)[0], "qdq_srhw": ours,
                 "srhw_ptq_w8a8": golden.run(own, x[None])[0]}

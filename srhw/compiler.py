@@ -202,38 +202,48 @@ def check_quantized_model_options(opts: CompileOptions, given: frozenset = froze
 def quantize_model(path: Path, opts: CompileOptions, progress: bool, cache: bool = False,
                    given: frozenset = frozenset()) -> tuple[QGraph, ir.Graph, list[np.ndarray], bool]:
     """compile()'s front half: the float graph after the passes, the calibration frames, and the
-    quantized graph of the calibration method that brings the golden model closest to float on
-    them (with its choice recorded in the graph's meta). With `cache`, the quantized graph comes
-    from the quantization cache when it holds one for these inputs (the last value says so), and
-    goes there when it does not (srhw.designs)."""
+    quantized graph: from the model's own grids when it is quantized already, else of the
+    calibration method that brings the golden model closest to float on the frames (with its
+    choice recorded in the graph's meta). With `cache`, the quantized graph comes from the
+    quantization cache when it holds one for these inputs (the last value says so), and goes
+    there when it does not (srhw.designs)."""
     from srhw import designs
 
-    bits, calib, method = opts.bits, opts.calib, opts.method
-    wb, ab = opts.weight_bits, opts.activation_bits
+    calib = opts.calib
     graph = run_pipeline(import_onnx(path), pipeline(opts.input_range, opts.output_range))  # type: ignore[arg-type]
     upscaling = upscales(graph)
     folder = Path(calib) if calib is not None else calib_dir(upscaling)
     frames = load_frames(folder, int(graph.inputs[0].shape[1]), upscaling)
-    if is_quantized(graph):
+    grids = is_quantized(graph)
+    if grids:
         check_quantized_model_options(opts, given)
     key = designs.quantization_key(path, opts, folder) if cache else None
     kept_q = designs.cached(key) if key is not None else None
     if kept_q is not None:
         return kept_q, graph, frames, True
-    if is_quantized(graph):  # its grids came with it: nothing to calibrate or choose
+    if grids:  # its grids came with it: nothing to calibrate or choose
         q = quantize_from_grids(graph)
-        refs = [float_reference(graph, f) for f in frames]  # the QDQ model in float64
-        psnr_db = round(fixed_vs_float_psnr(q, refs, frames), 4)
-        q = replace(q, meta=replace(q.meta, model=path.stem, calibration_frames=len(frames),
-                                    calibration_set=f"default ({calib_dir(upscaling).name})" if calib is None
-                                    else Path(calib).name,
-                                    psnr_fixed_vs_float_db=psnr_db, psnr_by_method_db={q.meta.calibration: psnr_db}))
-        if key is not None:
-            designs.keep(key, q)
-        return q, graph, frames, False
+        psnr_db = fixed_vs_float_psnr(q, [float_reference(graph, f) for f in frames], frames)  # the QDQ model in float
+        by_method = {q.meta.calibration: psnr_db}
+    else:
+        q, psnr_db, by_method = _calibrated(graph, frames, opts, progress)
+    meta = replace(q.meta, model=path.stem, bits=None if grids else opts.bits, calibration_frames=len(frames),
+                   calibration_set=f"default ({folder.name})" if calib is None else folder.name,
+                   psnr_fixed_vs_float_db=round(psnr_db, 4),
+                   psnr_by_method_db={m: round(v, 4) for m, v in by_method.items()})
+    q = replace(q, meta=meta)
+    if key is not None:
+        designs.keep(key, q)
+    return q, graph, frames, False
 
+
+def _calibrated(graph: ir.Graph, frames: list[np.ndarray], opts: CompileOptions,
+                progress: bool) -> tuple[QGraph, float, dict[str, float]]:
+    """srhw's own quantization of a float graph: (the graph, its PSNR against float on the
+    frames, that PSNR for each calibration method tried)."""
     from tqdm import tqdm
 
+    wb, ab, method = opts.weight_bits, opts.activation_bits, opts.method
     # one float pass per frame gives the statistics, the weight fit's conv inputs and the reference
     float_in = conv_input_lists(graph)
     kept = float_in | {graph.output: []}
@@ -263,14 +273,7 @@ def quantize_model(path: Path, opts: CompileOptions, progress: bool, cache: bool
         q = replace(q, meta=replace(q.meta, width_search=search))
         psnr_db = fixed_vs_float_psnr(q, refs, frames)
         scored[best] = (psnr_db, q)
-    meta = replace(q.meta, model=path.stem, bits=bits, calibration_frames=len(frames),
-                   calibration_set=f"default ({calib_dir(upscaling).name})" if calib is None else Path(calib).name,
-                   psnr_fixed_vs_float_db=round(psnr_db, 4),
-                   psnr_by_method_db={m: round(scored[m][0], 4) for m in candidates})
-    q = replace(q, meta=meta)
-    if key is not None:
-        designs.keep(key, q)
-    return q, graph, frames, False
+    return q, psnr_db, {m: scored[m][0] for m in candidates}
 
 
 def csim_frames(channels: int, size: tuple[int, int], flat_size: tuple[int, int]) -> list[np.ndarray]:

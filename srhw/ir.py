@@ -44,12 +44,6 @@ class Grid:
     node: str               # the QuantizeLinear or DequantizeLinear that defines it (for messages)
 
     @property
-    def power_of_two(self) -> bool:
-        """Every scale is 2^k: requantizing between such grids is a shift."""
-        m, _ = np.frexp(self.scale)
-        return bool(np.all(m == 0.5))
-
-    @property
     def width(self) -> int:
         """Bits of the codes: unsigned when lo >= 0, else two's complement."""
         if self.lo >= 0:

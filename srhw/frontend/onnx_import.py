@@ -460,7 +460,9 @@ def import_onnx(model_or_path) -> ir.Graph:
 
     grids = None
     if has_qdq(model):  # quantizer pairs out, their grids kept (srhw.frontend.qdq)
-        model, grids, qdq_problems = read_qdq(model)
+        if problems:  # an initializer it would read is damaged
+            raise UnsupportedModelError(problems)
+        model, grids, qdq_problems = read_qdq(model, static)
         if qdq_problems:
             raise UnsupportedModelError(qdq_problems)
         g = model.graph

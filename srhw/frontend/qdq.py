@@ -43,9 +43,6 @@ class Grids:
     activations: dict[str, Grid] = field(default_factory=dict)
     weights: dict[str, Grid] = field(default_factory=dict)
 
-    def __bool__(self) -> bool:
-        return bool(self.activations or self.weights)
-
 
 class _Reject(Exception):
     def __init__(self, node, detail: str) -> None:
@@ -57,21 +54,20 @@ def has_qdq(model) -> bool:
     return any(n.op_type in QDQ_OPS and n.domain in ("", "ai.onnx") for n in model.graph.node)
 
 
-def read_qdq(model) -> tuple[object, Grids, list[NodeProblem]]:
-    """(the float model, its grids, problems). `model` is not changed; with problems, the
-    returned model is not to be used."""
+def read_qdq(model, static: dict[str, np.ndarray]) -> tuple[object, Grids, list[NodeProblem]]:
+    """(the float model, its grids, problems). `static`: the values of the model's initializers
+    and Constant nodes, as the importer decoded and checked them. `model` is not changed; with
+    problems, the returned model is not to be used."""
     import onnx
     from onnx import helper, numpy_helper
 
     out = onnx.ModelProto()
     out.CopyFrom(model)
     g = out.graph
-    static: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in g.initializer}
-    elem: dict[str, int] = {t.name: t.data_type for t in g.initializer}
+    elem: dict[str, int] = {t.name: t.data_type for t in g.initializer}  # ONNX element types
     for n in g.node:
         if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
-            t = n.attribute[0].t
-            static[n.output[0]], elem[n.output[0]] = numpy_helper.to_array(t), t.data_type
+            elem[n.output[0]] = n.attribute[0].t.data_type
     producer = {o: n for n in g.node for o in n.output}
     consumers: dict[str, list] = {}
     for n in g.node:

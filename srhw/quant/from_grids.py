@@ -1,18 +1,19 @@
 """A model quantized already (QDQ, srhw.frontend.qdq) -> the quantized IR that computes what it means.
 
 No calibration and no width choice: every code, scale and zero point comes from the model. The
-reference is onnxruntime running the QDQ model (its QDQ fusions turn DequantizeLinear -> Conv ->
-QuantizeLinear into QLinearConv), and each layer follows its arithmetic:
+reference is onnxruntime running the QDQ model as its operators define it (DequantizeLinear, the
+float op, QuantizeLinear; not its default session, whose QLinearConv fusion saturates on AVX2),
+and each layer follows that arithmetic:
 
 - a conv between two grids (input codes x, zero point zx; weight codes w per output channel;
   int32 bias b at the scale sx * sw[o]) accumulates acc = sum w * (x - zx) + b exactly (the
-  padding holds zx, the bias absorbs -sum w * zx), then requantizes as QLinearConv does:
-  y = saturate(round_half_even(acc * S[o]) + zy), S[o] = sx * sw[o] / sy in float32. srhw
-  multiplies by S's 24-bit significand M and shifts by n (srhw.fixed.float32_multiplier): one
-  rounding of the exact product where onnxruntime rounds the float32 product first. The two
-  differ only where acc * S lies within float32's rounding of a half: rare, at most one code,
-  and counted by the tests against onnxruntime. With power-of-two scales M is a power of two and
-  the product is exact: bit-exact.
+  padding holds zx, the bias absorbs -sum w * zx), then requantizes:
+  y = saturate(round_half_even(acc * S[o]) + zy), S[o] = sx * sw[o] / sy in float32, as an
+  integer multiplier M (S's significand, srhw.fixed.float32_multiplier, without its trailing
+  zeros) and a shift n. That rounds the exact product once; onnxruntime's float32 path rounds
+  the conv sum and the product on the way, so a code can differ by one where acc * S lies within
+  that rounding of a half (and move later codes a little). With power-of-two scales M is 1 and
+  every step is exact: bit-exact.
 - anything between two grids that reads one value per pixel and channel (the input quantizer on
   pixel codes, a PReLU or tanh between a DequantizeLinear and a QuantizeLinear, the output read
   back as pixels) is a table over every input code (QTable), filled by running onnxruntime on
@@ -141,23 +142,33 @@ def _float_op(op: ir.Affine, value: str, prefix: str, c: int) -> tuple[list, lis
     return nodes, inits, out
 
 
-def pointwise_table(ops: tuple, g_in: ir.Grid, g_out: ir.Grid, c: int) -> np.ndarray:
-    """Codes of g_in -> DequantizeLinear -> ops (each x * scale + bias, then its activation) ->
-    QuantizeLinear on g_out, for each of c channels, by onnxruntime."""
+def _through(ops: tuple, grid: ir.Grid, c: int, tail: list, tail_inits: list, out_type: int) -> np.ndarray:
+    """Every code of `grid` on each of c channels -> DequantizeLinear -> ops (each x * scale +
+    bias, then its activation) -> `tail` (nodes ending in Y), by onnxruntime: [c, codes]."""
     from onnx import helper
 
-    codes = _codes_of(g_in)
-    x = np.broadcast_to(codes.reshape(1, 1, 1, -1), (1, c, 1, codes.size)).astype(_container(g_in)[0])
-    nodes = [helper.make_node("DequantizeLinear", ["X", "a_scale", "a_zero"], ["r"])]
-    inits = _grid_inits(g_in, "a") + _grid_inits(g_out, "b")
-    value = "r"
+    codes = _codes_of(grid)
+    x = np.broadcast_to(codes.reshape(1, 1, 1, -1), (1, c, 1, codes.size)).astype(_container(grid)[0])
+    nodes = [helper.make_node("DequantizeLinear", ["X", "a_scale", "a_zero"], ["v"])]
+    inits = _grid_inits(grid, "a") + tail_inits
+    value = "v"
     for k, op in enumerate(ops):
         more, extra, value = _float_op(op, value, f"o{k}", c)
         nodes += more
         inits += extra
-    nodes.append(helper.make_node("QuantizeLinear", [value, "b_scale", "b_zero"], ["Y"]))
-    y = _run_ort(nodes, inits, np.ascontiguousarray(x), _onnx_type(g_in), _onnx_type(g_out))
-    return np.clip(y.reshape(c, codes.size).astype(np.int64), g_out.lo, g_out.hi)  # and a QCDQ Clip
+    y = _run_ort(nodes + [helper.make_node(n.op_type, [value] + list(n.input[1:]), ["Y"]) for n in tail], inits,
+                 np.ascontiguousarray(x), _onnx_type(grid), out_type)
+    return y.reshape(c, codes.size)
+
+
+def pointwise_table(ops: tuple, g_in: ir.Grid, g_out: ir.Grid, c: int) -> np.ndarray:
+    """Codes of g_in -> DequantizeLinear -> ops -> QuantizeLinear on g_out (and a QCDQ Clip's
+    narrower range), for each of c channels, by onnxruntime."""
+    from onnx import helper
+
+    q = helper.make_node("QuantizeLinear", ["v", "b_scale", "b_zero"], ["Y"])
+    y = _through(ops, g_in, c, [q], _grid_inits(g_out, "b"), _onnx_type(g_out))
+    return np.clip(y.astype(np.int64), g_out.lo, g_out.hi)
 
 
 def pixel_table(grid: ir.Grid, scale: float, channels: int, ops: tuple = ()) -> np.ndarray:
@@ -166,18 +177,8 @@ def pixel_table(grid: ir.Grid, scale: float, channels: int, ops: tuple = ()) -> 
     rounded half up and clamped to 0..255, as srhw reads a float model's output."""
     from onnx import TensorProto, helper
 
-    codes = _codes_of(grid)
-    x = np.broadcast_to(codes.reshape(1, 1, 1, -1), (1, channels, 1, codes.size)).astype(_container(grid)[0])
-    nodes = [helper.make_node("DequantizeLinear", ["X", "g_scale", "g_zero"], ["v0"])]
-    inits = _grid_inits(grid, "g")
-    value = "v0"
-    for k, op in enumerate(ops):
-        more, extra, value = _float_op(op, value, f"o{k}", channels)
-        nodes += more
-        inits += extra
-    nodes.append(helper.make_node("Identity", [value], ["Y"]))
-    y = _run_ort(nodes, inits, np.ascontiguousarray(x), _onnx_type(grid), TensorProto.FLOAT)
-    return np.clip(np.floor(y.astype(np.float64).reshape(channels, -1) * scale + 0.5), 0, 255).astype(np.int64)
+    y = _through(ops, grid, channels, [helper.make_node("Identity", ["v"], ["Y"])], [], TensorProto.FLOAT)
+    return np.clip(np.floor(y.astype(np.float64) * scale + 0.5), 0, 255).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -294,18 +295,15 @@ class _Builder:
                                   "supported: every conv of a quantized model between two grids")
             case ir.DepthToSpace() | ir.Crop():
                 rest = self._path_to_output(node)
-                if isinstance(st, _Codes) and rest is not None \
-                        and not any(isinstance(u, (ir.Affine, ir.Quantize)) for u in rest):
-                    # nothing but moves from here to the output: pixels first, as the hardware's
-                    # last stage before its depth-to-space output
+                moves_only = rest is not None and not any(isinstance(u, (ir.Affine, ir.Quantize)) for u in rest)
+                if isinstance(st, _Codes) and not st.uniform() and not moves_only and \
+                        (not self._to_output(node) or any(isinstance(u, ir.Quantize) for u in rest or [])):
+                    raise _Refuse(node, "per-channel float ops of the model before it and a grid after it; "
+                                  "supported: a grid between them")
+                if isinstance(st, _Codes) and (moves_only or not st.uniform()):
+                    # pixels first: nothing but moves follow (the hardware's last stage before its
+                    # depth-to-space output), or the pending ops are per LR channel
                     self.pixels(x, f"{x}_pixels", st)
-                    x, st = f"{x}_pixels", PIXELS_OUT
-                if isinstance(st, _Codes) and not st.uniform():
-                    if not self._to_output(node) or any(isinstance(u, ir.Quantize)
-                                                        for u in self._path_to_output(node) or []):
-                        raise _Refuse(node, "per-channel float ops of the model before it and a grid after it; "
-                                      "supported: a grid between them")
-                    self.pixels(x, f"{x}_pixels", st)      # pending per-channel ops: their pixels first
                     x, st = f"{x}_pixels", PIXELS_OUT
                 if not (isinstance(st, _Codes) or st == PIXELS_OUT):
                     raise _Refuse(node, "its input is not on a grid; supported: codes of a QuantizeLinear")

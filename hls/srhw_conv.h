@@ -11,7 +11,9 @@
 // Two folds (docs/hls.md says what hardware each one is):
 // - conv_stage: PO outputs per cycle over GROUPS cycles per position. Group g's weights are one
 //   word of a GROUPS-entry ROM, so each multiplier takes a window tap (a wire) and one of
-//   GROUPS weights; GROUPS = 1 makes every weight a constant.
+//   GROUPS weights; GROUPS = 1 makes every weight a constant. With CHUNKS > 1 (a rate no
+//   schedule reaches) each group's taps take CHUNKS cycles of SIMD: a multiplier takes one of
+//   CHUNKS window taps and a weight from a GROUPS x CHUNKS-word ROM.
 // - conv_sched_mac + conv_sched_out: P positions in T cycles; each multiplier (lane) selects
 //   among T operands that are window taps fixed at compile time.
 //
@@ -115,16 +117,22 @@ void next_column(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
 }
 
 // ---------------------------------------------------------------------------------------------
-// Output groups. CFG adds PO, GROUPS. Tables, one word per group (outputs g * PO + p, zeros past
-// C_OUT): weight[g][p][(c * KH + u) * KW + v], bias, shift, slope, lo, hi, zero [g][p]; the
-// tanh table lut; pad[C_IN] (padding codes).
+// Output groups and input chunks. CFG adds PO, GROUPS, CHUNKS, SIMD (SIMD * CHUNKS >= the
+// C_IN * KH * KW taps; CHUNKS = 1: every tap at once). Tables, one word per step k = g * CHUNKS
+// + s (outputs g * PO + p, zeros past C_OUT): weight[k][p][j], the weight of tap s * SIMD + j
+// (tap (c * KH + u) * KW + v, zeros past the last); per group: bias, shift, slope, lo, hi, zero,
+// mult [g][p]; the tanh table lut; pad[C_IN] (padding codes).
 //
-// Per cycle: PO dot products of C_IN * KH * KW taps (adder trees), PO epilogues. The finished
-// group is shifted into a GROUPS x PO result register; the last group writes the vector.
+// Per step: PO dot products of SIMD taps (adder trees). With CHUNKS > 1 a position's output
+// group takes CHUNKS steps: chunk s's taps are one of CHUNKS window slices (a CHUNKS:1
+// multiplexer per tap, shared by the PO outputs), and each output's running sum is one register
+// and one adder, carried from step to step (the bias enters at chunk 0). The group's last chunk
+// goes through the epilogue and is shifted into a GROUPS x PO result register; the last group
+// writes the vector.
 template <class CFG>
 void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                 hls::stream<vec<typename CFG::out_t, CFG::C_OUT> >& out, int h, int w,
-                const typename CFG::ws_t weight[CFG::GROUPS][CFG::PO][CFG::C_IN * CFG::KH * CFG::KW],
+                const typename CFG::ws_t weight[CFG::GROUPS * CFG::CHUNKS][CFG::PO][CFG::SIMD],
                 const typename CFG::acc_t bias[CFG::GROUPS][CFG::PO], const int shift[CFG::GROUPS][CFG::PO],
                 const typename CFG::slope_t slope[CFG::GROUPS][CFG::PO], const int lo[CFG::GROUPS][CFG::PO],
                 const int hi[CFG::GROUPS][CFG::PO], const int zero[CFG::GROUPS][CFG::PO],
@@ -134,8 +142,8 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
     typedef typename CFG::acc_t acc_t;
     typedef typename CFG::out_t out_t;
     const int KH = CFG::KH, KW = CFG::KW, PO = CFG::PO, GROUPS = CFG::GROUPS;
-    const int TAPS = CFG::C_IN * KH * KW;
-    // a ROM of GROUPS words (a constant when GROUPS = 1): every weight of a group in one read
+    const int CHUNKS = CFG::CHUNKS, SIMD = CFG::SIMD, STEPS = CFG::GROUPS * CFG::CHUNKS;
+    // a ROM of GROUPS x CHUNKS words (a constant when both are 1): a step's weights in one read
 #pragma HLS ARRAY_PARTITION variable=weight complete dim=2
 #pragma HLS ARRAY_PARTITION variable=weight complete dim=3
 #pragma HLS ARRAY_PARTITION variable=bias complete dim=2
@@ -153,21 +161,24 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
     in_t win[KH][KW][CFG::C_IN];
 #pragma HLS ARRAY_PARTITION variable=win complete dim=0
     out_t res[GROUPS][PO];
+    acc_t run[PO];
 #pragma HLS ARRAY_PARTITION variable=res complete dim=0
+#pragma HLS ARRAY_PARTITION variable=run complete
     for (int u = 0; u < KH; u++)
         for (int v = 0; v < KW; v++)
             for (int c = 0; c < CFG::C_IN; c++) win[u][v][c] = in_t(0);
     for (int g = 0; g < GROUPS; g++)
         for (int p = 0; p < PO; p++) res[g][p] = out_t(0);
+    for (int p = 0; p < PO; p++) run[p] = acc_t(0);
 
     const int y0 = walk<CFG>::Y0;
     const int hp = h + CFG::PAD_T + CFG::PAD_B;
     const int wp = w + CFG::PAD_L + CFG::PAD_R;
-    int y = y0, x = 0, g = 0;
-    const long n = long(hp - y0) * wp * GROUPS;
+    int y = y0, x = 0, g = 0, s = 0, k = 0;  // k = g * CHUNKS + s, the step's ROM word
+    const long n = long(hp - y0) * wp * STEPS;
     for (long it = 0; it < n; it++) {
 #pragma HLS PIPELINE II=1 style=flp
-        if (g == 0) {
+        if (k == 0) {
             in_t col[KH][CFG::C_IN];
 #pragma HLS ARRAY_PARTITION variable=col complete dim=0
             next_column<CFG>(in, line, col, y, x, h, w, pad);
@@ -178,30 +189,44 @@ void conv_stage(hls::stream<vec<typename CFG::in_t, CFG::C_IN> >& in,
                 }
         }
         if (y >= KH - 1 && x >= KW - 1) {
+            // the window as CHUNKS slices of SIMD taps: wiring (every index a constant)
+            in_t taps[CHUNKS][SIMD];
+#pragma HLS ARRAY_PARTITION variable=taps complete dim=0
+            for (int j = 0; j < CHUNKS * SIMD; j++) taps[j / SIMD][j % SIMD] = in_t(0);
+            for (int c = 0; c < CFG::C_IN; c++)
+                for (int u = 0; u < KH; u++)
+                    for (int v = 0; v < KW; v++) {
+                        const int t = (c * KH + u) * KW + v;
+                        taps[t / SIMD][t % SIMD] = win[u][v][c];
+                    }
             out_t grp[PO];
 #pragma HLS ARRAY_PARTITION variable=grp complete
             for (int p = 0; p < PO; p++) {
-                acc_t prod[TAPS];
+                acc_t prod[SIMD];
 #pragma HLS ARRAY_PARTITION variable=prod complete
-                for (int c = 0; c < CFG::C_IN; c++)
-                    for (int u = 0; u < KH; u++)
-                        for (int v = 0; v < KW; v++) {
-                            const int t = (c * KH + u) * KW + v;
-                            prod[t] = product<CFG>::of(typename CFG::w_t(weight[g][p][t]), win[u][v][c]);
-                        }
-                const acc_t acc = bias[g][p] + tree<acc_t, TAPS>::sum(prod);
+                for (int j = 0; j < SIMD; j++)
+                    prod[j] = product<CFG>::of(typename CFG::w_t(weight[k][p][j]), taps[s][j]);
+                const acc_t acc = (s == 0 ? bias[g][p] : run[p]) + tree<acc_t, SIMD>::sum(prod);
+                run[p] = acc;
                 grp[p] = epilogue<CFG>(acc, shift[g][p], slope[g][p], lo[g][p], hi[g][p], zero[g][p], lut, mult[g][p]);
             }
-            for (int j = 0; j + 1 < GROUPS; j++)
-                for (int p = 0; p < PO; p++) res[j][p] = res[j + 1][p];
-            for (int p = 0; p < PO; p++) res[GROUPS - 1][p] = grp[p];
-            if (g == GROUPS - 1) {
-                vec<out_t, CFG::C_OUT> v;
-                for (int o = 0; o < CFG::C_OUT; o++) v.v[o] = res[o / PO][o % PO];
-                out.write(v);
+            if (s == CHUNKS - 1) {
+                for (int j = 0; j + 1 < GROUPS; j++)
+                    for (int p = 0; p < PO; p++) res[j][p] = res[j + 1][p];
+                for (int p = 0; p < PO; p++) res[GROUPS - 1][p] = grp[p];
+                if (g == GROUPS - 1) {
+                    vec<out_t, CFG::C_OUT> v;
+                    for (int o = 0; o < CFG::C_OUT; o++) v.v[o] = res[o / PO][o % PO];
+                    out.write(v);
+                }
             }
         }
-        if (++g == GROUPS) {
+        if (++s == CHUNKS) {
+            s = 0;
+            ++g;
+        }
+        if (++k == STEPS) {
+            k = 0;
             g = 0;
             if (++x == wp) {
                 x = 0;

@@ -10,12 +10,19 @@
 // g*PO .. g*PO+PO-1) once the window is complete (y >= KH-1, x >= KW-1). The last group's
 // step emits the C_OUT vector. GROUPS = 1 is full rate: one position per cycle.
 //
+// Input chunks (CHUNKS > 1, a rate no schedule reaches): a group takes CHUNKS steps, step
+// k = g * CHUNKS + s multiplying chunk s of the window (taps s*SIMD .. s*SIMD+SIMD-1, zeros past
+// the last: a CHUNKS:1 multiplexer per tap, shared by the PO lanes) with ROM word k; each lane's
+// running sum is one register and one adder (the bias enters with word g * CHUNKS), and the
+// group's last chunk goes on to the epilogue.
+//
 // Pipeline (every register advances on `en`, i.e. while the output register is free), from a
-// step at cycle t: the group's weight word is read from its ROM (t + 1); the products are
+// step at cycle t: the step's weight word is read from its ROM (t + 1); the products are
 // registered (t + 2); the adder trees (srhw_mac, LAT_T stages); the epilogue (srhw_requant, 5
 // stages, its parameters read from the ROM's second port so that they arrive with the sums);
 // the group's codes go into the result vector, which leaves at the last group: LC = 8 + LAT_T
-// cycles from step to m_valid.
+// cycles from step to m_valid. Input chunks add three stages: the chunk register (the ROM read
+// one cycle later to meet it) and the running sum: LC = 10 + LAT_T.
 `default_nettype none
 module srhw_conv #(
     parameter integer C_IN = 1,
@@ -46,6 +53,9 @@ module srhw_conv #(
     parameter integer PO = 1,
     parameter integer GROUPS = 1,
     parameter integer GW = 1,           // width of the group index
+    parameter integer CHUNKS = 1,       // steps per group (input chunks)
+    parameter integer SIMD = C_IN * KH * KW,  // taps per chunk
+    parameter integer KB = 1,           // width of the step index (GROUPS * CHUNKS steps)
     parameter integer LPR = 2,          // adder levels per register stage
     parameter integer LAT_T = 3,        // the MAC trees' latency
     parameter [C_IN*IW-1:0] PAD = 0,    // padding code per input channel
@@ -62,9 +72,9 @@ module srhw_conv #(
     output reg                      m_valid,
     input  wire                     m_ready,
     output wire                     rom_en,    // the ROMs' read enable
-    output wire [GW-1:0]            rom_g,     // weights and bias of this group, read on the clock
+    output wire [KB-1:0]            rom_k,     // weights and bias of this step, read on the clock
     output wire [GW-1:0]            rom_ge,    // epilogue parameters of this group, read on the clock
-    input  wire [PO*C_IN*KH*KW*WB-1:0] rom_w,
+    input  wire [PO*SIMD*WB-1:0]    rom_w,
     input  wire [PO*ACC_W-1:0]      rom_bias,
     input  wire [PO*SH_W-1:0]       rom_shift,
     input  wire [PO*SLOPE_W-1:0]    rom_slope,
@@ -76,8 +86,12 @@ module srhw_conv #(
     localparam integer N = C_IN * KH * KW;
     localparam integer PW = C_IN * IW;
     localparam integer Y0 = PAD_T < KH - 1 ? PAD_T : KH - 1;
+    localparam integer STEPS = GROUPS * CHUNKS;
+    localparam integer XC = CHUNKS > 1 ? 1 : 0;  // the chunk register's stage, and the running sum's
+    localparam integer SB = CHUNKS > 1 ? $clog2(CHUNKS) : 1;
     localparam integer LM = 1 + LAT_T;      // srhw_mac: products, trees
-    localparam integer LC = 1 + LM + 5 + 1; // ROM read, MAC, epilogue, result vector
+    localparam integer LE = 1 + LM + 2*XC;  // step to epilogue: ROM read (and chunk), MAC (and running sum)
+    localparam integer LC = LE + 5 + 1;     // epilogue, result vector
 
     // ---- step: position counters over the padded frame ----
     // the frame's geometry, registered (h and w change only between frames)
@@ -90,8 +104,10 @@ module srhw_conv #(
     end
     reg [15:0] y, x;
     reg [GW-1:0] g;
+    reg [SB-1:0] s;
+    reg [KB-1:0] k;                     // g * CHUNKS + s
     wire en = !m_valid || m_ready;
-    wire first = g == 0;
+    wire first = k == 0;
     wire in_image = y >= PAD_T && y < y_end && x >= PAD_L && x < x_end;
     wire need = first && in_image;
     // a frame begins only once its first pixel is offered (the frame size is valid by then),
@@ -107,13 +123,23 @@ module srhw_conv #(
             y <= Y0[15:0];
             x <= 0;
             g <= 0;
+            s <= 0;
+            k <= 0;
         end else if (step) begin
-            if (g == GROUPS - 1) begin
+            if (k == STEPS - 1) begin
                 g <= 0;
+                s <= 0;
+                k <= 0;
                 x <= x_next;
                 if (last_x) y <= y == hp_last ? Y0[15:0] : y + 1'b1;
             end else begin
-                g <= g + 1'b1;
+                k <= k + 1'b1;
+                if (s == CHUNKS - 1) begin
+                    s <= 0;
+                    g <= g + 1'b1;
+                end else begin
+                    s <= s + 1'b1;
+                end
             end
         end
     end
@@ -139,31 +165,79 @@ module srhw_conv #(
         end
     end
 
-    // ---- the step's flags and group along the pipeline ----
-    reg [LC:1] v_d, last_d;
+    // ---- the step's flags, group and chunk along the pipeline ----
+    reg [LC:1] v_d, last_d, chunk_last_d, chunk_first_d;
     reg [LC*GW-1:0] g_d;                // g_d[(i-1)*GW +: GW]: the group i cycles after its step
+    reg [KB-1:0] k_d;                   // the step one cycle after it
+    reg [SB-1:0] s_d;
     always @(posedge clk) begin
         if (!rst_n) begin
             v_d <= 0;
         end else if (en) begin
             v_d <= {v_d, step && y >= KH - 1 && x >= KW - 1};
-            last_d <= {last_d, g == GROUPS - 1};
+            last_d <= {last_d, k == STEPS - 1};
+            chunk_last_d <= {chunk_last_d, s == CHUNKS - 1};
+            chunk_first_d <= {chunk_first_d, s == 0};
             g_d <= {g_d, g};
+            k_d <= k;
+            s_d <= s;
         end
     end
 
-    // ---- ROM reads (the weights with the step, the epilogue parameters with the sums) ----
+    // ---- ROM reads (the weights with the operands, the epilogue parameters with the sums) ----
     assign rom_en = en;
-    assign rom_g = g;
-    assign rom_ge = g_d[LM*GW-1 -: GW];   // the group LM cycles after its step, read one ahead
+    assign rom_k = XC ? k_d : k;
+    assign rom_ge = g_d[(LE - 1)*GW-1 -: GW];   // the group LE - 1 cycles after its step, read one ahead
 
-    wire [PO*ACC_W-1:0] sums;
-    srhw_mac #(.N(N), .PO(PO), .IW(IW), .I_SIGNED(I_SIGNED), .WB(WB), .MUL_W(MUL_W), .ACC_W(ACC_W), .LPR(LPR),
+    // ---- the operands: the window, or its chunk s (registered, one cycle after the step) ----
+    wire [SIMD*IW-1:0] operands;
+    generate
+        if (CHUNKS > 1) begin : g_chunk
+            wire [CHUNKS*SIMD*IW-1:0] taps;
+            if (CHUNKS * SIMD > N) begin : g_tail
+                assign taps = {{((CHUNKS*SIMD - N)*IW){1'b0}}, win};  // zeros past the last tap
+            end else begin : g_even
+                assign taps = win;
+            end
+            // an AND-OR multiplexer over the CHUNKS slices (a part-select at a computed offset
+            // would be a barrel shifter as wide as the window)
+            reg [SIMD*IW-1:0] pick, chunk;
+            integer ci;
+            always @* begin
+                pick = {SIMD*IW{1'b0}};
+                for (ci = 0; ci < CHUNKS; ci = ci + 1)
+                    pick = pick | (taps[ci*SIMD*IW +: SIMD*IW] & {SIMD*IW{s_d == ci}});
+            end
+            always @(posedge clk) if (en) chunk <= pick;
+            assign operands = chunk;
+        end else begin : g_whole
+            assign operands = win;
+        end
+    endgenerate
+
+    wire [PO*ACC_W-1:0] mac_sums, sums;
+    srhw_mac #(.N(SIMD), .PO(PO), .IW(IW), .I_SIGNED(I_SIGNED), .WB(WB), .MUL_W(MUL_W), .ACC_W(ACC_W), .LPR(LPR),
                .LAT_T(LAT_T)) u_mac (
-        .clk(clk), .en(en), .window(win), .weights(rom_w), .bias(rom_bias), .sums(sums));
+        .clk(clk), .en(en), .window(operands), .weights(rom_w), .bias(rom_bias), .sums(mac_sums));
+
+    // ---- the running sum over a group's chunks (ACC_W holds every partial sum: the certificate) ----
+    generate
+        if (CHUNKS > 1) begin : g_run
+            reg [PO*ACC_W-1:0] run;
+            integer rp;
+            always @(posedge clk)
+                if (en && v_d[LE - 1])
+                    for (rp = 0; rp < PO; rp = rp + 1)
+                        run[rp*ACC_W +: ACC_W] <= (chunk_first_d[LE - 1] ? {ACC_W{1'b0}} : run[rp*ACC_W +: ACC_W])
+                                                  + mac_sums[rp*ACC_W +: ACC_W];
+            assign sums = run;
+        end else begin : g_direct
+            assign sums = mac_sums;
+        end
+    endgenerate
 
     // ---- epilogue per lane ----
-    wire [GW-1:0] g_epi = g_d[(1 + LM)*GW-1 -: GW];  // the group whose sums enter the epilogue
+    wire [GW-1:0] g_epi = g_d[LE*GW-1 -: GW];  // the group whose sums enter the epilogue
     reg [PO*EW-1:0] zero_epi;  // its zero points (a GROUPS:1 mux of constants)
     integer zg, zq;
     always @* begin
@@ -196,7 +270,7 @@ module srhw_conv #(
         if (!rst_n) begin
             m_valid <= 0;
         end else if (en) begin
-            if (v_d[LC - 1]) res <= merged;
+            if (v_d[LC - 1] && chunk_last_d[LC - 1]) res <= merged;
             m_valid <= v_d[LC - 1] && last_d[LC - 1];
             if (v_d[LC - 1] && last_d[LC - 1]) m_data <= merged;
         end

@@ -96,7 +96,8 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
     is checked before any work starts (OptionError names the field).
 
     With `hls` (default) OUT/hls/ holds the Vitis HLS project, folded for the target that
-    board/clock_mhz/fps/in_size describe; `fold_groups` forces one fold on every conv, and
+    board/clock_mhz/fps/in_size describe; `fold_groups`, `fold_period` or `fold_chunks` force one
+    fold on every conv (srhw.backends.folding.plan), and
     `test_frames` (uint8 [C, H, W]) replace the default C-simulation vectors.
     `rtl` adds OUT/rtl/ (Verilog for Verilator/Yosys, same ports and folds as the HLS top).
     `weight_granularity`: "output" (one weight format per output channel) or "kernel" (per
@@ -124,7 +125,7 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
             raise UsageError(f"the model takes {need_w - 1}x{need_h - 1} pixels away (unpadded convolutions), so "
                              f"its frames must be at least {need_w}x{need_h}; the planned frame is "
                              f"{target.in_w}x{target.in_h} (raise --in-size)")
-    hls, rtl, fold_groups, fold_period = opts.hls, opts.rtl, opts.fold_groups, opts.fold_period
+    hls, rtl = opts.hls, opts.rtl
 
     from srhw.report import layer_rows, render_report, summary_of
 
@@ -140,7 +141,7 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
         hls_backend.check_shape(q)  # the plan and both backends take [stages] -> DepthToSpace? -> Crop?
         if rtl:
             rtl_backend.check(q)
-        fold, rate = plan_and_certify(q, target, fold_groups, fold_period)
+        fold, rate = plan_and_certify(q, target, opts.fold_groups, opts.fold_period, opts.fold_chunks)
         if not rate.converged:  # the derived depths deadlock: writing this design out would ship a hang
             raise BackendError("the FIFO depths srhw derived for this network deadlock in its dataflow model "
                                "(a bug in srhw: please report it with the model); no design was written")
@@ -170,7 +171,8 @@ def compile(model: str | Path | None = None, options: CompileOptions | None = No
     return CompileResult(q, graph, summary, report, from_cache)
 
 
-def plan_and_certify(q: QGraph, target, fold_groups: int | None = None, fold_period: tuple[int, int] | None = None):
+def plan_and_certify(q: QGraph, target, fold_groups: int | None = None, fold_period: tuple[int, int] | None = None,
+                     fold_chunks: tuple[int, int] | None = None):
     """The folding plan for `target` (srhw.backends.folding) and its dataflow certificate
     (srhw.backends.dataflow: every FIFO's depth, and the rate under blocking semantics with the
     RTL's stage latencies). `rate.converged` False means the derived depths deadlock."""
@@ -178,7 +180,7 @@ def plan_and_certify(q: QGraph, target, fold_groups: int | None = None, fold_per
     from srhw.backends.dataflow import certify
     from srhw.backends.folding import plan
 
-    fold = plan(q, target, fold_groups, fold_period)
+    fold = plan(q, target, fold_groups, fold_period, fold_chunks)
     return fold, certify(q, fold, latency=rtl_backend.latency(q, fold))
 
 

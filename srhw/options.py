@@ -84,6 +84,7 @@ class CompileOptions:
     fixed_size: bool = False
     fold_groups: int | None = None       # one fold on every conv (tests and sweeps)
     fold_period: tuple[int, int] | None = None
+    fold_chunks: tuple[int, int] | None = None   # (GROUPS, CHUNKS): the chunked fold on every conv
     layer_bits: tuple = ()               # per-layer widths (srhw.quant.quantize.layer_widths)
     psnr_budget: float | None = None     # dB: choose every layer's widths (srhw.quant.mixed)
 
@@ -111,6 +112,13 @@ class CompileOptions:
                 len(self.fold_period) == 2 and all(isinstance(v, int) and v >= 1 for v in self.fold_period)):
             raise OptionError(f"fold_period must be (positions, cycles), both positive, not {self.fold_period!r}",
                               "fold_period")
+        if self.fold_chunks is not None and not (
+                len(self.fold_chunks) == 2 and all(isinstance(v, int) and v >= 1 for v in self.fold_chunks)):
+            raise OptionError(f"fold_chunks must be (groups, chunks), both positive, not {self.fold_chunks!r}",
+                              "fold_chunks")
+        forced = [k for k in ("fold_groups", "fold_period", "fold_chunks") if getattr(self, k) is not None]
+        if len(forced) > 1:
+            raise OptionError(f"{' and '.join(forced)} each force a fold on every conv; give one", *forced)
         if self.hls or self.rtl:  # the board, clock, rate and frame size, checked now rather than after
             # calibration; without in_size the model's scale picks the frame, and compile checks
             # max_width against that frame

@@ -57,6 +57,8 @@ def layer_rows(q: QGraph) -> list[dict]:
 def _fold_text(st) -> str:
     if st.period:
         return f"{st.period} px / {st.period_cycles} cycles"
+    if st.chunks > 1:
+        return f"II {st.groups * st.chunks}, {st.po} out x {st.simd} taps/cycle"
     return f"II {st.groups}, {st.po} out/cycle"
 
 
@@ -79,9 +81,12 @@ def hls_summary(fold) -> dict:
             "line_buffer_bits": sum(st.line_buffer_bits for st in fold.stages),
             "bram18_estimate": sum(st.bram18 for st in fold.stages),
             "weight_bits": sum(st.weight_bits for st in fold.stages),
-            "stages": [{"name": st.name, "fold": _fold_text(st), "ii_cycles_per_pixel": st.groups,
+            "operand_mux_luts": sum(st.operand_mux_luts for st in fold.stages),
+            "stages": [{"name": st.name, "fold": _fold_text(st), "ii_cycles_per_pixel": st.groups * st.chunks,
                         "parallel_outputs": st.po, "period": st.period, "period_cycles": st.period_cycles,
-                        "operands_per_multiplier": st.period_cycles or st.groups,
+                        "chunks": st.chunks, "taps_per_cycle": st.simd or None,
+                        "operands_per_multiplier": st.period_cycles or st.groups * st.chunks,
+                        "operand_mux_luts": st.operand_mux_luts,
                         "multipliers": st.multipliers, "lut_multipliers": st.lut,
                         "cycles_per_lr_pixel": round(st.cycles_per_lr_pixel, 4),
                         "line_buffer_bits": st.line_buffer_bits, "bram18": st.bram18, "weight_bits": st.weight_bits}

@@ -155,7 +155,8 @@ def model_of(ir_path: Path, rtl_cfg: dict, interface: dict, session: dict) -> di
 
     q = from_json(ir_path.read_text(encoding="utf-8"))
     folds = tuple(StageFold(s["name"], s["groups"] or 0, s["po"] or 0, 0, 0.0, 0, 0, 0, s["period"] or 0,
-                            s["period_cycles"] or 0) for s in rtl_cfg["stages"])
+                            s["period_cycles"] or 0, chunks=s.get("chunks") or 1, simd=s.get("simd") or 0)
+                  for s in rtl_cfg["stages"])
     h, w = session["size"]
     plan = Plan(Target(), folds, rtl_cfg["ppc"])
     lat = Latency(stages={k: tuple(v) for k, v in rtl_cfg["latency"].items()})

@@ -28,6 +28,8 @@ BAD = [
     ({"in_size": "64x48", "fixed_size": True, "max_width": 90}, "fixed_size", "drop max_width"),
     ({"fold_groups": 0}, "fold_groups", "fold_groups must be a positive integer"),
     ({"fold_period": (3,)}, "fold_period", "fold_period must be (positions, cycles)"),
+    ({"fold_chunks": (2, 0)}, "fold_chunks", "fold_chunks must be (groups, chunks), both positive"),
+    ({"fold_groups": 2, "fold_chunks": (2, 3)}, "fold_groups", "fold_groups and fold_chunks each force a fold"),
 ]
 
 

@@ -406,7 +406,7 @@ def kernel_network(q, plan, h: int, w: int, latency: Latency = Latency()) -> Net
                 streams.append(Stream(sums, mac.name, out.name, p * o * l.cert.acc_width))
                 produced(l.output, out.name, pos[valid], out_bits, out_hw)
             else:
-                g = f.groups
+                g = f.groups * f.chunks  # steps per position
                 conv = Process(l.name, positions * g, {}, {}, latency.of(l.name, False)[0], l.name, 1 / g)
                 procs.append(conv)
                 procs_by[conv.name] = conv

@@ -6,7 +6,11 @@ fold with fewer multipliers (hls/srhw_conv.h, docs/hls.md):
 - output groups: PO outputs per cycle over GROUPS = ceil(C_OUT / PO) cycles per position, the
   most groups that fit; multipliers count the weight slots non-zero in some group;
 - a schedule of P positions in T cycles (any fraction): output o gets ceil(P * R_o / T)
-  multipliers for its R_o non-zero products.
+  multipliers for its R_o non-zero products; a multiplier selects among T operands, so T is at
+  most MAX_PERIOD_CYCLES;
+- input chunks, for a rate no schedule reaches (a plan folded to fit a part): PO outputs of
+  SIMD taps per cycle, each output group's taps in CHUNKS cycles, GROUPS x CHUNKS cycles per
+  position; PO x SIMD multipliers share one CHUNKS:1 multiplexer per tap (FINN's PE x SIMD).
 The output stage emits R*R / PPC beats per LR pixel. The bound is the model's non-zero MACs
 per second divided by the clock.
 """
@@ -111,10 +115,15 @@ class StageFold:
     period: int = 0             # scheduled fold: P positions in `period_cycles` cycles (0: group fold)
     period_cycles: int = 0
     lut: bool = False           # its products are LUT multipliers (srhw.fixed.lut_multiplier), not DSP slices
+    chunks: int = 1             # input chunks: an output group's taps in `chunks` cycles of `simd` taps
+    simd: int = 0               # taps per chunk (chunks > 1)
+    operand_mux_luts: int = 0   # LUT6 of the operand multiplexers (mux_luts): scheduled and chunked folds
+    rom_bram18: int = 0         # a chunked fold's weight ROM (GROUPS x CHUNKS words) in block RAM
 
     @property
     def bram18(self) -> int:
-        return math.ceil(self.line_buffer_bits / BRAM18_BITS) if self.line_buffer_bits > 4096 else 0
+        lines = math.ceil(self.line_buffer_bits / BRAM18_BITS) if self.line_buffer_bits > 4096 else 0
+        return lines + self.rom_bram18
 
 
 @dataclass(frozen=True)
@@ -155,15 +164,18 @@ class Plan:
 
 
 def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
-               period_forced: tuple[int, int] | None, capped: bool = False) -> StageFold:
-    """The cheaper of the two folds for the target: output groups (whole cycles per pixel) or
-    a schedule of P positions in T cycles (any fraction, zero weights skipped).
+               period_forced: tuple[int, int] | None, capped: bool = False,
+               chunks_forced: tuple[int, int] | None = None, deep: bool = False) -> StageFold:
+    """The cheapest fold for the target: output groups (whole cycles per pixel), a schedule of P
+    positions in T cycles (any fraction, zero weights skipped), or, with `deep`, input chunks.
 
     `capped`: where the budget allows more than MAX_PERIOD_CYCLES per period, a schedule of that
     many cycles is a candidate too (the stage then runs faster than it needs to). Without it a
     slower target can cost more multipliers than a faster one (a 64-cycle schedule gives way to
     a one-output-per-cycle group fold), which the search for the rate that fits a part needs
-    not to happen."""
+    not to happen. `deep`: chunked folds are candidates as well (the search for the rate that
+    fits a part; at a rate the part carries, the plan keeps to the folds without a window
+    multiplexer wider than a schedule's)."""
     o, i, kh, kw = l.weight.shape
     pt, pl, pb, pr = l.pads
     overhead = (t.in_h + pt + pb) * (t.in_w + pl + pr) / (t.in_h * t.in_w)
@@ -172,7 +184,10 @@ def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
               "nonzero_macs": int(np.count_nonzero(l.weight)), "lut": lut_multiplier(l.w_width, in_width)}
     if period_forced is not None:
         p, cycles = period_forced
-        return _sched_fold(l, p, cycles, overhead, common)
+        return _sched_fold(l, p, cycles, overhead, common, in_width)
+    if chunks_forced is not None:
+        g, chunks = chunks_forced
+        return _chunk_fold(l, g, chunks, overhead, common, in_width)
     g = max(1, min(groups_forced, o)) if groups_forced is not None else \
         max(1, min(o, math.floor(t.budget / overhead + 1e-9)))
     po = math.ceil(o / g)
@@ -186,10 +201,66 @@ def _conv_fold(l: QConv, in_width: int, t: Target, groups_forced: int | None,
             cycles = min(cycles, MAX_PERIOD_CYCLES)
         if cycles < p or cycles > MAX_PERIOD_CYCLES:
             continue
-        f = _sched_fold(l, p, cycles, overhead, common)
+        f = _sched_fold(l, p, cycles, overhead, common, in_width)
         if f.multipliers < best.multipliers:
             best = f
+    steps = math.floor(t.budget / overhead + 1e-9)  # cycles per position
+    if deep and steps > MAX_PERIOD_CYCLES:
+        g, chunks = chunk_shape(o, i * kh * kw, steps)
+        if chunks > 1:
+            f = _chunk_fold(l, g, chunks, overhead, common, in_width)
+            if f.multipliers < best.multipliers:
+                best = f
     return best
+
+
+def mux_luts(fan_in: int, bits: int) -> int:
+    """LUT6 of a fan_in:1 multiplexer `bits` wide: a LUT6 is a 4:1 multiplexer, so a tree of
+    them takes ceil((fan_in - 1) / 3) per bit (UG574; the F7/F8 multiplexers of a slice only
+    make it cheaper)."""
+    return bits * math.ceil((fan_in - 1) / 3) if fan_in > 1 else 0
+
+
+def chunk_shape(outputs: int, taps: int, steps: int) -> tuple[int, int]:
+    """(GROUPS, CHUNKS) with GROUPS x CHUNKS <= steps that needs the fewest multipliers PO x SIMD
+    (PO = ceil(outputs / GROUPS), SIMD = ceil(taps / CHUNKS)), the fewest cycles among those."""
+    s = np.arange(1, min(taps, steps) + 1)
+    simd = -(-taps // s)
+    s = -(-taps // simd)                      # the chunks SIMD taps really take
+    g = np.minimum(outputs, steps // s)
+    po = -(-outputs // g)
+    g = -(-outputs // po)
+    order = np.lexsort((g * s, po * simd))
+    return int(g[order[0]]), int(s[order[0]])
+
+
+def _chunk_fold(l: QConv, groups: int, chunks: int, overhead: float, common: dict, in_width: int) -> StageFold:
+    """Input chunks: GROUPS output groups of PO, the taps ((c * KH + u) * KW + v, zeros past the
+    last) in CHUNKS chunks of SIMD. A multiplier (lane p, slot j) exists where some word's weight
+    there is non-zero."""
+    o = l.weight.shape[0]
+    taps = l.weight[0].size
+    po = math.ceil(o / max(1, min(groups, o)))
+    groups = math.ceil(o / po)
+    simd = math.ceil(taps / max(1, min(chunks, taps)))
+    chunks = math.ceil(taps / simd)
+    words = chunk_words(l.weight, groups, po, chunks, simd)
+    mults = int(np.any(words != 0, axis=(0, 1)).sum())
+    width = po * simd * l.w_width
+    # like a line buffer, a small ROM is distributed RAM; a large one is 512 x 36 block RAMs
+    rom = math.ceil(width / 36) * math.ceil(groups * chunks / 512) if common["weight_bits"] > 4096 else 0
+    return StageFold(l.name, groups, po, mults, groups * chunks * overhead, **common, chunks=chunks, simd=simd,
+                     operand_mux_luts=mux_luts(chunks, simd * in_width), rom_bram18=rom)
+
+
+def chunk_words(weight: np.ndarray, groups: int, po: int, chunks: int, simd: int) -> np.ndarray:
+    """The weights [O, C, KH, KW] as the chunked fold's ROM: [GROUPS, CHUNKS, PO, SIMD], word
+    (g, s) lane p slot j the weight of output g * PO + p at tap s * SIMD + j (0 past the ends)."""
+    o = weight.shape[0]
+    rows = np.zeros((groups * po, chunks * simd), dtype=np.int64)
+    flat = weight.reshape(o, -1)
+    rows[:o, : flat.shape[1]] = flat
+    return rows.reshape(groups, po, chunks, simd).transpose(0, 2, 1, 3)
 
 
 def dsp_tiles(a_bits: int, b_bits: int) -> int:
@@ -205,10 +276,11 @@ MAX_PERIOD = 8            # positions per scheduled period
 MAX_PERIOD_CYCLES = 64    # cycles per period: each lane selects among this many operands
 
 
-def _sched_fold(l: QConv, p: int, cycles: int, overhead: float, common: dict) -> StageFold:
+def _sched_fold(l: QConv, p: int, cycles: int, overhead: float, common: dict, in_width: int) -> StageFold:
     per_out = (l.weight != 0).reshape(l.weight.shape[0], -1).sum(axis=1)
     lanes = tuple(math.ceil(p * int(n) / cycles) for n in per_out)
-    return StageFold(l.name, 0, 0, sum(lanes), cycles / p * overhead, period=p, period_cycles=cycles, **common)
+    return StageFold(l.name, 0, 0, sum(lanes), cycles / p * overhead, period=p, period_cycles=cycles, **common,
+                     operand_mux_luts=sum(lanes) * mux_luts(cycles, in_width))
 
 
 @dataclass(frozen=True)
@@ -268,39 +340,43 @@ def schedule_tables(weight: np.ndarray, p: int, cycles: int) -> Schedule:
     return Schedule(p, cycles, lanes, w_t, q_t, c_t, u_t, v_t, first, count)
 
 
-def plan(q: QGraph, t: Target, groups: int | None = None, period: tuple[int, int] | None = None) -> Plan:
-    """Per-layer folding for target t; `groups` or `period` (P, T) force one fold on every
-    conv (tests).
+def plan(q: QGraph, t: Target, groups: int | None = None, period: tuple[int, int] | None = None,
+         chunks: tuple[int, int] | None = None) -> Plan:
+    """Per-layer folding for target t; `groups`, `period` (P, T) or `chunks` (GROUPS, CHUNKS)
+    force one fold on every conv (tests).
 
     A plan needing more multipliers than the part has DSP slices is folded further: a frame
-    rate whose plan fits, found by bisection on the rate (40 steps), and the plan says so
-    (`requested` holds the one at the asked rate). Multipliers fall with the rate almost
-    monotonically (an output-group fold's count can rise by a few slots from one group size to
-    the next), so the rate found always fits and is the highest one up to such steps. EDSR at
-    1080p60 needs about 170 TMAC/s; on a ZCU102 it gets the rate its 2520 DSPs carry rather than
-    a refusal or a silent miss."""
-    wanted = _plan(q, t, groups, period)
-    if groups is not None or period is not None or wanted.dsp_multipliers <= t.dsp:
+    rate whose plan fits, found by bisection on the rate (40 steps) with chunked folds among
+    the candidates, and the plan says so (`requested` holds the one at the asked rate).
+    Multipliers fall with the rate almost monotonically (a fold's count can rise by a few slots
+    from one group size to the next), so the rate found always fits and is the highest one up
+    to such steps. EDSR at 1080p60 needs about 170 TMAC/s; on a ZCU102 it gets the rate its 2520
+    DSPs carry rather than a refusal or a silent miss. Only a part with fewer DSP slices than
+    the network has convolutions (each takes one multiplier at the deepest fold) has no rate."""
+    wanted = _plan(q, t, groups, period, chunks=chunks)
+    if groups is not None or period is not None or chunks is not None or wanted.dsp_multipliers <= t.dsp:
         return wanted
     lo, hi = 0.0, t.fps
     best = None
     for _ in range(40):
         mid = (lo + hi) / 2
-        trial = _plan(q, replace(t, fps=mid), None, None, capped=True)
+        trial = _plan(q, replace(t, fps=mid), None, None, capped=True, deep=True)
         if trial.dsp_multipliers <= t.dsp:
             lo, best = mid, trial
         else:
             hi = mid
     if best is None:  # even the deepest fold needs more multipliers than the part has
-        return replace(wanted, deepest=_plan(q, replace(t, fps=t.fps * 1e-6), None, None, capped=True).dsp_multipliers)
+        return replace(wanted, deepest=_plan(q, replace(t, fps=t.fps * 1e-9), None, None, capped=True,
+                                             deep=True).dsp_multipliers)
     return replace(best, requested=wanted)
 
 
-def _plan(q: QGraph, t: Target, groups: int | None, period: tuple[int, int] | None, capped: bool = False) -> Plan:
+def _plan(q: QGraph, t: Target, groups: int | None, period: tuple[int, int] | None, capped: bool = False,
+          chunks: tuple[int, int] | None = None, deep: bool = False) -> Plan:
     stages = []
     for l in q.layers:
         if isinstance(l, QConv):
-            f = _conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups, period, capped)
+            f = _conv_fold(l, q.fmt_of(l.inputs[0]).width, t, groups, period, capped, chunks, deep)
             if l.mult is not None and np.any(l.mult != 1):  # a model quantized already: acc x M per epilogue
                 tiles = dsp_tiles(l.cert.acc_width, int(l.mult.max()).bit_length() + 1)
                 f = replace(f, multipliers=f.multipliers + tiles * (l.weight.shape[0] if f.period else f.po))

@@ -18,7 +18,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from srhw.backends.dataflow import DEEP_FIFO, MIN_DEPTH, fork_chain, reader_streams, readers_of
 from srhw.backends.epilogue import Epilogue, epilogue_of
 from srhw.backends.hls_check import Summary, check_project
-from srhw.backends.folding import IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, OUT_PORT, Plan, output_tail, schedule_tables
+from srhw.backends.folding import (IN_PORT, IP_LIBRARY, IP_VENDOR, IP_VERSION, OUT_PORT, Plan, chunk_words, output_tail,
+                                   schedule_tables)
 from srhw.errors import BackendError
 from srhw.fixed import Fmt, conv_growth, lut_multiplier, multiplier_width
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QLayer, QTable
@@ -136,23 +137,25 @@ def _group_words(values: np.ndarray, groups: int, po: int) -> np.ndarray:
 
 
 def _conv_group_stage(q: QGraph, l: QConv, f, base: dict, e: Epilogue) -> tuple[str, dict, list]:
-    """Output groups: every table as GROUPS words of PO outputs (srhw_conv.h, conv_stage)."""
+    """Output groups (and input chunks): the weights as GROUPS x CHUNKS words of PO x SIMD, every
+    other table as GROUPS words of PO outputs (srhw_conv.h, conv_stage)."""
     name = l.name
     o, i, kh, kw = l.weight.shape
     g, po = f.groups, f.po
+    chunks, simd = f.chunks, (f.simd if f.chunks > 1 else i * kh * kw)
     dims = f"[{g}][{po}]"
     words = {k: _group_words(v, g, po) for k, v in
              (("bias", l.bias), ("shift", e.shift), ("slope", e.slope), ("lo", e.lo), ("hi", e.hi), ("zero", e.zero),
               ("mult", e.mult))}
-    tables = [(c_storage(l.w_width), f"{name}_weight", f"[{g}][{po}][{i * kh * kw}]",
-               c_array(_group_words(l.weight.reshape(o, -1), g, po))),
+    tables = [(c_storage(l.w_width), f"{name}_weight", f"[{g * chunks}][{po}][{simd}]",
+               c_array(chunk_words(l.weight, g, po, chunks, simd).reshape(g * chunks, po, simd))),
               (f"{name}_cfg::acc_t", f"{name}_bias", dims, c_array(words["bias"])),
               ("int", f"{name}_shift", dims, c_array(words["shift"])),
               (f"{name}_cfg::slope_t", f"{name}_slope", dims, c_array(words["slope"])),
               ("int", f"{name}_lo", dims, c_array(words["lo"])), ("int", f"{name}_hi", dims, c_array(words["hi"])),
               ("int", f"{name}_zero", dims, c_array(words["zero"])),
               (f"{name}_cfg::mult_t", f"{name}_mult", dims, c_array(words["mult"])), _lut_table(e, name)]
-    return "conv", base | {"PO": po, "GROUPS": g}, tables
+    return "conv", base | {"PO": po, "GROUPS": g, "CHUNKS": chunks, "SIMD": simd}, tables
 
 
 def _conv_sched_stage(q: QGraph, l: QConv, f, base: dict, e: Epilogue) -> tuple[str, dict, list]:

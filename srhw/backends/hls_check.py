@@ -8,7 +8,7 @@ aliases), it finds:
 - **operand muxes**: a read of a completely partitioned array of *variables* at an index known
   only at run time. Vitis builds one multiplexer over the partitioned elements per read
   (UG1399, ARRAY_PARTITION: a complete partition makes each element a register). Its fan-in
-  must not exceed the stage's schedule (T operands per multiplier, or GROUPS, else 1). A
+  must not exceed the stage's schedule (T operands per multiplier, GROUPS or CHUNKS, else 1). A
   constant table read at a run-time index is a ROM, not an operand mux, and is allowed.
 - **accumulation chains**: `x += ...` inside an unrolled loop (every loop nested in a pipelined
   loop is unrolled, UG1399) whose target does not change with that loop, or is indexed at run
@@ -583,7 +583,7 @@ def check_project(files: dict[str, str | bytes]) -> Summary:
             if arg in configs:
                 cfg = configs[arg]
                 env |= {f"{param}::{k}": v for k, v in cfg.items()}
-                allowed = max(cfg.get("T", 1), cfg.get("GROUPS", 1), cfg.get("P", 1))
+                allowed = max(cfg.get("T", 1), cfg.get("GROUPS", 1), cfg.get("P", 1), cfg.get("CHUNKS", 1))
                 instance = arg.removesuffix("_cfg")
             else:
                 v = evaluate(tokens(arg), defines)

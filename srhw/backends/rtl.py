@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -22,10 +22,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from srhw.backends.epilogue import epilogue_of
 from srhw.backends.dataflow import (DEEP_FIFO, MIN_DEPTH, SUMS_DEPTH, Latency, fork_chain, reader_streams,
                                     readers_of)
-from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, StageFold, output_tail, schedule_tables
+from srhw.backends.folding import IN_PORT, OUT_PORT, Plan, StageFold, chunk_words, output_tail, schedule_tables
 from srhw.backends.hls import comment_text
 from srhw.errors import BackendError
-from srhw.fixed import conv_growth, folded_multipliers, multiplier_width, signed_width
+from srhw.fixed import conv_growth, multiplier_width, signed_width
 from srhw.qir import QAdd, QAffine, QConv, QCrop, QDepthToSpace, QGraph, QTable, TanhAct
 from srhw.resources import rtl_dir, templates_dir
 
@@ -64,7 +64,7 @@ class RtlStage:
     kind: str               # "conv" (srhw_conv, output groups) or "sched" (srhw_conv_sched)
     p: dict                 # the stage module's parameters
     row_bits: int
-    groups_data: list[dict]
+    groups_data: list[dict]  # per output group: the epilogue's parameters (kind "conv")
     sched: dict | None      # the schedule's lanes and sums (kind "sched")
     lut: list[str]
     in_bits: int
@@ -76,6 +76,7 @@ class RtlStage:
     bus: dict               # the widths of the stage's vector ports, lanes x element bits (_buses)
     layer: QConv
     fold: StageFold
+    steps_data: list[dict] = field(default_factory=list)  # per step g * CHUNKS + s: weight rows, bias (kind "conv")
 
 
 @dataclass
@@ -212,26 +213,30 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     if fold.period:
         return _sched_stage(l, in_fmt, shape, epi, e, fold.period, fold.period_cycles, common)
     po, groups = fold.po, fold.groups
+    n = i * kh * kw
+    chunks, simd = (fold.chunks, fold.simd) if fold.chunks > 1 else (1, n)
+    steps = groups * chunks
     p = shape | {"I_SIGNED": int(in_fmt.signed), "WB": l.w_width,
                  "MUL_W": multiplier_width(l.w_width, in_fmt)} | epi | \
-        {"PO": po, "GROUPS": groups, "GW": max(1, math.ceil(math.log2(groups))), "LPR": LPR,
-         "LAT_T": tree_stages(i * kh * kw + 1)}
-    n = i * kh * kw
-    rows = l.weight.reshape(o, n)
-    groups_data = []
+        {"PO": po, "GROUPS": groups, "GW": max(1, math.ceil(math.log2(groups))), "CHUNKS": chunks, "SIMD": simd,
+         "KB": max(1, math.ceil(math.log2(steps))), "LPR": LPR, "LAT_T": tree_stages(simd + 1)}
+    words = chunk_words(l.weight, groups, po, chunks, simd)   # [GROUPS, CHUNKS, PO, SIMD]
+    steps_data, groups_data = [], []
     for g in range(groups):
         outs = [g * po + k for k in range(po)]
         def lane(vals, outs=outs):
             return [int(vals[c]) if c < o else 0 for c in outs]
+        for c in range(chunks):  # the bias enters with the group's first chunk
+            steps_data.append({
+                "outputs": [oo if oo < o else "none" for oo in outs], "chunk": c,
+                "rows": [hex_literal(words[g, c, k], l.w_width) for k in range(po)],
+                "bias": hex_literal(lane(l.bias) if c == 0 else [0] * po, acc_w)})
         groups_data.append({
-            "outputs": [c if c < o else "none" for c in outs],
-            "rows": [hex_literal(rows[c] if c < o else np.zeros(n), l.w_width) for c in outs],
-            "row_offsets": [k * n * l.w_width for k in range(po)],
-            "bias": hex_literal(lane(l.bias), acc_w), "shift": hex_literal(lane(e.shift), epi["SH_W"]),
-            "slope": hex_literal(lane(e.slope), e.slope_width), "lo": hex_literal(lane(e.lo), ew),
-            "hi": hex_literal(lane(e.hi), ew)})
-    return RtlStage(**common, kind="conv", p=p, row_bits=n * l.w_width, groups_data=groups_data, sched=None,
-                    multipliers=folded_multipliers(rows != 0, po), bus=_buses(po, p, n * l.w_width))
+            "shift": hex_literal(lane(e.shift), epi["SH_W"]), "slope": hex_literal(lane(e.slope), e.slope_width),
+            "lo": hex_literal(lane(e.lo), ew), "hi": hex_literal(lane(e.hi), ew)})
+    return RtlStage(**common, kind="conv", p=p, row_bits=simd * l.w_width, groups_data=groups_data,
+                    steps_data=steps_data, sched=None, multipliers=int(np.any(words != 0, axis=(0, 1)).sum()),
+                    bus=_buses(po, p, simd * l.w_width))
 
 
 def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycles: int, common: dict) -> RtlStage:
@@ -313,7 +318,8 @@ def _banks(layer: str, lanes: list[dict], sums: dict, period: int, outputs: int,
 def latency(q: QGraph, plan: Plan) -> Latency:
     """The stages' latencies, for the dataflow model: steps to output (srhw_conv.v: ROM read,
     products, adder trees, 5 epilogue stages, the result vector), or the MAC side's steps to
-    sums and the output side's steps to output (srhw_conv_sched.v)."""
+    sums and the output side's steps to output (srhw_conv_sched.v); input chunks add the chunk
+    register and the running sum."""
     out = {}
     for l in conv_layers(q):
         f = next(s for s in plan.stages if s.name == l.name)
@@ -321,6 +327,8 @@ def latency(q: QGraph, plan: Plan) -> Latency:
         if f.period:
             out[l.name] = (2 + tree_stages(schedule_tables(l.weight, f.period, f.period_cycles).span),
                            1 + EPILOGUE_LAT)
+        elif f.chunks > 1:  # the chunk register and the running sum
+            out[l.name] = (5 + tree_stages(f.simd + 1) + EPILOGUE_LAT,)
         else:
             out[l.name] = (3 + tree_stages(i * kh * kw + 1) + EPILOGUE_LAT,)
     for l in q.layers:
@@ -399,9 +407,11 @@ def topology(q: QGraph, stages: list[RtlStage | RtlAdd], depths: dict[str, int])
 def _stage_entry(s: RtlStage | RtlAdd) -> dict:
     """A stage in srhw_rtl.json: its kind and fold (an Add: one pixel per cycle, no fold)."""
     if isinstance(s, RtlAdd):
-        return {"name": s.name, "kind": s.kind, "groups": None, "po": None, "period": None, "period_cycles": None}
+        return {"name": s.name, "kind": s.kind, "groups": None, "po": None, "period": None, "period_cycles": None,
+                "chunks": None, "simd": None}
     return {"name": s.name, "kind": s.kind, "groups": s.fold.groups or None, "po": s.fold.po or None,
             "period": s.fold.period or None, "period_cycles": s.fold.period_cycles or None,
+            "chunks": s.fold.chunks if s.fold.chunks > 1 else None, "simd": s.fold.simd or None,
             "kh": s.layer.weight.shape[2], "kw": s.layer.weight.shape[3], "pads": list(s.layer.pads)}
 
 

@@ -85,7 +85,7 @@ class CostModel:
             else:
                 dsp += st.multipliers
             bits += self.line_bits[l.name] * a_in
-            if st.groups > 1 or st.period:  # a folded layer reads its weights from tables; at full rate they are wiring
+            if st.groups > 1 or st.chunks > 1 or st.period:  # a folded layer reads its weights from tables; at full rate they are wiring
                 bits += st.weight_bits // _width(l) * w
         equivalent = dsp + lut * LUTS_PER_LUT_MULTIPLIER / self.lut_rate + bits / self.bit_rate
         return Cost(dsp, lut, bits, equivalent)

@@ -103,7 +103,8 @@ def test_a_slow_fit_still_finds_the_rate_that_fits(tmp_path):
     multipliers), about 3 fps at 1080p. Below 2.2 fps each stage's budget passes 64 cycles,
     where one output per cycle (all 144 products in parallel) costs 433 multipliers in all: the
     search takes the 64-cycle schedules there too, so a lower rate never costs more, and finds
-    the rate that fits (without them it found none)."""
+    the rate that fits (without them it found none). A part smaller than any schedule gets input
+    chunks; one with fewer slices than convolutions, no rate."""
     from dataclasses import replace
 
     from onnx import helper
@@ -124,12 +125,50 @@ def test_a_slow_fit_still_finds_the_rate_that_fits(tmp_path):
     fitted = plan(q, t)
     assert fitted.requested is not None and fitted.multipliers <= 120
     assert 2.5 < fitted.target.fps < 3.5 and fitted.projected_fps >= fitted.target.fps * (1 - 1e-9)
-    # 50 DSPs: below the deepest fold, which by hand takes at most 9 (conv 1 -> 16: one output per
-    # cycle, 9 products) + 2 x 16 x ceil(144 / 64) + ceil(144 / 64) = 108 multipliers (fewer where
-    # quantization zeroed weights): the plan at the asked rate, and what the deepest one takes
-    none = plan(q, replace(t, dsp=50))
-    assert none.requested is None and 50 < none.deepest <= 108
+    # 50 DSPs: below what 64-cycle schedules reach (by hand at most 9 + 2 x 16 x ceil(144 / 64) +
+    # ceil(144 / 64) = 108 multipliers), so input chunks: each output group's 144 taps over several
+    # cycles, at a lower rate that still meets every stage's budget
+    deep = plan(q, replace(t, dsp=50))
+    assert deep.requested is not None and deep.multipliers <= 50 and any(s.chunks > 1 for s in deep.stages)
+    assert deep.target.fps < fitted.target.fps and deep.projected_fps >= deep.target.fps * (1 - 1e-9)
+    shapes = {l.name: l.weight.shape for l in q.layers if isinstance(l, QConv)}
+    for s in deep.stages:
+        assert s.cycles_per_lr_pixel <= deep.target.budget * (1 + 1e-9), s
+        if s.chunks > 1:  # PO x SIMD multipliers, GROUPS x CHUNKS steps cover every output and tap
+            o, i, kh, kw = shapes[s.name]
+            assert s.po * s.simd >= s.multipliers and s.groups * s.po >= o and s.chunks * s.simd >= i * kh * kw, s
+    # 3 DSPs, fewer than the 4 convolutions: no rate fits; the deepest fold takes one multiplier each
+    none = plan(q, replace(t, dsp=3))
+    assert none.requested is None and none.deepest == 4
     assert none.multipliers == plan(q, replace(t, dsp=10**9)).multipliers
+
+
+def test_chunk_words_hold_every_weight_once():
+    """The chunked fold's ROM [GROUPS, CHUNKS, PO, SIMD], read back by hand: word (g, s), lane p,
+    slot j is output g * PO + p's tap s * SIMD + j in ONNX order (c, u, v), zero past the ends."""
+    from srhw.backends.folding import chunk_words
+
+    w = np.arange(1, 5 * 2 * 3 * 3 + 1).reshape(5, 2, 3, 3)  # 18 taps, 5 outputs, no zero weight
+    words = chunk_words(w, groups=3, po=2, chunks=4, simd=5)
+    assert words.shape == (3, 4, 2, 5)
+    assert words[1, 2, 0, 3] == w[2, 1, 1, 1]                 # output 1*2+0 = 2, tap 2*5+3 = 13 = (1, 1, 1)
+    assert words[2, 3, 1].tolist() == [0] * 5                 # output 5 does not exist
+    assert words[0, 3, 0].tolist() == [w[0, 1, 2, 0], w[0, 1, 2, 1], w[0, 1, 2, 2], 0, 0]  # taps 15..17, then none
+    assert sorted(words[words != 0].tolist()) == sorted(w.ravel().tolist())
+
+
+@pytest.mark.parametrize("outputs,taps,steps,want", [(64, 576, 1000, (32, 31)), (64, 576, 64 * 576, (64, 576)),
+                                                     (16, 9, 100, (8, 9)), (32, 1, 500, (32, 1))])
+def test_chunk_shape_takes_the_fewest_multipliers(outputs, taps, steps, want):
+    """By hand: 64 outputs of 576 taps in 1000 steps: 31 chunks of 19 taps (589 slots) in 32
+    groups of 2 outputs (992 steps), 38 multipliers, one fewer than 15 chunks of 39 taps for 64
+    groups of one output (960 steps); 16 chunks of 36 leave 62 groups, 2 outputs each, 72.
+    Unlimited steps: one multiplier. 16 outputs of 9 taps in 100: 9 chunks of one tap, 8 groups
+    of 2 outputs (72 steps, 2 multipliers; one output a group would take 144). One tap: no
+    chunks to take."""
+    from srhw.backends.folding import chunk_shape
+
+    assert chunk_shape(outputs, taps, steps) == want
 
 
 @pytest.mark.parametrize("a,b,slices", [(22, 25, 2), (27, 18, 1), (18, 27, 1), (28, 18, 2), (20, 9, 1), (30, 25, 4)])

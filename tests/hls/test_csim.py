@@ -27,13 +27,14 @@ def frames(channels: int, min_side: int = 13) -> list[np.ndarray]:
 
 CASES = [
     # (model, exporter, channels, bits, fold: groups of outputs (int), a schedule of P positions
-    # in T cycles (tuple), or None = planned for 1080p60 at 300 MHz)
+    # in T cycles (tuple), options (dict: input chunks), or None = planned for 1080p60 at 300 MHz)
     ("fsrcnn_x3", "torchscript", 1, 8, (5, 12)),
     ("fsrcnn_x4", "torchscript", 1, 8, 1),
     ("fsrcnn_x2_odd", "dynamo", 1, 8, 2),           # 2H-1 output: crop, one pixel per beat
     ("fsrcnn_x2_odd", "torchscript", 1, 8, (3, 7)),
     ("espcn_x3", "torchscript", 1, 8, None),        # tanh LUTs, final clamp
     ("espcn_x2_rgb", "dynamo", 3, 6, 4),
+    ("espcn_x2_rgb", "torchscript", 3, 8, {"fold_chunks": (3, 7)}),  # input chunks: taps over 7 cycles
     ("srcnn", "dynamo", 1, 8, 2),                   # no padding: the image shrinks; scale 1
     ("residual_rgb", "torchscript", 3, 8, 1),       # residual Add through a fork, x3, mixed widths (below)
     ("edsr_x2", "dynamo", 3, 8, None),              # residual blocks, a skip read 3 times, HR tail conv
@@ -60,12 +61,16 @@ SLOW_CASES = [("edsr_x3", "torchscript", 3, 8, (3, 7)), ("edsr_x4", "dynamo", 3,
 def test_csim_bit_exact(exported, tmp_path, name, exporter, channels, bits, fold):
     min_side = 13 if name == "srcnn" else 8
     out = tmp_path / "out"
-    kw = {"fold_period": fold} if isinstance(fold, tuple) else {"fold_groups": fold}
+    kw = fold if isinstance(fold, dict) else {"fold_period": fold} if isinstance(fold, tuple) else {"fold_groups": fold}
     res = srhw.compile(exported(name, exporter), bits=bits, out=out, progress=False, in_size="64x48", fps=40000,
                        test_frames=frames(channels, min_side), layer_bits=MIXED_WIDTHS.get((name, exporter), ()), **kw)
     if (name, exporter) in MIXED_WIDTHS:
         params = (out / "hls/srhw_params.h").read_text()
         assert "ap_uint<4>" in params and params.count("LUT_MUL = 1") == 1 and res.summary["hls"]["lut_multipliers"] > 0
+    if "fold_chunks" in kw:  # each tap one of 7 window slices: the structure check sees 7:1 operand muxes, no wider
+        check = res.summary["hls"]["structure_check"]
+        assert check["findings"] == [] and max(check["widest_operand_mux"].values()) == 7
+        assert "taps/cycle" in (out / "report.md").read_text()
     if name.startswith("fsrcnn"):  # PReLU tensors: zero points in the epilogues, padding with them
         assert res.summary["tensors_with_zero_points"] >= 2
         assert any(l.pad_code is not None and any(l.pads) for l in res.qgraph.layers if hasattr(l, "pads"))

@@ -83,16 +83,20 @@ MIXED_WIDTHS = (("l00_conv", 4, 4), ("l01_conv", 4, 12), ("l02_conv", 5, 6))
 
 @pytest.mark.parametrize("name,fold", [("fsrcnn_x2_odd", {"fold_groups": 1, "layer_bits": MIXED_WIDTHS}),
                                        ("espcn_x2_rgb", {"fold_groups": 2}),
-                                       ("fsrcnn_x3", {"fold_groups": 2}), ("fsrcnn_x2", {"fold_period": (3, 7)})])
+                                       ("fsrcnn_x3", {"fold_groups": 2}), ("fsrcnn_x2", {"fold_period": (3, 7)}),
+                                       ("fsrcnn_x2_odd", {"fold_chunks": (3, 7)})])
 def test_small_variants_bit_exact(exported, tmp_path, name, fold):
     """A cropped output (2H-1: one pixel per beat) at full rate (every conv all its outputs each
-    cycle, its weights constants) with layers of their own widths (4 to 12 bits), RGB in and out, x3; and the scheduled fold
+    cycle, its weights constants) with layers of their own widths (4 to 12 bits), RGB in and out, x3; the scheduled fold
     (P positions in T cycles, srhw_conv_sched.v) on every conv, with PReLU (with tanh: the
-    banked ESPCN x3 below)."""
+    banked ESPCN x3 below); input chunks (each group's taps over 7 cycles, 3 groups) on a
+    cropped output. The cycles Verilator counts agree with the dataflow model's (_check)."""
     out = _compile(exported(name, "dynamo"), tmp_path / "out", **fold)
     kinds = {st["kind"] for st in json.loads((out / "rtl/srhw_rtl.json").read_text())["stages"]}
     assert kinds == ({"sched"} if "fold_period" in fold else {"conv"})
-    if name in ("espcn_x2_rgb", "fsrcnn_x3"):  # RGB, x3: through the same top as the others, the model's frames
+    if "fold_chunks" in fold:
+        assert ".CHUNKS(7)" in (out / "rtl/srhw_stages.v").read_text()
+    if name in ("espcn_x2_rgb", "fsrcnn_x3") or "fold_chunks" in fold:  # the model's frames (21 cycles a pixel)
         _run_model(out)
     else:
         _check(run_sim(out))

@@ -73,7 +73,7 @@ module srhw_add #(
     srhw_requant_lanes #(.N(C), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
                          .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
                          .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-        .clk(clk), .en(en), .acc(acc), .shift(shift), .slope(slope), .lo(lo), .hi(hi), .zero(zero),
+        .clk(clk), .en(en), .acc(acc), .mult({C{1'b0}}), .shift(shift), .slope(slope), .lo(lo), .hi(hi), .zero(zero),
         .lut_addr(lut_addr), .lut_data(lut_data), .codes(codes));
 
     // 7: which steps carry a pixel, and the output register

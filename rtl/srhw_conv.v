@@ -50,6 +50,9 @@ module srhw_conv #(
     parameter integer LUT_LO = 0,
     parameter integer LUT_HI = 0,
     parameter integer LUT_AW = 1,
+    parameter integer HAS_MULT = 0,     // a model quantized already: acc * mult, rounding half to even
+    parameter integer MULT_W = 1,
+    parameter integer HALF_EVEN = 0,
     parameter integer PO = 1,
     parameter integer GROUPS = 1,
     parameter integer GW = 1,           // width of the group index
@@ -76,6 +79,7 @@ module srhw_conv #(
     output wire [GW-1:0]            rom_ge,    // epilogue parameters of this group, read on the clock
     input  wire [PO*SIMD*WB-1:0]    rom_w,
     input  wire [PO*ACC_W-1:0]      rom_bias,
+    input  wire [PO*MULT_W-1:0]     rom_mult,
     input  wire [PO*SH_W-1:0]       rom_shift,
     input  wire [PO*SLOPE_W-1:0]    rom_slope,
     input  wire [PO*EW-1:0]         rom_lo,
@@ -250,8 +254,9 @@ module srhw_conv #(
     wire [PO*OW-1:0] codes;
     srhw_requant_lanes #(.N(PO), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
                          .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
-                         .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-        .clk(clk), .en(en), .acc(sums), .shift(rom_shift), .slope(rom_slope), .lo(rom_lo), .hi(rom_hi),
+                         .LUT_HI(LUT_HI), .LUT_AW(LUT_AW), .HAS_MULT(HAS_MULT), .MULT_W(MULT_W),
+                         .HALF_EVEN(HALF_EVEN)) u_epi (
+        .clk(clk), .en(en), .acc(sums), .mult(rom_mult), .shift(rom_shift), .slope(rom_slope), .lo(rom_lo), .hi(rom_hi),
         .zero(zero_epi), .lut_addr(lut_addr), .lut_data(lut_data), .codes(codes));
 
     // ---- the group's codes into the result vector; the last group emits it ----

@@ -42,6 +42,9 @@ module srhw_conv_sched #(
     parameter integer LUT_LO = 0,
     parameter integer LUT_HI = 0,
     parameter integer LUT_AW = 1,
+    parameter integer HAS_MULT = 0,     // a model quantized already: acc * mult, rounding half to even
+    parameter integer MULT_W = 1,
+    parameter integer HALF_EVEN = 0,
     parameter integer P = 1,            // positions per period
     parameter integer T = 1,            // cycles per period
     parameter integer KB = 1,           // width of the cycle index
@@ -65,6 +68,7 @@ module srhw_conv_sched #(
     output wire [C_IN*KH*(KW+P-1)*IW-1:0] sched_window,
     input  wire [P*C_OUT*ACC_W-1:0]   sched_delta,
     input  wire [C_OUT*ACC_W-1:0]     tab_bias,
+    input  wire [C_OUT*MULT_W-1:0]     tab_mult,
     input  wire [C_OUT*SH_W-1:0]      tab_shift,
     input  wire [C_OUT*SLOPE_W-1:0]   tab_slope,
     input  wire [C_OUT*EW-1:0]        tab_lo,
@@ -305,8 +309,9 @@ module srhw_conv_sched #(
 
     srhw_requant_lanes #(.N(C_OUT), .ACC_W(ACC_W), .EW(EW), .OW(OW), .SH_W(SH_W), .SLOPE_W(SLOPE_W),
                          .SLOPE_FRAC(SLOPE_FRAC), .ACT(ACT), .OUT_LO(OUT_LO), .OUT_HI(OUT_HI), .LUT_LO(LUT_LO),
-                         .LUT_HI(LUT_HI), .LUT_AW(LUT_AW)) u_epi (
-        .clk(clk), .en(en_w), .acc(a1), .shift(tab_shift), .slope(tab_slope), .lo(tab_lo), .hi(tab_hi),
+                         .LUT_HI(LUT_HI), .LUT_AW(LUT_AW), .HAS_MULT(HAS_MULT), .MULT_W(MULT_W),
+                         .HALF_EVEN(HALF_EVEN)) u_epi (
+        .clk(clk), .en(en_w), .acc(a1), .mult(tab_mult), .shift(tab_shift), .slope(tab_slope), .lo(tab_lo), .hi(tab_hi),
         .zero(ZERO), .lut_addr(lut_addr), .lut_data(lut_data), .codes(m_data));
     assign m_valid = vw_d[LE];
 endmodule

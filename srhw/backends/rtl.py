@@ -31,7 +31,7 @@ from srhw.resources import rtl_dir, templates_dir
 
 TOP = "srhw_top"
 LIBRARY = ("srhw_fifo.v", "srhw_linebuf.v", "srhw_tree.v", "srhw_mac.v", "srhw_requant.v", "srhw_conv.v",
-           "srhw_conv_sched.v", "srhw_add.v", "srhw_fork.v", "srhw_fifo_bram.v", "srhw_video_in.v", "srhw_video_out.v",
+           "srhw_conv_sched.v", "srhw_add.v", "srhw_table.v", "srhw_fork.v", "srhw_fifo_bram.v", "srhw_video_in.v", "srhw_video_out.v",
            "srhw_axil_ctrl.v")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,60}")
 LPR = 2         # adder levels per register stage in every adder tree (srhw_tree.v)
@@ -40,6 +40,7 @@ LANES_PER_BANK = 512  # a scheduled layer's lanes per generated module (srhw_lan
 EPILOGUE_LAT = 5  # srhw_requant.v's register stages
 ADD_LAT = 1 + EPILOGUE_LAT     # srhw_add.v: the aligned sums and the epilogue (then the output register,
                                 # counted as srhw_conv's LC counts its own)
+TABLE_LAT = 1                   # srhw_table.v: the registered codes (then the output register)
 
 
 def tree_stages(n: int, lpr: int = LPR) -> int:
@@ -103,7 +104,7 @@ def _buses(lanes: int, p: dict, row_bits: int = 0) -> dict:
     """The bits of each vector that carries one element per lane (PO lanes of an output group,
     C_OUT of a schedule): weights, bias, shift, slope, clip bounds, the tanh LUT's address and
     data; a schedule's per-(position, output) sums; the group fold's weight rows."""
-    bus = {"weights": lanes * row_bits, "bias": lanes * p["ACC_W"], "shift": lanes * p["SH_W"],
+    bus = {"weights": lanes * row_bits, "bias": lanes * p["ACC_W"], "shift": lanes * p["SH_W"], "mult": lanes * p["MULT_W"],
            "slope": lanes * p["SLOPE_W"], "bounds": lanes * p["EW"], "lut_addr": lanes * p["LUT_AW"],
            "lut_data": lanes * p["OW"]}
     if "P" in p:
@@ -125,6 +126,35 @@ def as_conv(q: QGraph, l: QAffine) -> QConv:
                  w_width=l.s_width, bias=l.bias, acc_frac=l.acc_frac, pads=(0, 0, 0, 0), act=l.act)
 
 
+@dataclass
+class RtlTable:
+    """A code table's stage (srhw_table.v, a model quantized already): per channel, the table's
+    entries as (input code pattern, output code) Verilog literals."""
+
+    name: str
+    comment: str
+    p: dict                 # srhw_table's parameters
+    entries: list[list[tuple[str, str]]]
+    in_bits: int
+    out_bits: int
+    layer: QTable
+    kind: str = "table"
+    multipliers: int = 0
+    lut: list[str] = field(default_factory=list)
+    dh: int = 0
+    dw: int = 0
+
+
+def _table(q: QGraph, l: QTable) -> RtlTable:
+    c, n = l.table.shape
+    iw, ow = q.fmt_of(l.inputs[0]).width, l.out_fmt.width
+    entries = [[(f"{iw}'h{(l.in_lo + j) & ((1 << iw) - 1):x}", f"{ow}'h{int(l.table[ch, j]) & ((1 << ow) - 1):x}")
+                for j in range(n)] for ch in range(c)]
+    comment = f"code table of {c} channel(s), {n} codes each, from node {comment_text(l.source)}"
+    return RtlTable(name=l.name, comment=comment, p={"C": c, "IW": iw, "OW": ow}, entries=entries,
+                    in_bits=c * iw, out_bits=c * ow, layer=l)
+
+
 def conv_layers(q: QGraph) -> list[QConv]:
     """The layers that become conv stages, in order: the convolutions, and each Affine as its
     1x1 convolution (as_conv)."""
@@ -133,17 +163,11 @@ def conv_layers(q: QGraph) -> list[QConv]:
 
 def check(q: QGraph) -> None:
     problems = []
-    tables = [l for l in q.layers if isinstance(l, QTable)]
-    own = [l for l in q.layers if isinstance(l, QConv) and (l.mult is not None or l.rounding != "half_up")]
-    if tables or own:  # srhw.quant.from_grids
-        raise BackendError(f"the RTL backend does not build the arithmetic of a model quantized already yet "
-                           f"({len(tables)} code tables, {len(own)} convs with integer-multiplier requantizers); "
-                           f"the HLS backend builds it (srhw compile without --rtl)")
     for l in q.layers:
-        if not isinstance(l, (QConv, QAffine, QAdd, QDepthToSpace, QCrop)):
+        if not isinstance(l, (QConv, QAffine, QAdd, QTable, QDepthToSpace, QCrop)):
             problems.append(f"layer '{l.name}' ({l.kind}, from node '{comment_text(l.source)}') has no RTL stage; "
-                            f"the RTL backend builds Conv, per-channel Affine and Add layers with DepthToSpace and "
-                            f"Crop at the end (the HLS backend builds this model)")
+                            f"the RTL backend builds Conv, per-channel Affine, Add and code-table layers with "
+                            f"DepthToSpace and Crop at the end (the HLS backend builds this model)")
         elif not _IDENT.fullmatch(l.name):
             problems.append(f"layer name '{comment_text(l.name)}' is not a Verilog identifier")
     tail = [k for k, l in enumerate(q.layers) if isinstance(l, (QDepthToSpace, QCrop))]
@@ -162,7 +186,8 @@ def epi_of(l: QConv | QAdd, e) -> dict:
     return {"OW": l.out_fmt.width, "ACC_W": acc_w, "EW": max(e.width, acc_w),
             "SH_W": signed_width(int(np.abs(e.shift).max()) + e.slope_frac) + 1, "SLOPE_W": e.slope_width,
             "SLOPE_FRAC": e.slope_frac, "ACT": e.act.code, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
-            "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw}
+            "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw, "HAS_MULT": int(bool(np.any(e.mult != 1))),
+            "MULT_W": max(1, int(e.mult.max()).bit_length()), "HALF_EVEN": int(e.half_even)}
 
 
 def lut_of(l: QConv | QAdd, e) -> list[str]:
@@ -180,7 +205,8 @@ def _add(q: QGraph, l: QAdd) -> RtlAdd:
     if any(int(a.min()) < 0 or int(a.max()) > 255 for a in align):  # the quantizer aligns to the larger frac
         raise BackendError(f"layer '{l.name}': an Add aligns its inputs by left shifts of 0..255 bits, not {align}")
     epi = epi_of(l, e)
-    p = {"C": c, "AW": fa.width, "A_SIGNED": int(fa.signed), "BW": fb.width, "B_SIGNED": int(fb.signed)} | epi | \
+    p = {"C": c, "AW": fa.width, "A_SIGNED": int(fa.signed), "BW": fb.width, "B_SIGNED": int(fb.signed)} | \
+        {k: v for k, v in epi.items() if k not in ("HAS_MULT", "MULT_W", "HALF_EVEN")} | \
         {"ALIGN_A": hex_literal(align[0], 8), "ALIGN_B": hex_literal(align[1], 8)}
     consts = {"shift": hex_literal(e.shift, epi["SH_W"]), "slope": hex_literal(e.slope, e.slope_width),
               "lo": hex_literal(e.lo, epi["EW"]), "hi": hex_literal(e.hi, epi["EW"]),
@@ -232,7 +258,7 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
                 "rows": [hex_literal(words[g, c, k], l.w_width) for k in range(po)],
                 "bias": hex_literal(lane(l.bias) if c == 0 else [0] * po, acc_w)})
         groups_data.append({
-            "shift": hex_literal(lane(e.shift), epi["SH_W"]), "slope": hex_literal(lane(e.slope), e.slope_width),
+            "mult": hex_literal(lane(e.mult), epi["MULT_W"]), "shift": hex_literal(lane(e.shift), epi["SH_W"]), "slope": hex_literal(lane(e.slope), e.slope_width),
             "lo": hex_literal(lane(e.lo), ew), "hi": hex_literal(lane(e.hi), ew)})
     return RtlStage(**common, kind="conv", p=p, row_bits=simd * l.w_width, groups_data=groups_data,
                     steps_data=steps_data, sched=None, multipliers=int(np.any(words != 0, axis=(0, 1)).sum()),
@@ -278,7 +304,8 @@ def _sched_stage(l: QConv, in_fmt, shape: dict, epi: dict, e, period: int, cycle
            if d["terms"]}
     delta = [{"q": qq, "o": oo, "offset": (qq * o + oo) * acc_w, "src": src.get((qq, oo), f"{acc_w}'d0")}
              for qq in range(period) for oo in range(o)]
-    consts = {"bias": hex_literal(l.bias, acc_w), "shift": hex_literal(e.shift, epi["SH_W"]),
+    consts = {"bias": hex_literal(l.bias, acc_w), "mult": hex_literal(e.mult, epi["MULT_W"]),
+              "shift": hex_literal(e.shift, epi["SH_W"]),
               "slope": hex_literal(e.slope, e.slope_width), "lo": hex_literal(e.lo, epi["EW"]),
               "hi": hex_literal(e.hi, epi["EW"])}
     sched = {"banks": banks, "delta": delta, "consts": consts, "window_bits": i * kh * wc * iw, "wb": wb,
@@ -334,16 +361,18 @@ def latency(q: QGraph, plan: Plan) -> Latency:
     for l in q.layers:
         if isinstance(l, QAdd):
             out[l.name] = (ADD_LAT,)
+        elif isinstance(l, QTable):
+            out[l.name] = (TABLE_LAT,)
     return Latency(stages=out)
 
 
-def stages_of(q: QGraph, plan: Plan) -> list[RtlStage | RtlAdd]:
+def stages_of(q: QGraph, plan: Plan) -> list[RtlStage | RtlAdd | RtlTable]:
     """A stage per layer before the upsampling, in the IR's order: conv stages (an Affine as its
-    1x1 conv) and Add stages."""
+    1x1 conv), Add stages and code tables."""
     check(q)
     convs = {l.name: l for l in conv_layers(q)}
-    return [_add(q, l) if isinstance(l, QAdd) else _stage(q, convs[l.name], plan) for l in q.layers
-            if isinstance(l, (QConv, QAffine, QAdd))]
+    return [_add(q, l) if isinstance(l, QAdd) else _table(q, l) if isinstance(l, QTable) else
+            _stage(q, convs[l.name], plan) for l in q.layers if isinstance(l, (QConv, QAffine, QAdd, QTable))]
 
 
 @dataclass
@@ -404,9 +433,9 @@ def topology(q: QGraph, stages: list[RtlStage | RtlAdd], depths: dict[str, int])
     return blocks, streams, read(pixel_value)
 
 
-def _stage_entry(s: RtlStage | RtlAdd) -> dict:
-    """A stage in srhw_rtl.json: its kind and fold (an Add: one pixel per cycle, no fold)."""
-    if isinstance(s, RtlAdd):
+def _stage_entry(s: RtlStage | RtlAdd | RtlTable) -> dict:
+    """A stage in srhw_rtl.json: its kind and fold (an Add or a table: one pixel per cycle, no fold)."""
+    if isinstance(s, (RtlAdd, RtlTable)):
         return {"name": s.name, "kind": s.kind, "groups": None, "po": None, "period": None, "period_cycles": None,
                 "chunks": None, "simd": None}
     return {"name": s.name, "kind": s.kind, "groups": s.fold.groups or None, "po": s.fold.po or None,

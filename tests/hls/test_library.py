@@ -35,18 +35,19 @@ struct cfg {
     typedef ap_int<14> mul_t; static const int LUT_MUL = %(zp)d;  // both product<> forms compute the same
     typedef ap_int<20> acc_t; typedef ap_int<24> wide_t; typedef ap_int<2> slope_t;
     static const int C_IN = 2, C_OUT = 3, KH = 3, KW = 2, PAD_T = 1, PAD_L = 0, PAD_B = 2, PAD_R = 1;
-    static const int MAX_W = 16, PO = %(po)d, GROUPS = %(groups)d;
+    static const int MAX_W = 16, PO = %(po)d, GROUPS = %(groups)d, CHUNKS = %(chunks)d, SIMD = %(simd)d;
     static const int ACT = srhw::ACT_NONE, SLOPE_FRAC = 0, OUT_LO = -(1 << 19), OUT_HI = (1 << 19) - 1;
     static const int LUT_LO = 0, LUT_HI = 0, LUT_SIZE = 1, HAS_ZERO = %(zp)d, HAS_PAD = %(zp)d;
     typedef ap_uint<1> mult_t; static const int HAS_MULT = 0, HALF_EVEN = 0;
 };
-const int G = cfg::GROUPS, PO = cfg::PO;
+const int G = cfg::GROUPS, PO = cfg::PO, S = cfg::CHUNKS, SIMD = cfg::SIMD;
 int main() {
     int h, w; std::cin >> h >> w;
-    // group g's word holds outputs g * PO + p (zeros past the last output), taps (c * KH + u) * KW + v
-    static cfg::ws_t wt[G][PO][12] = {}; cfg::acc_t bias[G][PO] = {}; int shift[G][PO] = {}, zero[G][PO] = {};
+    // step g * CHUNKS + s's word holds outputs g * PO + p (zeros past the last output) and taps
+    // s * SIMD + j of the order (c * KH + u) * KW + v (zeros past the last)
+    static cfg::ws_t wt[G * S][PO][SIMD] = {}; cfg::acc_t bias[G][PO] = {}; int shift[G][PO] = {}, zero[G][PO] = {};
     cfg::slope_t slope[G][PO] = {}; int lo[G][PO] = {}, hi[G][PO] = {}; cfg::out_t lut[1] = {0};
-    for (int o = 0; o < 3; o++) for (int t = 0; t < 12; t++) { int x; std::cin >> x; wt[o / PO][o %% PO][t] = x; }
+    for (int o = 0; o < 3; o++) for (int t = 0; t < 12; t++) { int x; std::cin >> x; wt[o / PO * S + t / SIMD][o %% PO][t %% SIMD] = x; }
     for (int o = 0; o < 3; o++) { int b; std::cin >> b; bias[o / PO][o %% PO] = b; }
     cfg::in_t pad[2];
     for (int o = 0; o < 3; o++) std::cin >> zero[o / PO][o %% PO];
@@ -76,8 +77,11 @@ def _padded(x: np.ndarray, pad: np.ndarray) -> np.ndarray:
     return xp
 
 
-@pytest.mark.parametrize("po,groups,zp", [(3, 1, False), (2, 2, True), (1, 3, True)])
-def test_conv_stage_padding_and_folding(tmp_path, po, groups, zp):
+@pytest.mark.parametrize("po,groups,chunks,zp", [(3, 1, 1, False), (2, 2, 1, True), (1, 3, 1, True),
+                                                  (2, 2, 5, True), (3, 1, 4, False)])
+def test_conv_stage_padding_and_folding(tmp_path, po, groups, chunks, zp):
+    """Output groups, and input chunks: 12 taps in 5 chunks of 3 (the last one empty) or 4 of 3,
+    each output's sum carried over its group's chunks."""
     rng = np.random.default_rng(po)
     h, w = 5, 7
     wt = rng.integers(-32, 32, (3, 2, 3, 2))
@@ -90,7 +94,8 @@ def test_conv_stage_padding_and_folding(tmp_path, po, groups, zp):
                       for xx in range(ow)] for y in range(oh)])
     stdin = f"{h} {w} " + " ".join(map(str, wt.reshape(-1))) + " " + " ".join(map(str, bias)) + " " + \
         " ".join(map(str, zero)) + " " + " ".join(map(str, pad)) + " " + " ".join(map(str, x.transpose(1, 2, 0).reshape(-1)))
-    got = run_cpp(tmp_path, CONV % {"po": po, "groups": groups, "zp": int(zp)}, stdin)
+    simd = -(-12 // chunks) if chunks > 1 else 12
+    got = run_cpp(tmp_path, CONV % {"po": po, "groups": groups, "chunks": chunks, "simd": simd, "zp": int(zp)}, stdin)
     assert got[-1] == 0  # every input pixel read
     np.testing.assert_array_equal(np.array(got[:-1]).reshape(oh, ow, 3), want)
 

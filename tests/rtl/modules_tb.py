@@ -21,12 +21,22 @@ def round_shift(a: int, s: int) -> int:
     return (a + (1 << (s - 1))) >> s if s > 0 else a << -s
 
 
-def requant_ref(acc, shift, slope, lo, hi, zero=0):
+def round_half_even(a: int, s: int) -> int:
+    """a * 2^-s to the nearest integer, a tie to the even one (s <= 0: exact)."""
+    if s <= 0:
+        return a << -s
+    q, r = divmod(a, 1 << s)
+    return q + 1 if 2 * r > (1 << s) or (2 * r == (1 << s) and q % 2) else q
+
+
+def requant_ref(acc, shift, slope, lo, hi, zero=0, mult=1):
     act = P["ACT"]
+    rnd = round_half_even if P.get("HALF_EVEN") else round_shift
+    acc = acc * mult if P.get("HAS_MULT") else acc
     if act == 4:
-        i = min(max(round_shift(acc, shift), P["LUT_LO"]), P["LUT_HI"])
+        i = min(max(rnd(acc, shift), P["LUT_LO"]), P["LUT_HI"])
         return None, i - P["LUT_LO"]
-    y = round_shift(acc, shift)
+    y = rnd(acc, shift)
     if act == 3 and acc < 0:
         y = round_shift(acc * slope, shift + P["SLOPE_FRAC"])
     if act == 1:
@@ -76,25 +86,34 @@ async def _pipeline(dut, lat: int, cases: list, drive, check, seed: int, outputs
 
 @cocotb.test()
 async def requant(dut):
-    """srhw_requant, 5 register stages: random accumulators, shifts and parameters."""
+    """srhw_requant, 5 register stages: random accumulators, shifts and parameters; with
+    HAS_MULT and HALF_EVEN (a model quantized already) random multipliers, and products that are
+    exactly a half (an odd number times 2^(s-1)) in both signs, each rounding to the even side."""
     rng = random.Random(P["ACT"])
-    aw, ow = P["ACC_W"], P["OW"]
+    aw, ow, mw = P["ACC_W"], P["OW"], P.get("MULT_W", 1)
     cases = [(0, 0), (-1, 1), (1, 1), ((1 << (aw - 1)) - 1, 3), (-(1 << (aw - 1)), 3), (5, -2), (-5, -2), (6, 2),
              (-6, 2), (2, 2), (-2, 2)]
     cases += [(rng.randint(-(1 << (aw - 1)), (1 << (aw - 1)) - 1), rng.randint(-3, 10)) for _ in range(300)]
+    mults = [1] * len(cases)
+    if P.get("HAS_MULT"):
+        mults = [rng.randint(1, (1 << mw) - 1) for _ in cases]
+        ties = [(a, s, 1 << (s - 1)) for s in range(1, min(mw, 12) + 1) for a in (1, -1, 3, -3, 5, -5, 7, -7)]
+        cases += [(a, s) for a, s, _ in ties]
+        mults += [m for _, _, m in ties]
     full = []
-    for acc, shift in cases:
+    for (acc, shift), mult in zip(cases, mults):
         slope = rng.randint(-(1 << (P["SLOPE_W"] - 1)), (1 << (P["SLOPE_W"] - 1)) - 1)
         lo, hi = rng.randint(P["OUT_LO"], 0), rng.randint(0, P["OUT_HI"])
         zero = rng.choice([0, rng.randint(P["OUT_LO"], P["OUT_HI"])])
-        full.append((acc, shift, slope, lo, hi, zero))
+        full.append((acc, shift, slope, lo, hi, zero, mult))
 
     def lut(addr: int) -> int:  # any table: the module must return what it reads
         return (addr * 7 + 3) & ((1 << ow) - 1)
 
     def drive(c):
-        acc, shift, slope, lo, hi, zero = c
+        acc, shift, slope, lo, hi, zero, mult = c
         dut.acc.value = acc & ((1 << aw) - 1)
+        dut.mult.value = mult & ((1 << mw) - 1)
         dut.shift.value = shift & ((1 << P["SH_W"]) - 1)
         dut.slope.value = slope & ((1 << P["SLOPE_W"]) - 1)
         dut.lo.value = lo & ((1 << P["EW"]) - 1)

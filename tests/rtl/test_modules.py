@@ -33,6 +33,15 @@ def test_requant(sim, act, tmp_path):
 
 
 @pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("act", [0, 2, 4])
+def test_requant_of_a_model_quantized_already(sim, act, tmp_path):
+    """QLinearConv's requantizer: the accumulator times a 22-bit multiplier, rounded half to even
+    (ties by construction in both signs); the reference rounds the exact quotient by hand."""
+    _run(sim, "srhw_requant", REQUANT | {"ACT": act, "EW": 48, "HAS_MULT": 1, "MULT_W": 22, "HALF_EVEN": 1},
+         "requant", tmp_path)
+
+
+@pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("module,depth", [("srhw_fifo", 3), ("srhw_fifo_bram", 5), ("srhw_fifo_bram", 70)])
 def test_fifo(sim, module, depth, tmp_path):
     """The LUT FIFO and the block-RAM one (a depth that is not a power of two, and a deep one)."""

@@ -102,6 +102,24 @@ def test_small_variants_bit_exact(exported, tmp_path, name, fold):
         _check(run_sim(out))
 
 
+@pytest.mark.parametrize("model,fold", [("tables", {"fold_period": (3, 7)}), ("fsrcnn", {"fold_groups": 2}),
+                                        pytest.param("tables", {"fold_chunks": (2, 5)}, marks=pytest.mark.slow)])
+def test_models_quantized_already_bit_exact(tmp_path, model, fold):
+    """QDQ models from quantize_static (tests/quant/test_from_grids.py checks their golden model
+    against onnxruntime): code tables as srhw_table stages, QLinearConv's requantizer (integer
+    multiplier, half-to-even shift) in the conv epilogues, scheduled and output-group folds (a
+    tiny FSRCNN: its ConvTranspose's phases, PReLU by table)."""
+    from tests.quant.test_from_grids import qdq, qdq_fsrcnn
+
+    path = qdq(tmp_path) if model == "tables" else qdq_fsrcnn(tmp_path)
+    out = _compile(path, tmp_path / "out", in_size="32x24", cache=False, **fold)
+    cfg = json.loads((out / "rtl/srhw_rtl.json").read_text())
+    assert "table" in {st["kind"] for st in cfg["stages"]}
+    stages = (out / "rtl/srhw_stages.v").read_text()
+    assert ".HAS_MULT(1)" in stages and ".HALF_EVEN(1)" in stages
+    _run_model(out)
+
+
 def test_lanes_in_several_banks_bit_exact(exported, tmp_path, monkeypatch):
     """A scheduled layer's lanes split into banks of whole outputs (srhw_lanes.v, one module per
     bank, which `srhw synth` takes apart) compute what one module does: ESPCN x3 (tanh), P=2 in T=5

@@ -15,6 +15,7 @@ import numpy as np
 from srhw import ir
 from srhw.errors import ModelLoadError, NodeProblem, UnsupportedModelError
 from srhw.frontend.qdq import has_qdq, read_qdq
+from srhw.frontend.qonnx import QONNX_DOMAINS, has_qonnx_quant, to_qcdq
 
 log = logging.getLogger(__name__)
 
@@ -377,9 +378,9 @@ def _dims(vi) -> tuple[int | str, ...]:
 
 
 # Ops of models that are quantized already in forms srhw does not read: the QOperator form and
-# QONNX/FINN's quantizers (QuantizeLinear/DequantizeLinear pairs are read: srhw.frontend.qdq)
+# QONNX/FINN's ops other than Quant (QuantizeLinear/DequantizeLinear pairs are read by
+# srhw.frontend.qdq, QONNX's Quant by srhw.frontend.qonnx)
 QUANTIZATION_OPS = {"QLinearConv", "QLinearMatMul", "QLinearAdd", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear"}
-QONNX_DOMAINS = {"qonnx.custom_op.general", "finn.custom_op.general"}
 
 
 def _quantization_problem(g) -> NodeProblem | None:
@@ -396,8 +397,8 @@ def _quantization_problem(g) -> NodeProblem | None:
     return NodeProblem(nodes[0].name, "/".join(ops),
                        f"the model is quantized already ({len(nodes)} {form}: {shown}); srhw reads float models "
                        "(and quantizes them itself, --bits N) and quantized models in QDQ form "
-                       "(QuantizeLinear/DequantizeLinear pairs: quantize_static with QuantFormat.QDQ): give it "
-                       "one of those")
+                       "(QuantizeLinear/DequantizeLinear pairs: quantize_static with QuantFormat.QDQ) or with "
+                       "QONNX Quant nodes (Brevitas's export_qonnx): give it one of those")
 
 
 def import_onnx(model_or_path) -> ir.Graph:
@@ -458,6 +459,14 @@ def import_onnx(model_or_path) -> ir.Graph:
             problems.append(NodeProblem(users[0], "initializer", f"'{name}' holds {bad} NaN/Inf value(s); "
                                         "weights must be finite"))
 
+    if has_qonnx_quant(model):  # QONNX Quant nodes as the QCDQ chains they compute (srhw.frontend.qonnx)
+        if problems:
+            raise UnsupportedModelError(problems)
+        model, added, qonnx_problems = to_qcdq(model, static)
+        if qonnx_problems:
+            raise UnsupportedModelError(qonnx_problems)
+        static |= added
+        g = model.graph
     grids = None
     if has_qdq(model):  # quantizer pairs out, their grids kept (srhw.frontend.qdq)
         if problems:  # an initializer it would read is damaged

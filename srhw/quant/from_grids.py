@@ -62,7 +62,9 @@ def _container(grid: ir.Grid) -> tuple[type, int, Fmt]:
 
 
 def _fmt(grid: ir.Grid) -> Fmt:
-    return _container(grid)[2]
+    """The codes' format in hardware: as wide as the grid's range (a 4-bit QONNX grid is 4 bits,
+    whatever integer type carries it through onnxruntime)."""
+    return Fmt(grid.width, 0, grid.lo < 0)
 
 
 def _run_ort(nodes: list, inits: list, x: np.ndarray, in_type: int, out_type: int) -> np.ndarray:
@@ -348,9 +350,9 @@ class _Builder:
     def quantize(self, node: ir.Quantize, grid: ir.Grid) -> None:
         if grid.axis is not None:
             raise _Refuse(node, "a per-channel activation grid; supported: one scale and zero point per tensor")
-        if _fmt(grid).width != 8:
-            raise _Refuse(node, f"codes {grid.lo}..{grid.hi}; supported: int8 and uint8 activations (a QCDQ Clip "
-                          "may narrow them)")
+        if _fmt(grid).width > 8:
+            raise _Refuse(node, f"codes {grid.lo}..{grid.hi}; supported: activations of at most 8 bits (int8, "
+                          "uint8, and narrower grids: a QCDQ Clip, a QONNX Quant)")
         x = node.inputs[0]
         src = self.prod.get(x)
         st = self.state.get(x)

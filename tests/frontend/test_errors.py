@@ -155,9 +155,10 @@ def test_golden_on_a_too_small_frame_raises_a_clear_error(exported):
 
 
 def test_a_model_quantized_already_is_named_as_such(tmp_path, exported):
-    """A QDQ model as onnxruntime's quantize_static writes it compiles (tests/quant/test_from_grids.py)
-    and the RTL backend says it lacks its arithmetic; a QONNX Quant node is one problem that says
-    the model is quantized and asks for a form srhw reads, not a list of the consequences."""
+    """A QDQ model as onnxruntime's quantize_static writes it compiles with both backends
+    (tests/quant/test_from_grids.py); a QONNX model with a conv left in float names that conv; a
+    QONNX op srhw does not read (BipolarQuant) is one problem that says the model is quantized and
+    asks for a form srhw reads, not a list of the consequences."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Frames(CalibrationDataReader):
@@ -170,14 +171,18 @@ def test_a_model_quantized_already_is_named_as_such(tmp_path, exported):
     qdq = tmp_path / "qdq.onnx"
     quantize_static(str(exported("espcn_x3", "torchscript")), str(qdq), Frames(), quant_format=QuantFormat.QDQ,
                     weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
-    assert_user_error(srhw("compile", qdq, "-o", tmp_path / "o", "--rtl"), "model quantized already",
-                      "RTL backend", out=tmp_path / "o")
+    done = srhw("compile", qdq, "-o", tmp_path / "o", "--rtl", "--in-size", "64x48")
+    assert done.returncode == 0, done.stderr
     nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["q"], name="quant_in", domain="qonnx.custom_op.general",
                               signed=0, narrow=0, rounding_mode="ROUND"),
              helper.make_node("Conv", ["q", "w", "bias"], ["y"], name="c", pads=[1, 1, 1, 1])]
-    m = make_model(nodes, {"s": np.float32(1 / 256), "z": np.float32(0), "b": np.float32(8),
-                           "w": rng.normal(size=(1, 1, 3, 3)), "bias": np.zeros(1)},
-                   [1, 1, 8, 8], [1, 1, 8, 8], extra_opsets={"qonnx.custom_op.general": 1})
-    assert_user_error(srhw("compile", save(m, tmp_path / "qonnx.onnx"), "-o", tmp_path / "o"),
-                      "node 'quant_in' (Quant): the model is quantized already (1 QONNX quantizer: 'quant_in')",
-                      out=tmp_path / "o")
+    inits = {"s": np.float32(1 / 256), "z": np.float32(0), "b": np.float32(8), "w": rng.normal(size=(1, 1, 3, 3)),
+             "bias": np.zeros(1)}
+    m = make_model(nodes, inits, [1, 1, 8, 8], [1, 1, 8, 8], extra_opsets={"qonnx.custom_op.general": 1})
+    assert_user_error(srhw("compile", save(m, tmp_path / "qonnx.onnx"), "-o", tmp_path / "o2"),
+                      "node 'c' (Conv): its output is not rounded to a grid", out=tmp_path / "o2")
+    nodes[0] = helper.make_node("BipolarQuant", ["x", "s"], ["q"], name="bipolar_in", domain="qonnx.custom_op.general")
+    m = make_model(nodes, inits, [1, 1, 8, 8], [1, 1, 8, 8], extra_opsets={"qonnx.custom_op.general": 1})
+    assert_user_error(srhw("compile", save(m, tmp_path / "bipolar.onnx"), "-o", tmp_path / "o3"),
+                      "node 'bipolar_in' (BipolarQuant): the model is quantized already (1 QONNX quantizer: "
+                      "'bipolar_in')", "QONNX Quant nodes", out=tmp_path / "o3")

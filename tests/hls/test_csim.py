@@ -84,19 +84,22 @@ def test_csim_bit_exact(exported, tmp_path, name, exporter, channels, bits, fold
     assert r.own_warnings == []
 
 
-@pytest.mark.parametrize("model,fold", [("tables", (3, 7)), ("fsrcnn", 1)])
+@pytest.mark.parametrize("model,fold", [("tables", (3, 7)), ("fsrcnn", 1), ("qonnx", 2)])
 def test_csim_of_a_model_quantized_already(tmp_path, model, fold):
     """QDQ models from quantize_static (tests/quant/test_from_grids.py, where the golden model is
     checked against onnxruntime): the code tables as ROM stages, QLinearConv's requantizer as the
-    conv epilogue's multiplier and half-to-even shift, in a scheduled and a group-folded plan."""
+    conv epilogue's multiplier and half-to-even shift, in a scheduled and a group-folded plan; a
+    QONNX model of 4-bit weights and activations (tests/quant/test_qonnx.py, against qonnx):
+    power-of-two scales, so shifts without a multiplier, and 4-bit codes between the convs."""
     from tests.quant.test_from_grids import qdq, qdq_fsrcnn
+    from tests.quant.test_qonnx import qonnx_model
 
-    path = qdq(tmp_path) if model == "tables" else qdq_fsrcnn(tmp_path)
+    path = {"tables": qdq, "fsrcnn": qdq_fsrcnn, "qonnx": qonnx_model}[model](tmp_path)
     out = tmp_path / "out"
     kw = {"fold_period": fold} if isinstance(fold, tuple) else {"fold_groups": fold}
     srhw.compile(path, out=out, progress=False, in_size="64x48", fps=40000, test_frames=frames(1), cache=False, **kw)
     params = (out / "hls/srhw_params.h").read_text()
-    assert "HALF_EVEN = 1" in params and "HAS_MULT = 1" in params
+    assert "HALF_EVEN = 1" in params and ("HAS_MULT = 1" in params) == (model != "qonnx")
     assert "srhw::table_stage" in (out / "hls/srhw_top.cpp").read_text()
     r = run_csim(out)
     assert r.passed and r.output.count("0 framing errors") == 4, r.output

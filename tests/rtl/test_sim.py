@@ -103,20 +103,23 @@ def test_small_variants_bit_exact(exported, tmp_path, name, fold):
 
 
 @pytest.mark.parametrize("model,fold", [("tables", {"fold_period": (3, 7)}), ("fsrcnn", {"fold_groups": 2}),
+                                        ("qonnx", {"fold_groups": 1}),
                                         pytest.param("tables", {"fold_chunks": (2, 5)}, marks=pytest.mark.slow)])
 def test_models_quantized_already_bit_exact(tmp_path, model, fold):
     """QDQ models from quantize_static (tests/quant/test_from_grids.py checks their golden model
     against onnxruntime): code tables as srhw_table stages, QLinearConv's requantizer (integer
     multiplier, half-to-even shift) in the conv epilogues, scheduled and output-group folds (a
-    tiny FSRCNN: its ConvTranspose's phases, PReLU by table)."""
+    tiny FSRCNN: its ConvTranspose's phases, PReLU by table); a QONNX model of 4-bit weights and
+    activations at full rate (tests/quant/test_qonnx.py checks it against qonnx)."""
     from tests.quant.test_from_grids import qdq, qdq_fsrcnn
+    from tests.quant.test_qonnx import qonnx_model
 
-    path = qdq(tmp_path) if model == "tables" else qdq_fsrcnn(tmp_path)
+    path = {"tables": qdq, "fsrcnn": qdq_fsrcnn, "qonnx": qonnx_model}[model](tmp_path)
     out = _compile(path, tmp_path / "out", in_size="32x24", cache=False, **fold)
     cfg = json.loads((out / "rtl/srhw_rtl.json").read_text())
     assert "table" in {st["kind"] for st in cfg["stages"]}
     stages = (out / "rtl/srhw_stages.v").read_text()
-    assert ".HAS_MULT(1)" in stages and ".HALF_EVEN(1)" in stages
+    assert ".HALF_EVEN(1)" in stages and (".HAS_MULT(1)" in stages) == (model != "qonnx")
     _run_model(out)
 
 

@@ -5,9 +5,10 @@ reference is onnxruntime running the QDQ model as its operators define it (Dequa
 float op, QuantizeLinear; not its default session, whose QLinearConv fusion saturates on AVX2),
 and each layer follows that arithmetic:
 
-- a conv between two grids (input codes x, zero point zx; weight codes w per output channel;
-  int32 bias b at the scale sx * sw[o]) accumulates acc = sum w * (x - zx) + b exactly (the
-  padding holds zx, the bias absorbs -sum w * zx), then requantizes:
+- a conv between two grids (input codes x, zero point zx; weight codes w per output channel less
+  their zero point zw, 0 for symmetric weights; int32 bias b at the scale sx * sw[o])
+  accumulates acc = sum (w - zw) * (x - zx) + b exactly (the padding holds zx, the bias absorbs
+  -sum (w - zw) * zx), then requantizes:
   y = saturate(round_half_even(acc * S[o]) + zy), S[o] = sx * sw[o] / sy in float32, as an
   integer multiplier M (S's significand, srhw.fixed.float32_multiplier, without its trailing
   zeros) and a shift n. That rounds the exact product once; onnxruntime's float32 path rounds
@@ -21,8 +22,8 @@ and each layer follows that arithmetic:
 - DepthToSpace and Crop move codes (one grid per tensor, so it is the same after them).
 
 Refused, naming the node: a conv whose input or output is not on a grid, a weight or bias
-without one, weight zero points, per-channel activation grids, an Add of two grids, a PReLU or
-tanh fused into a conv with no grid between.
+without one, per-channel activation grids, an Add of two grids, a PReLU or tanh fused into a
+conv with no grid between.
 """
 from __future__ import annotations
 
@@ -391,11 +392,15 @@ class _Builder:
             raise _Refuse(conv, f"a {type(conv.act).__name__.removesuffix('Act')} right after the conv, with no grid "
                           "between; supported: Relu there, other activations between two grids")
         w_real, g_w = self.const(conv.inputs[1], conv, "weight")
-        if np.any(g_w.zero):
-            raise _Refuse(conv, f"weight zero points {np.unique(g_w.zero)[:4].tolist()}; supported: 0 (symmetric "
-                          "weights, as quantize_static, PT2E and Brevitas write them)")
+        if g_w.axis not in (None, 0):
+            raise _Refuse(conv, f"a weight grid along axis {g_w.axis}; supported: one per tensor or per output channel")
         o = w_real.shape[0]
-        w = g_w.codes(w_real)
+        # the weights the conv multiplies: codes less their zero point (asymmetric weights, as
+        # quantize_static writes uint8 ones), exact as QLinearConv's sum (w - zw) * (x - zx)
+        z_w = np.broadcast_to(np.asarray(g_w.zero, dtype=np.int64).reshape(-1), (o,))
+        w = g_w.codes(w_real) - z_w.reshape(-1, 1, 1, 1)
+        w_width = g_w.width if not np.any(z_w) else \
+            signed_width(max(abs(g_w.lo - int(z_w.max())), abs(g_w.hi - int(z_w.min()))))
         s_w = np.broadcast_to(np.asarray(g_w.scale, dtype=np.float64).reshape(-1), (o,))
         if len(conv.inputs) > 2 and conv.inputs[2]:
             b_real, g_b = self.const(conv.inputs[2], conv, "bias")
@@ -422,7 +427,7 @@ class _Builder:
                         cert=Certificate(acc_bound, round_bound),
                         stats={"bias_width": signed_width(int(np.abs(bias).max(initial=0))),
                                "macs_per_lr_pixel": int(np.prod(w.shape)) * self.res.get(x, 1) ** 2},
-                        weight=w, w_frac=np.repeat(shift.reshape(-1, 1), c_in, axis=1), w_width=g_w.width,
+                        weight=w, w_frac=np.repeat(shift.reshape(-1, 1), c_in, axis=1), w_width=w_width,
                         bias=bias, acc_frac=shift, pads=conv.pads,
                         act=_conv_act(conv, g_out, o),
                         pad_code=np.full(c_in, z_in, dtype=np.int64) if z_in else None, mult=mult,

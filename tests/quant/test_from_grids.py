@@ -62,16 +62,17 @@ def qdq_fsrcnn(tmp_path):
     return path
 
 
-def qdq(tmp_path, tanh=True, power_of_two=False):
+def qdq(tmp_path, tanh=True, power_of_two=False, asymmetric_weights=False):
     torch.manual_seed(3)
     net = _Net(tanh=tanh).eval()
     with torch.no_grad():  # a non-trivial PReLU
         net.body[3].weight.copy_(torch.linspace(0.05, 0.4, 6))
     f = export(net, tmp_path / "float.onnx", "torchscript")
     q = tmp_path / "qdq.onnx"
+    weights = quantization.QuantType.QUInt8 if asymmetric_weights else quantization.QuantType.QInt8
     quantization.quantize_static(str(f), str(q), _Frames(), quant_format=quantization.QuantFormat.QDQ,
                                  per_channel=True, activation_type=quantization.QuantType.QUInt8,
-                                 weight_type=quantization.QuantType.QInt8)
+                                 weight_type=weights, extra_options={"WeightSymmetric": not asymmetric_weights})
     if power_of_two:
         _snap_to_powers_of_two(q)
     return q
@@ -166,12 +167,20 @@ def _frames():
     return [rng.integers(0, 256, s, dtype=np.uint8) for s in FRAMES] + [_smooth(rng, s[1:])[None] for s in FRAMES]
 
 
-def test_power_of_two_grids_are_bit_exact_layer_by_layer(tmp_path):
+@pytest.mark.parametrize("asymmetric", [False, True], ids=["int8-weights", "uint8-weights-with-zero-points"])
+def test_power_of_two_grids_are_bit_exact_layer_by_layer(tmp_path, asymmetric):
     """With power-of-two scales every requantizer is a shift: the golden model's codes equal
-    onnxruntime's at every QuantizeLinear and on the output, on every frame."""
-    path = qdq(tmp_path, power_of_two=True)
+    onnxruntime's at every QuantizeLinear and on the output, on every frame. Asymmetric uint8
+    weights: the conv multiplies codes less their zero point (9-bit weights)."""
+    path = qdq(tmp_path, power_of_two=True, asymmetric_weights=asymmetric)
     q = srhw.compile(path, hls=False, progress=False, cache=False).qgraph
     assert q.meta.calibration == "model" and any(l.kind == "Table" for l in q.layers)
+    if asymmetric:
+        m = onnx.load(str(path))
+        zeros = [onnx.numpy_helper.to_array(t) for t in m.graph.initializer
+                 if t.name.endswith("_zero_point") and onnx.numpy_helper.to_array(t).ndim == 1]
+        assert any(np.any(z) for z in zeros)  # per-channel weight zero points that are not 0
+        assert max(l.w_width for l in q.layers if l.kind == "Conv") == 9
     m = onnx.load(str(path))
     quantizers = [n.output[0] for n in m.graph.node if n.op_type == "QuantizeLinear"]
     # the layer that writes each QuantizeLinear's codes: the input table, the convs, the PReLU and tanh tables

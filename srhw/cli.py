@@ -194,6 +194,8 @@ def _compile(args: argparse.Namespace) -> int:
             flag += f" -- more multipliers than the {h['board']}'s {h['dsp_slices']} DSP slices"
             if "deepest_fold_multipliers" in h:
                 flag += f" at any rate (the deepest fold takes {h['deepest_fold_multipliers']})"
+        if not h.get("fits_bram18", True):
+            flag += f" -- {h['bram18_total']} BRAM18 of memory, more than the {h['board']}'s {h['bram18_slices']}"
         fit = h.get("fitted_to_dsp")
         fitted = f"{fit['requested_multipliers']} multipliers would exceed the {h['board']}'s {h['dsp_slices']} DSP " \
                  f"slices; folded to fit at {fit['fps']:g} fps: " if fit else ""

@@ -116,8 +116,15 @@ def summary_of(q: QGraph, rows: list[dict], fold=None, structure=None, rate=None
     widths = [l.cert.round_width for l in q.layers if l.cert]
     extra = {"hls": hls_summary(fold)} if fold is not None else {}
     if rate is not None:
-        extra["hls"]["dataflow"] = dataflow_summary(rate)
-        extra["hls"]["modelled_fps"] = round(fold.target.clock_mhz * 1e6 / rate.projected, 2)
+        from srhw.backends.folding import BOARD_BRAM18
+
+        h = extra["hls"]
+        h["dataflow"] = dataflow_summary(rate)
+        h["modelled_fps"] = round(fold.target.clock_mhz * 1e6 / rate.projected, 2)
+        # line buffers, weight ROMs and FIFOs against the part's block RAM
+        h["bram18_total"] = h["bram18_estimate"] + h["dataflow"]["fifo_bram18"]
+        h["bram18_slices"] = BOARD_BRAM18[fold.target.board]
+        h["fits_bram18"] = h["bram18_total"] <= h["bram18_slices"]
     if structure is not None:  # srhw.backends.hls_check on the generated C++
         extra["hls"]["structure_check"] = {"pipelined_loops": structure.loops,
                                            "widest_operand_mux": dict(sorted(structure.muxes.items())),

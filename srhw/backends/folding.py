@@ -33,6 +33,9 @@ BOARDS: dict[str, tuple[str, float, int]] = {  # preset -> (part, clock MHz, DSP
 }
 DEFAULT_BOARD = "zcu102"
 BRAM18_BITS = 18 * 1024
+# Block RAM per preset's part, in 18-kbit halves of its BRAM36 tiles (ZCU102 912, KV260 144, U250
+# 2688, VCK190 967 BRAM36; the UltraRAM of the last three is not counted)
+BOARD_BRAM18 = {"zcu102": 1824, "kv260": 288, "u250": 5376, "vck190": 1934}
 # The kernel's AXI4-Stream ports, in both backends. Vitis HLS renames arguments that clash with
 # HDL keywords (`in` -> `in_r`), so the names are Xilinx's video-IP names, which clash with none.
 IN_PORT, OUT_PORT = "s_axis_video", "m_axis_video"
@@ -247,8 +250,10 @@ def _chunk_fold(l: QConv, groups: int, chunks: int, overhead: float, common: dic
     words = chunk_words(l.weight, groups, po, chunks, simd)
     mults = int(np.any(words != 0, axis=(0, 1)).sum())
     width = po * simd * l.w_width
-    # like a line buffer, a small ROM is distributed RAM; a large one is 512 x 36 block RAMs
-    rom = math.ceil(width / 36) * math.ceil(groups * chunks / 512) if common["weight_bits"] > 4096 else 0
+    # a ROM of more than 64 words and 4 kbit is 512 x 36 block RAMs; a shallower or smaller one
+    # is distributed (LUT) ROM, as Vitis maps it
+    deep = groups * chunks > 64 and common["weight_bits"] > 4096
+    rom = math.ceil(width / 36) * math.ceil(groups * chunks / 512) if deep else 0
     return StageFold(l.name, groups, po, mults, groups * chunks * overhead, **common, chunks=chunks, simd=simd,
                      operand_mux_luts=mux_luts(chunks, simd * in_width), rom_bram18=rom)
 

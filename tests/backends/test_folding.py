@@ -178,3 +178,18 @@ def test_dsp_tiles_of_a_wide_product(a, b, slices):
     from srhw.backends.folding import dsp_tiles
 
     assert dsp_tiles(a, b) == slices
+
+
+def test_a_plan_says_when_its_memories_exceed_the_parts_block_ram():
+    """The shipped FSRCNN x2 at 1080p on a KV260 (288 BRAM18): its line buffers and FIFOs take
+    281 at rows of 1920 pixels, and fit; with rows up to 3840 pixels (--max-width) they take
+    553, whatever the frame rate, and the summary and the report say so."""
+    fits = {}
+    for max_w in (1920, 3840):
+        res = srhw.compile("fsrcnn_x2", board="kv260", in_size="1920x1080", max_width=max_w, progress=False)
+        h = res.summary["hls"]
+        assert h["bram18_slices"] == 288
+        assert h["bram18_total"] == h["bram18_estimate"] + h["dataflow"]["fifo_bram18"]
+        fits[max_w] = (h["fits_bram18"], h["bram18_total"])
+        assert ("more than the part's 288" in res.report) == (not h["fits_bram18"])
+    assert fits[1920][0] and not fits[3840][0] and fits[3840][1] > 1.9 * fits[1920][1] - 10

@@ -258,8 +258,9 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
                 "rows": [hex_literal(words[g, c, k], l.w_width) for k in range(po)],
                 "bias": hex_literal(lane(l.bias) if c == 0 else [0] * po, acc_w)})
         groups_data.append({
-            "mult": hex_literal(lane(e.mult), epi["MULT_W"]), "shift": hex_literal(lane(e.shift), epi["SH_W"]), "slope": hex_literal(lane(e.slope), e.slope_width),
-            "lo": hex_literal(lane(e.lo), ew), "hi": hex_literal(lane(e.hi), ew)})
+            "mult": hex_literal(lane(e.mult), epi["MULT_W"]), "shift": hex_literal(lane(e.shift), epi["SH_W"]),
+            "slope": hex_literal(lane(e.slope), e.slope_width), "lo": hex_literal(lane(e.lo), ew),
+            "hi": hex_literal(lane(e.hi), ew)})
     return RtlStage(**common, kind="conv", p=p, row_bits=simd * l.w_width, groups_data=groups_data,
                     steps_data=steps_data, sched=None, multipliers=int(np.any(words != 0, axis=(0, 1)).sum()),
                     bus=_buses(po, p, simd * l.w_width))

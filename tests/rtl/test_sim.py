@@ -84,7 +84,8 @@ MIXED_WIDTHS = (("l00_conv", 4, 4), ("l01_conv", 4, 12), ("l02_conv", 5, 6))
 @pytest.mark.parametrize("name,fold", [("fsrcnn_x2_odd", {"fold_groups": 1, "layer_bits": MIXED_WIDTHS}),
                                        ("espcn_x2_rgb", {"fold_groups": 2}),
                                        ("fsrcnn_x3", {"fold_groups": 2}), ("fsrcnn_x2", {"fold_period": (3, 7)}),
-                                       ("fsrcnn_x2_odd", {"fold_chunks": (3, 7)})])
+                                       ("fsrcnn_x2_odd", {"fold_chunks": (3, 7)}),
+                                       pytest.param("fsrcnn_x2", {"fold_chunks": (1, 7)}, marks=pytest.mark.slow)])
 def test_small_variants_bit_exact(exported, tmp_path, name, fold):
     """A cropped output (2H-1: one pixel per beat) at full rate (every conv all its outputs each
     cycle, its weights constants) with layers of their own widths (4 to 12 bits), RGB in and out, x3; the scheduled fold

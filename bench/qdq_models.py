@@ -33,8 +33,10 @@ MODELS = ["fsrcnn_s_x2", "fsrcnn_x2", "espcn_x2", "srcnn_915_x2"]
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "Set5"
 
 
-def quantize_static_qdq(float_path: Path, out: Path, frames: list[np.ndarray], scale: float) -> Path:
-    """onnxruntime's quantize_static on the frames (pixel codes times the model's input scale)."""
+def quantize_static_qdq(float_path: Path, out: Path, frames: list[np.ndarray], scale: float,
+                        symmetric: bool = False) -> Path:
+    """onnxruntime's quantize_static on the frames (pixel codes times the model's input scale):
+    per-channel int8 weights, uint8 activations, or with `symmetric` int8 ones without zero points."""
     import onnx
     from onnxruntime import quantization as q
 
@@ -49,7 +51,8 @@ def quantize_static_qdq(float_path: Path, out: Path, frames: list[np.ndarray], s
             return next(self.it, None)
 
     q.quantize_static(str(float_path), str(out), Frames(), quant_format=q.QuantFormat.QDQ, per_channel=True,
-                      activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8)
+                      activation_type=q.QuantType.QInt8 if symmetric else q.QuantType.QUInt8,
+                      weight_type=q.QuantType.QInt8, extra_options={"ActivationSymmetric": symmetric})
     return out
 
 

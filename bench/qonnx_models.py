@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write
-from qdq_models import DEFAULT_DATA, MODELS, ort_pixels, sessions
+from qdq_models import DEFAULT_DATA, MODELS, ort_pixels, quantize_static_qdq, sessions
 
 DOMAIN = "qonnx.custom_op.general"
 BITS = {2: (8, False), 3: (8, True), 6: (32, True)}  # ONNX element type -> (bitwidth, signed)
@@ -93,29 +93,6 @@ def to_qonnx(qdq: Path, out: Path) -> Path:
     return out
 
 
-def quantize_symmetric(float_path: Path, out: Path, frames: list[np.ndarray], scale: float) -> Path:
-    """quantize_static with symmetric int8 activations (zero points 0, as Brevitas's defaults; QONNX
-    rounds x / scale + zero point, so an odd activation zero point is not QuantizeLinear's grid) and
-    per-channel int8 weights."""
-    import onnx
-    from onnxruntime import quantization as q
-
-    name = onnx.load(str(float_path)).graph.input[0].name
-    feeds = [{name: (f.astype(np.float64) * scale).astype(np.float32)[None]} for f in frames]
-
-    class Frames(q.CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(feeds)
-
-        def get_next(self):
-            return next(self.it, None)
-
-    q.quantize_static(str(float_path), str(out), Frames(), quant_format=q.QuantFormat.QDQ, per_channel=True,
-                      activation_type=q.QuantType.QInt8, weight_type=q.QuantType.QInt8,
-                      extra_options={"ActivationSymmetric": True})
-    return out
-
-
 def qonnx_pixels(path: Path, frame: np.ndarray, boundary) -> np.ndarray:
     import onnx
     from qonnx.core.modelwrapper import ModelWrapper
@@ -146,7 +123,10 @@ def measure(name: str, data: Path, repeat: int, crop: int, crops: int, tmp: Path
     float_path = resolve_model(name)
     graph = run_pipeline(import_onnx(float_path), pipeline("auto", "auto"))
     up = upscales(graph)
-    qdq = quantize_symmetric(float_path, tmp / f"{name}_qdq.onnx", load_frames(None, 1, up), graph.boundary.input_scale)
+    # symmetric activations: zero points 0, as Brevitas's defaults (QONNX rounds x / scale + zero
+    # point, so an odd activation zero point is not QuantizeLinear's grid, and srhw refuses it)
+    qdq = quantize_static_qdq(float_path, tmp / f"{name}_qdq.onnx", load_frames(None, 1, up),
+                              graph.boundary.input_scale, symmetric=True)
     path = to_qonnx(qdq, tmp / f"{name}_qonnx.onnx")
     times = []
     for _ in range(repeat):

@@ -37,6 +37,7 @@ import numpy as np
 from srhw.fixed import conv_out_size
 
 DAMP = 1e-6          # damping of H, relative to each column's own diagonal (numerical only)
+DAMPING_LADDER = (DAMP, 1e-4, 1e-2, 1.0)  # tried in turn where the damped H^-1 has no Cholesky factor
 SAMPLES_PER_FRAME = 4096  # output positions drawn per calibration frame (all when fewer)
 
 
@@ -94,14 +95,10 @@ def fit(w: np.ndarray, h: np.ndarray, tc: np.ndarray, step: np.ndarray, lo: int,
     (default: all)."""
     o, c, kh, kw = w.shape
     n = c * kh * kw
-    d = np.diag(h)
-    hd = h + np.diag(DAMP * d + 1e-12 * (float(d.max()) + 1.0))
-    wls = np.linalg.solve(hd, tc.T).T                                 # least squares, continuous
-    steps = np.hstack([np.repeat(step, kh * kw, axis=1), np.ones((o, 1))])
     # round columns by decreasing diag(H); the bias column stays last and continuous
     order = np.concatenate([np.argsort(-np.diag(h)[:n], kind="stable"), [n]])
-    hp = hd[np.ix_(order, order)]
-    u = np.linalg.cholesky(np.linalg.inv(hp)).T                      # upper: H^-1 = U^T U
+    wls, u = _solve(h, tc, order)
+    steps = np.hstack([np.repeat(step, kh * kw, axis=1), np.ones((o, 1))])
     wk = wls[:, order].copy()
     sk = steps[:, order]
     kk = np.ones((o, n + 1), dtype=bool) if keep is None else \
@@ -115,3 +112,25 @@ def fit(w: np.ndarray, h: np.ndarray, tc: np.ndarray, step: np.ndarray, lo: int,
     out = np.empty((o, n))
     out[:, order[:n]] = codes
     return out.reshape(o, c, kh, kw).astype(np.int64), wk[:, n]
+
+
+
+def _solve(h: np.ndarray, tc: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The continuous least-squares weights and the upper Cholesky factor of the damped H^-1 (in
+    `order`). H is a Gram matrix, positive semi-definite; inputs that are (nearly) collinear or
+    never non-zero leave it so ill-conditioned that the computed inverse is not positive definite
+    in floating point (seen on a LapSRN x4 level at its architecture's initialisation). The damping
+    then grows, relative to each column's diagonal and to the mean diagonal, until the factor
+    exists: ridge regularisation, which only moves the fitted weights toward zero, never the grid."""
+    d = np.diag(h)
+    for k, damp in enumerate(DAMPING_LADDER):
+        extra = damp * d + 1e-12 * (float(d.max()) + 1.0) + (damp * float(d.mean()) if k else 0.0)
+        hd = h + np.diag(extra)
+        try:
+            wls = np.linalg.solve(hd, tc.T).T                          # least squares, continuous
+            u = np.linalg.cholesky(np.linalg.inv(hd[np.ix_(order, order)])).T   # upper: H^-1 = U^T U
+        except np.linalg.LinAlgError:
+            continue
+        return wls, u
+    raise np.linalg.LinAlgError(f"the damped Gram matrix has no Cholesky factor even at {DAMPING_LADDER[-1]} "
+                                "relative damping")

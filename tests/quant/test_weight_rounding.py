@@ -160,3 +160,30 @@ def test_conv_inputs_kept_by_calibration_give_the_same_quantization(exported, na
         for a, b in convs:
             np.testing.assert_array_equal(a.weight, b.weight, err_msg=f"{method} {a.name}")
             np.testing.assert_array_equal(a.bias, b.bias, err_msg=f"{method} {a.name}")
+
+
+def test_the_fit_damps_more_where_the_inverse_has_no_cholesky_factor(monkeypatch):
+    """A Gram matrix so ill-conditioned that its computed inverse is not positive definite (a
+    LapSRN x4 level at its initialisation): the fit retries with more damping instead of failing,
+    and its codes stay within one step of the first damping's on a well-conditioned problem."""
+    from srhw.quant import fit_weights as fw
+
+    rng = np.random.default_rng(4)
+    x = np.vstack([rng.integers(0, 256, (12, 500)).astype(float), np.ones((1, 500))])
+    w = rng.normal(0, 0.3, (3, 12, 1, 1))
+    h = x @ x.T
+    tc = fw.target_of(w, rng.normal(0, 0.1, 3)) @ h
+    step = np.full((3, 12), 2.0 ** -6)
+    want, _ = fw.fit(w, h, tc, step, -127, 127)
+    real, calls = np.linalg.cholesky, []
+
+    def no_factor_first(a):
+        calls.append(a.shape)
+        if len(calls) == 1:
+            raise np.linalg.LinAlgError("Matrix is not positive definite")
+        return real(a)
+
+    monkeypatch.setattr(np.linalg, "cholesky", no_factor_first)
+    got, _ = fw.fit(w, h, tc, step, -127, 127)
+    assert len(calls) == 2
+    assert np.abs(got - want).max() <= 1 and np.abs(got).max() <= 127

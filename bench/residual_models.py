@@ -18,7 +18,7 @@ Per model:
 
     python bench/residual_models.py [--models edsr_x2 ...] [--size 64] [--skip-rtl] [--plans-only]
 Writes bench/results/residual_models.{json,md}, keeping the entries of models not run this
-time. Hours on a 2-core CPU for all six; `--plans-only` (steps 1, 4 and the TorchScript compile:
+time (`--render`: the table again from the JSON, running nothing). Hours on a 2-core CPU for all six; `--plans-only` (steps 1, 4 and the TorchScript compile:
 minutes a model) skips the second export, C-simulation and RTL simulation.
 """
 from __future__ import annotations
@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--skip-rtl", action="store_true")
     p.add_argument("--plans-only", action="store_true")
+    p.add_argument("--render", action="store_true", help="only write the table again from the JSON results")
     args = p.parse_args(argv)
     n = args.size
     frame = np.ascontiguousarray(data.camera()[160:160 + n, 128:128 + n])[None]
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         if old.get("frame") == res["frame"]:
             res["models"] = old["models"]
     tmp = Path(tempfile.mkdtemp(prefix="srhw-residual-"))
-    for name in args.models:  # a failure leaves its exports, designs and logs in `tmp` to look at
+    for name in [] if args.render else args.models:  # a failure leaves its exports, designs and logs in `tmp` to look at
         row = measure(name, n, frame, tmp, not args.skip_rtl, args.plans_only)
         if args.plans_only and "csim" in res["models"].get(name, {}):  # an earlier end-to-end run's simulations
             row = {k: v for k, v in res["models"][name].items() if k in ("csim", "rtl_sim")} | row
@@ -172,7 +173,8 @@ def main(argv: list[str] | None = None) -> None:
                     f"{plans} | {r['plans']['zcu102']['skip_fifo_bits']} |")
     table = "\n".join([
         f"The papers' sizes, bit-exact on one {n}x{n} LR frame (C-sim and RTL sim against the golden model; "
-        "`-` where only the plans were measured, `--plans-only`). Seconds; plans for the frame whose output is 4K UHD "
+        "`-` where only the plans were measured, `--plans-only`, which keeps a model's simulations from the last run that "
+        "made them). Seconds; plans for the frame whose output is 4K UHD "
         "at 60 fps (multipliers / frame rate the dataflow model certifies, folded to fit the part's DSP slices); "
         "skip FIFO bits of the ZCU102 plan.", "",
         "| model | parameters | MACs / LR pixel | W8A8 vs float, dB | compile | C-sim build + run | RTL sim | "

@@ -104,7 +104,8 @@ def _buses(lanes: int, p: dict, row_bits: int = 0) -> dict:
     """The bits of each vector that carries one element per lane (PO lanes of an output group,
     C_OUT of a schedule): weights, bias, shift, slope, clip bounds, the tanh LUT's address and
     data; a schedule's per-(position, output) sums; the group fold's weight rows."""
-    bus = {"weights": lanes * row_bits, "bias": lanes * p["ACC_W"], "shift": lanes * p["SH_W"], "mult": lanes * p["MULT_W"],
+    bus = {"weights": lanes * row_bits, "bias": lanes * p["ACC_W"], "shift": lanes * p["SH_W"],
+           "mult": lanes * p.get("MULT_W", 1),
            "slope": lanes * p["SLOPE_W"], "bounds": lanes * p["EW"], "lut_addr": lanes * p["LUT_AW"],
            "lut_data": lanes * p["OW"]}
     if "P" in p:
@@ -186,8 +187,14 @@ def epi_of(l: QConv | QAdd, e) -> dict:
     return {"OW": l.out_fmt.width, "ACC_W": acc_w, "EW": max(e.width, acc_w),
             "SH_W": signed_width(int(np.abs(e.shift).max()) + e.slope_frac) + 1, "SLOPE_W": e.slope_width,
             "SLOPE_FRAC": e.slope_frac, "ACT": e.act.code, "OUT_LO": e.out_lo, "OUT_HI": e.out_hi,
-            "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw, "HAS_MULT": int(bool(np.any(e.mult != 1))),
-            "MULT_W": max(1, int(e.mult.max()).bit_length()), "HALF_EVEN": int(e.half_even)}
+            "LUT_LO": e.lut_lo, "LUT_HI": e.lut_hi, "LUT_AW": lut_aw}
+
+
+def mult_of(e) -> dict:
+    """A conv epilogue's requantizer of a model quantized already (srhw_requant's HAS_MULT, MULT_W,
+    HALF_EVEN); an Add has none."""
+    return {"HAS_MULT": int(bool(np.any(e.mult != 1))), "MULT_W": max(1, int(e.mult.max()).bit_length()),
+            "HALF_EVEN": int(e.half_even)}
 
 
 def lut_of(l: QConv | QAdd, e) -> list[str]:
@@ -205,8 +212,7 @@ def _add(q: QGraph, l: QAdd) -> RtlAdd:
     if any(int(a.min()) < 0 or int(a.max()) > 255 for a in align):  # the quantizer aligns to the larger frac
         raise BackendError(f"layer '{l.name}': an Add aligns its inputs by left shifts of 0..255 bits, not {align}")
     epi = epi_of(l, e)
-    p = {"C": c, "AW": fa.width, "A_SIGNED": int(fa.signed), "BW": fb.width, "B_SIGNED": int(fb.signed)} | \
-        {k: v for k, v in epi.items() if k not in ("HAS_MULT", "MULT_W", "HALF_EVEN")} | \
+    p = {"C": c, "AW": fa.width, "A_SIGNED": int(fa.signed), "BW": fb.width, "B_SIGNED": int(fb.signed)} | epi | \
         {"ALIGN_A": hex_literal(align[0], 8), "ALIGN_B": hex_literal(align[1], 8)}
     consts = {"shift": hex_literal(e.shift, epi["SH_W"]), "slope": hex_literal(e.slope, e.slope_width),
               "lo": hex_literal(e.lo, epi["EW"]), "hi": hex_literal(e.hi, epi["EW"]),
@@ -226,7 +232,7 @@ def _stage(q: QGraph, l: QConv, plan: Plan) -> RtlStage:
     acc_w = l.cert.acc_width
     shape = {"C_IN": i, "C_OUT": o, "KH": kh, "KW": kw, "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
              "MAX_W": plan.target.max_w, "IW": in_fmt.width}
-    epi = epi_of(l, e)
+    epi = epi_of(l, e) | mult_of(e)
     ew = epi["EW"]
     if np.any(l.pad) and any(l.pads):  # zero points: padding with the input's code of real 0
         epi["PAD"] = hex_literal(l.pad, in_fmt.width)
